@@ -1,0 +1,3 @@
+from adapt_triage.cli import main
+
+main()

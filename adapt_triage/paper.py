@@ -1,0 +1,122 @@
+"""The `Paper` record that flows through every stage, and the normalisation helpers.
+
+Stored text stays as received; the `*_key` helpers here produce cleaned forms used
+only for matching (identity and duplicate detection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# New-style arXiv ids (0704.0001 onward) and old-style ids (hep-th/9901001, math.GT/0309136).
+_NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
+_OLD_ID = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
+_VERSION = r"(?:v(?P<version>\d+))?"
+ARXIV_ID_RE = re.compile(
+    r"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s*|oai:arxiv\.org:|^)"
+    rf"(?:{_NEW_ID}|{_OLD_ID}){_VERSION}(?![\d.])",
+    re.IGNORECASE,
+)
+_BARE_ID_RE = re.compile(rf"^\s*(?:{_NEW_ID}|{_OLD_ID}){_VERSION}\s*$", re.IGNORECASE)
+DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+
+_TAG_RE = re.compile(r"<[^>]{0,500}>")
+_LATEX_CMD_RE = re.compile(r"\\[a-zA-Z]+\*?(?:\{([^{}]*)\})?")
+_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass
+class Paper:
+    """One paper as read from a source, before and after classification."""
+
+    title: str
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    url: str | None = None
+    published: str | None = None  # ISO 8601 date or datetime, or None
+    updated: str | None = None
+    source: str = ""  # the URL, path or "-" it was read from
+    arxiv_id: str | None = None  # without version
+    version: int | None = None
+    doi: str | None = None
+    announce_type: str | None = None  # arXiv feeds: new, cross, replace, replace-cross
+    categories: list[str] = field(default_factory=list)
+    input_id: str | None = None  # an `id` given by the input itself (echoed by classify)
+    labels: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    duplicate_of: str | None = None
+
+    @property
+    def id(self) -> str:
+        return stable_id(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["id"] = self.id
+        return data
+
+
+def parse_arxiv_id(text: str | None) -> tuple[str, int | None] | None:
+    """Find an arXiv id in a URL, an `arXiv:` reference, an OAI id or a bare id.
+
+    Returns (id without version, version or None), or None when there is none.
+    """
+    if not text:
+        return None
+    text = text.strip()
+    match = _BARE_ID_RE.match(text) or ARXIV_ID_RE.search(text)
+    if not match:
+        return None
+    arxiv_id = match.group("new") or match.group("old")
+    version = match.group("version")
+    return arxiv_id, int(version) if version else None
+
+
+def normalize_doi(text: str | None) -> str | None:
+    """Lower-cased DOI without a resolver prefix, or None."""
+    if not text:
+        return None
+    match = DOI_RE.search(text)
+    if not match:
+        return None
+    return match.group(1).rstrip(".,;)").lower()
+
+
+def clean_text(text: str | None) -> str:
+    """Text for matching: HTML entities and tags, LaTeX commands and braces removed,
+    Unicode folded to ASCII where possible, whitespace collapsed."""
+    if not text:
+        return ""
+    text = html.unescape(text)
+    text = _TAG_RE.sub(" ", text)
+    text = _LATEX_CMD_RE.sub(lambda m: m.group(1) or " ", text)
+    text = text.replace("$", " ").replace("{", "").replace("}", "")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def title_key(title: str | None) -> str:
+    """Lower-case alphanumerics of the cleaned title, single-spaced: equal for titles that
+    differ only by case, punctuation, markup or LaTeX."""
+    return _NON_ALNUM_RE.sub(" ", clean_text(title).lower()).strip()
+
+
+def stable_id(paper: Paper) -> str:
+    """`arxiv:<id>` when an arXiv id is known, else `doi:<doi>`, else `title:<hash>`."""
+    if paper.arxiv_id:
+        return f"arxiv:{paper.arxiv_id}"
+    if paper.doi:
+        return f"doi:{paper.doi}"
+    digest = hashlib.sha1(title_key(paper.title).encode("utf-8")).hexdigest()[:16]
+    return f"title:{digest}"
+
+
+def collapse_whitespace(text: str | None) -> str:
+    return _SPACE_RE.sub(" ", text or "").strip()
