@@ -1,0 +1,445 @@
+"""Reading the bytes of a source: a URL over HTTP(S), a local file, or stdin.
+
+`Fetcher` wraps one `httpx.Client` and is polite and robust:
+
+- a User-Agent naming the tool and its version, and an Accept header for feeds and JSON;
+- connect/read timeouts; retries with exponential backoff (plus a little jitter) on
+  connection errors, timeouts, HTTP 429 and 5xx, honouring `Retry-After` up to a cap
+  (a server asking for a longer wait is a clear error, not an hours-long sleep);
+- a cap on the body size, checked against `Content-Length` and while streaming;
+- conditional GET from a stored `FetchState` (`If-None-Match`, `If-Modified-Since`);
+  a 304 is a success with no content;
+- arXiv's terms of use: at most one request every `polite_delay` seconds to arXiv
+  (every host under arxiv.org shares one slot, since the limit covers all of its legacy
+  APIs together), counted for every request including retries and redirect hops, and a
+  single connection at a time.
+
+Fetches are sequential: a `Fetcher` serves one request at a time (calls from several
+threads wait for each other), so there is never more than one connection to arXiv.
+
+Every failure is a `FetchError` whose message is one line naming the source.
+
+One deliberate exception to "4xx is an error": the arXiv API reports a bad query as an
+Atom feed with one entry titled `Error`, sent with HTTP 400. A 4xx response (other than
+429) whose body is an Atom/RSS/RDF feed is therefore *returned* (with its status), so the
+feed parser can report arXiv's own error text; callers must not assume `status == 200`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import httpx
+
+from adapt_triage import __version__
+
+USER_AGENT = f"adapt-triage/{__version__} (+https://github.com/adapt-triage/adapt-triage)"
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.9, "
+    "application/x-ndjson;q=0.8, text/plain;q=0.5, */*;q=0.1"
+)
+MAX_REDIRECTS = 10
+MAX_BACKOFF = 60.0  # seconds; one backoff step never waits longer than this
+_ARXIV_SLOT = "arxiv.org"
+_SPACE_RE = re.compile(r"\s+")
+_FEED_MARKERS = (b"<feed", b"<rss", b"<rdf:rdf")
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+@dataclass
+class FetchState:
+    """What the store keeps per source between runs, for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class FetchResult:
+    url: str  # final URL after redirects (the path, or "-", for local input)
+    status: int  # 200, 304, or a 4xx whose body is a feed (arXiv API error feed)
+    content: bytes  # b"" for 304
+    headers: dict[str, str]  # response headers, lower-cased keys; {} for local input
+    not_modified: bool  # True on 304
+    etag: str | None
+    last_modified: str | None
+
+    @property
+    def state(self) -> FetchState:
+        """The state to store for the next conditional GET."""
+        return FetchState(etag=self.etag, last_modified=self.last_modified)
+
+
+class FetchError(Exception):
+    """A source could not be read. `str(e)` is one line: "<source>: <reason>"."""
+
+    def __init__(self, source: str, reason: str, *, status: int | None = None) -> None:
+        self.source = _one_line(source)
+        self.reason = _one_line(reason)
+        self.status = status
+        super().__init__(f"{self.source}: {self.reason}")
+
+
+class _Retryable(Exception):
+    """Internal: one attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+def is_arxiv_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == "arxiv.org" or host.endswith(".arxiv.org")
+
+
+class Fetcher:
+    """Fetch URLs politely. See the module docstring for the rules it follows.
+
+    `retries` is the number of retries after the first attempt (0 = try once).
+    The wait before retry n (1-based) is `backoff * 2**(n-1)` seconds, capped at 60 s,
+    plus up to `jitter` times that (drawn with `rand`), unless the server sent
+    `Retry-After`, which is used instead when it is at most `max_retry_after` seconds.
+    `sleep`, `clock` (monotonic, for the arXiv spacing), `wall_clock` (for HTTP-date
+    `Retry-After` when the response has no `Date`) and `rand` are injectable for tests.
+    A client passed in is used as is (its transport, proxies, TLS settings) and is not
+    closed by `close()`; the headers, timeouts and redirect handling are set per request.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+        max_bytes: int = 20 * 1024 * 1024,
+        polite_delay: float = 3.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        max_retry_after: float = 120.0,
+        jitter: float = 0.1,
+        rand: Callable[[], float] = random.random,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=self._timeout)
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.max_bytes = max_bytes
+        self.polite_delay = polite_delay
+        self.max_retry_after = max_retry_after
+        self.jitter = jitter
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand
+        self._wall_clock = wall_clock
+        self._last_done: dict[str, float] = {}  # politeness slot -> clock() at last completion
+        self._lock = threading.Lock()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def fetch(self, url: str, state: FetchState | None = None) -> FetchResult:
+        """GET `url` (following redirects) and return its bytes, or raise FetchError."""
+        with self._lock:
+            request = self._build_request(url, state)
+            for _hop in range(MAX_REDIRECTS + 1):
+                response, body = self._send_with_retries(request, url)
+                next_request = response.next_request
+                if next_request is None:
+                    return self._result(url, response, body, state)
+                if next_request.url.scheme not in ("http", "https"):
+                    raise FetchError(url, f"redirected to a non-HTTP URL: {next_request.url}")
+                request = next_request
+            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- one request ----------------------------------------------------------------------
+
+    def _build_request(self, url: str, state: FetchState | None) -> httpx.Request:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+            raise FetchError(url, f"invalid URL: {exc}") from None
+        if parsed.scheme not in ("http", "https"):
+            scheme = parsed.scheme or "no scheme"
+            raise FetchError(url, f"unsupported URL scheme ({scheme}); only http and https")
+        if not parsed.host:
+            raise FetchError(url, "invalid URL: no host")
+        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
+        if state is not None and state.etag:
+            headers["If-None-Match"] = state.etag
+        if state is not None and state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        try:
+            return self._client.build_request("GET", parsed, headers=headers, timeout=self._timeout)
+        except (httpx.InvalidURL, httpx.HTTPError, ValueError, UnicodeError) as exc:
+            raise FetchError(url, f"invalid request: {_describe(exc)}") from None
+
+    def _send_with_retries(self, request: httpx.Request, url: str) -> tuple[httpx.Response, bytes]:
+        label = url if str(request.url) == url else f"{url} (redirected to {request.url})"
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._exchange(request, label)
+            except _Retryable as failure:
+                if attempt == attempts:
+                    times = "attempt" if attempts == 1 else "attempts"
+                    reason = failure.reason
+                    if reason.startswith("connection failed: "):
+                        detail = reason.removeprefix("connection failed: ")
+                        reason = f"connection failed after {attempts} {times}: {detail}"
+                    else:
+                        reason = f"{reason} after {attempts} {times}"
+                    raise FetchError(label, reason, status=failure.status) from None
+                if failure.retry_after is not None:
+                    if failure.retry_after > self.max_retry_after:
+                        raise FetchError(
+                            label,
+                            f"{failure.reason}; the server asks to retry after "
+                            f"{failure.retry_after:.0f} s, more than the "
+                            f"{self.max_retry_after:.0f} s this tool waits",
+                            status=failure.status,
+                        ) from None
+                    delay = failure.retry_after
+                else:
+                    delay = self._backoff_delay(attempt)
+                if delay > 0:
+                    self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _exchange(self, request: httpx.Request, label: str) -> tuple[httpx.Response, bytes]:
+        """One request/response, after waiting for the host's turn. The body is read
+        (capped) when it will be used; the response is closed before returning."""
+        slot = _ARXIV_SLOT if is_arxiv_host(request.url.host) else None
+        self._wait_turn(slot)
+        try:
+            response = self._client.send(request, stream=True, follow_redirects=False)
+            try:
+                status = response.status_code
+                if status == 429 or 500 <= status <= 599:
+                    raise _Retryable(
+                        _status_text(response),
+                        status=status,
+                        retry_after=self._retry_after(response),
+                    )
+                body = b""
+                if response.next_request is None and (200 <= status <= 299 or 400 <= status <= 499):
+                    body = self._read_capped(response, label)  # 4xx: may be an error feed
+                return response, body
+            finally:
+                response.close()
+        except httpx.TimeoutException:
+            raise _Retryable("timed out") from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Retryable(f"connection failed: {_describe(exc)}") from None
+        except httpx.DecodingError as exc:
+            reason = f"could not decode the response body: {_describe(exc)}"
+            raise FetchError(label, reason) from None
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
+            raise FetchError(label, f"request failed: {_describe(exc)}") from None
+        finally:
+            if slot is not None:
+                self._last_done[slot] = self._clock()
+
+    def _read_capped(self, response: httpx.Response, label: str) -> bytes:
+        limit = self.max_bytes
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(label, f"response larger than {_size(limit)}")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise FetchError(label, f"response larger than {_size(limit)}")
+        return bytes(body)
+
+    def _result(
+        self, url: str, response: httpx.Response, body: bytes, state: FetchState | None
+    ) -> FetchResult:
+        status = response.status_code
+        headers = {key.lower(): value for key, value in response.headers.items()}
+        final_url = str(response.url)
+        if status == 304:
+            previous = state or FetchState()
+            return FetchResult(
+                url=final_url,
+                status=status,
+                content=b"",
+                headers=headers,
+                not_modified=True,
+                etag=headers.get("etag") or previous.etag,
+                last_modified=headers.get("last-modified") or previous.last_modified,
+            )
+        if 200 <= status <= 299 or (400 <= status <= 499 and _looks_like_feed(body)):
+            return FetchResult(
+                url=final_url,
+                status=status,
+                content=body,
+                headers=headers,
+                not_modified=False,
+                etag=headers.get("etag"),
+                last_modified=headers.get("last-modified"),
+            )
+        label = url if final_url == url else f"{url} (redirected to {final_url})"
+        raise FetchError(label, _status_text(response), status=status)
+
+    # -- timing ---------------------------------------------------------------------------
+
+    def _wait_turn(self, slot: str | None) -> None:
+        if slot is None:
+            return
+        last = self._last_done.get(slot)
+        if last is None:
+            return
+        wait = last + self.polite_delay - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+    def _backoff_delay(self, attempt: int) -> float:
+        base = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF)
+        return base + base * self.jitter * self._rand()
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds from `Retry-After` (delay-seconds or HTTP-date), or None."""
+        value = response.headers.get("retry-after", "").strip()
+        if not value:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+        else:
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        when = _http_date(value)
+        if when is None:
+            return None
+        now = _http_date(response.headers.get("date", "")) or datetime.fromtimestamp(
+            self._wall_clock(), timezone.utc
+        )
+        return max(0.0, (when - now).total_seconds())
+
+
+def read_source(
+    source: str,
+    *,
+    fetcher: Fetcher | None = None,
+    state: FetchState | None = None,
+    stdin: BinaryIO | None = None,
+) -> FetchResult:
+    """The bytes of SOURCE: "-" for stdin, an http(s) URL, or a local path.
+
+    Local input gives status 200, empty headers and no etag. A URL with another
+    scheme is a FetchError. Without a `fetcher`, a temporary one is used for URLs.
+    """
+    if source == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        try:
+            content = stream.read()
+        except (OSError, ValueError) as exc:
+            raise FetchError("-", f"cannot read stdin: {_describe(exc)}") from None
+        return _local_result("-", content)
+    if _URL_RE.match(source):
+        if fetcher is not None:
+            return fetcher.fetch(source, state)
+        with Fetcher() as temporary:
+            return temporary.fetch(source, state)
+    path = Path(source)
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise FetchError(source, "no such file") from None
+    except IsADirectoryError:
+        raise FetchError(source, "is a directory, not a file") from None
+    except PermissionError:
+        raise FetchError(source, "permission denied") from None
+    except (OSError, ValueError) as exc:
+        if path.is_dir():
+            raise FetchError(source, "is a directory, not a file") from None
+        raise FetchError(source, f"cannot read: {_describe(exc)}") from None
+    return _local_result(source, content)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _local_result(name: str, content: bytes) -> FetchResult:
+    return FetchResult(
+        url=name,
+        status=200,
+        content=content,
+        headers={},
+        not_modified=False,
+        etag=None,
+        last_modified=None,
+    )
+
+
+def _looks_like_feed(body: bytes) -> bool:
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(b"<") and any(marker in head for marker in _FEED_MARKERS)
+
+
+def _status_text(response: httpx.Response) -> str:
+    phrase = response.reason_phrase or ""
+    return f"HTTP {response.status_code} {phrase}".strip()
+
+
+def _http_date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _size(n: int) -> str:
+    mb = 1024 * 1024
+    return f"{n // mb} MB" if n >= mb and n % mb == 0 else f"{n} bytes"
+
+
+def _describe(exc: BaseException) -> str:
+    text = _one_line(str(exc))
+    if not text:
+        return type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        return _one_line(exc.strerror)
+    return text
+
+
+def _one_line(text: str) -> str:
+    return _SPACE_RE.sub(" ", text).strip()
