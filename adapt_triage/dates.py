@@ -1,0 +1,44 @@
+"""Time helpers: ISO 8601 timestamps in UTC and the `--since` syntax (1d, 12h, 2w, DATE)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+_RELATIVE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    """Second-precision ISO 8601 in UTC, e.g. 2026-11-30T15:38:31+00:00."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`1d`, `12h`, `2w`, `30m` (ago), an ISO date `2026-11-01` or an ISO datetime.
+
+    Raises ValueError with a message fit for the user.
+    """
+    now = now or now_utc()
+    match = _RELATIVE_RE.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2).lower()
+        return now - timedelta(**{_UNITS[unit]: amount})
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--since {text!r}: expected a duration like 1d, 12h, 2w or a date like 2026-11-01"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
