@@ -1,0 +1,155 @@
+"""Which format a byte string is, judged from its content (never from a file name).
+
+XML is recognised by its root element (after comments, processing instructions and a
+DOCTYPE), JSON by its structure, and everything else that is text is a pasted page.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_SNIFF_BYTES = 65536
+
+_PROLOG_RE = re.compile(
+    r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]*\[.*?\])?[^>]*>)*", re.DOTALL | re.IGNORECASE
+)
+_ROOT_RE = re.compile(r"<([A-Za-z_][\w:.\-]*)")
+_OLD_ARXIV_TITLE_RE = re.compile(r"\(arXiv:\S+ \[[^\]]+\]")
+
+
+@dataclass
+class Sniffed:
+    """The detected format plus what detection already decoded (so parsing does not repeat it)."""
+
+    format: str | None
+    reason: str = ""  # why format is None, as a message
+    json_value: Any = None
+    json_ok: bool = False
+
+
+def _decode_head(data: bytes) -> tuple[str, bool]:
+    """The first bytes as text good enough to look at markup, and whether the input is a
+    UTF-16/32 encoding (where NUL bytes are normal)."""
+    head = data[:_SNIFF_BYTES]
+    for bom, codec in (
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+    ):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(codec, errors="ignore"), True
+    for prefix, codec in (
+        (b"\x00\x00\x00<", "utf-32-be"),
+        (b"<\x00\x00\x00", "utf-32-le"),
+        (b"\x00<", "utf-16-be"),
+        (b"<\x00", "utf-16-le"),
+    ):
+        if head.startswith(prefix):
+            return head.decode(codec, errors="ignore"), True
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
+    # latin-1 maps every byte: enough to find ASCII markup in any ASCII-compatible encoding.
+    return head.decode("latin-1"), False
+
+
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes, or mostly control characters / undecodable bytes."""
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return True
+    text = sample.decode("utf-8", errors="replace")
+    if not text:
+        return False
+    bad = sum(
+        1
+        for ch in text
+        if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f\v\x1b") or ch == "\x7f"
+    )
+    return bad / len(text) > 0.10
+
+
+def _xml_format(text: str) -> Sniffed:
+    body = text[_PROLOG_RE.match(text).end() :]  # type: ignore[union-attr]
+    match = _ROOT_RE.match(body)
+    if not match:
+        return Sniffed(None, "XML without a root element (empty feed document)")
+    root = match.group(1).lower()
+    local = root.rsplit(":", 1)[-1]
+    lower = text.lower()
+    if local == "html":
+        return Sniffed(None, "an HTML page, not a feed")
+    if local == "feed":
+        if "opensearch" in lower and "arxiv.org" in lower:
+            return Sniffed("arxiv-api")
+        if "xmlns:arxiv" in lower or "rss.arxiv.org" in lower:
+            return Sniffed("arxiv-rss")
+        return Sniffed("atom")
+    if local in ("rss", "channel"):
+        if "arxiv:announce_type" in lower or "rss.arxiv.org" in lower:
+            return Sniffed("arxiv-rss")
+        return Sniffed("rss")
+    if local == "rdf":
+        if _OLD_ARXIV_TITLE_RE.search(text) or 'rdf:about="http://arxiv.org/' in lower:
+            return Sniffed("arxiv-rdf")
+        return Sniffed("rss")
+    return Sniffed(None, f"XML with root element <{match.group(1)}>, not a feed")
+
+
+def _json_format(value: Any) -> Sniffed:
+    if isinstance(value, list):
+        objects = [item for item in value if isinstance(item, dict)]
+        if any(isinstance(item.get("paper"), dict) for item in objects):
+            return Sniffed("huggingface", json_value=value, json_ok=True)
+        if any("paperId" in item for item in objects) or (
+            objects and value and any(item is None for item in value)
+        ):
+            return Sniffed("semantic-scholar", json_value=value, json_ok=True)
+        return Sniffed("json", json_value=value, json_ok=True)
+    if isinstance(value, dict):
+        data = value.get("data")
+        if isinstance(data, list) and (
+            {"total", "offset", "next", "token"} & value.keys()
+            or any(isinstance(item, dict) and "paperId" in item for item in data)
+        ):
+            return Sniffed("semantic-scholar", json_value=value, json_ok=True)
+        if isinstance(value.get("paper"), dict):
+            return Sniffed("huggingface", json_value=[value], json_ok=True)
+        return Sniffed("jsonl", json_value=value, json_ok=True)
+    return Sniffed(None, "JSON that is neither an object nor a list of objects")
+
+
+def sniff(data: bytes) -> Sniffed:
+    if not data.strip():
+        return Sniffed(None, "empty input")
+    head, wide = _decode_head(data)
+    stripped = head.lstrip()
+    if stripped.startswith("<"):
+        return _xml_format(stripped)
+    if not wide and looks_binary(data):
+        return Sniffed(None, "binary data, not a feed, JSON or text")
+    if stripped.startswith(("{", "[")):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            try:
+                return _json_format(json.loads(text))
+            except (ValueError, RecursionError):
+                pass
+        if stripped.startswith("{"):
+            return Sniffed("jsonl")
+        second = stripped[1:].lstrip()[:1]
+        if second in ("{", '"', "]", "["):
+            return Sniffed("json")  # broken JSON: the JSON reader reports where
+    return Sniffed("pasted")
+
+
+def detect_format(data: bytes) -> str | None:
+    """The format name of `data`, or None when it is not something we can read."""
+    return sniff(data).format
