@@ -8,7 +8,6 @@ untrusted titles and abstracts are never written intact.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -115,7 +114,7 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[
 def md_escape(text: Any) -> str:
     """Sanitised text with Markdown's active characters escaped, for one-line use."""
     text = sanitize(text)
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", text)
+    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
 
 
 def top_scores(scores: Mapping[str, float], n: int = 3) -> list[tuple[str, float]]:
@@ -126,5 +125,411 @@ def format_scores(scores: Mapping[str, float], n: int = 3) -> str:
     return ", ".join(f"{cat} {score:.2f}" for cat, score in top_scores(scores, n))
 
 
-def to_text_buffer() -> io.StringIO:
-    return io.StringIO()
+# --------------------------------------------------------------------------- records
+
+# Stable column order for CSV exports and `list --format csv`.
+EXPORT_COLUMNS = (
+    "id",
+    "title",
+    "authors",
+    "published",
+    "url",
+    "source",
+    "labels",
+    "primary",
+    "primary_score",
+    "scores",
+    "user_labels",
+    "duplicate_of",
+    "dup_reason",
+    "dup_score",
+    "arxiv_id",
+    "version",
+    "doi",
+    "announce_type",
+    "first_seen",
+    "abstract",
+)
+
+
+def paper_record(paper: Any) -> dict[str, Any]:
+    """The JSON record of a freshly read `Paper`: the contract fields first, then extras.
+    `id` echoes the input's own id when it had one."""
+    record: dict[str, Any] = {
+        "id": paper.input_id or paper.id,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "url": paper.url,
+        "published": paper.published,
+        "source": paper.source,
+        "labels": list(paper.labels),
+        "scores": {k: round(float(v), 4) for k, v in paper.scores.items()},
+        "duplicate_of": paper.duplicate_of,
+    }
+    if paper.input_id and paper.input_id != paper.id:
+        record["paper_id"] = paper.id
+    for key in ("arxiv_id", "version", "doi", "announce_type"):
+        value = getattr(paper, key)
+        if value is not None:
+            record[key] = value
+    return record
+
+
+def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON record of a stored paper: contract fields first, then the stored extras."""
+    labels = list(row.get("labels") or [])
+    scores = {k: round(float(v), 4) for k, v in (row.get("scores") or {}).items()}
+    record: dict[str, Any] = {
+        "id": row["id"],
+        "title": row.get("title"),
+        "abstract": row.get("abstract"),
+        "authors": list(row.get("authors") or []),
+        "url": row.get("url"),
+        "published": row.get("published"),
+        "source": row.get("source"),
+        "labels": labels,
+        "scores": scores,
+        "duplicate_of": row.get("duplicate_of"),
+        "primary": labels[0] if labels else None,
+        "primary_score": scores.get(labels[0]) if labels else None,
+        "user_labels": row.get("user_labels"),
+        "dup_reason": row.get("dup_reason"),
+        "dup_score": row.get("dup_score"),
+        "arxiv_id": row.get("arxiv_id"),
+        "version": row.get("version"),
+        "doi": row.get("doi"),
+        "announce_type": row.get("announce_type"),
+        "first_seen": row.get("first_seen"),
+    }
+    return record
+
+
+def short_authors(authors: Sequence[str], n: int = 3) -> str:
+    authors = [sanitize(a) for a in authors if a]
+    if len(authors) <= n:
+        return ", ".join(authors)
+    return ", ".join(authors[:n]) + f" +{len(authors) - n}"
+
+
+# --------------------------------------------------------------------------- terminal views
+
+
+def console(stderr: bool = False):
+    """A rich console: colour and width only on a terminal, plain text elsewhere."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def render_classify_table(records: Sequence[Mapping[str, Any]], *, explain: bool = False) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, expand=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("title", overflow="fold", ratio=3)
+    table.add_column("labels", overflow="fold", ratio=1)
+    table.add_column("top scores", overflow="fold", ratio=1)
+    for i, rec in enumerate(records, 1):
+        labels = ", ".join(rec["labels"])
+        if explain and rec.get("explain"):
+            labels += "\n" + "\n".join(
+                f"{lab}: {', '.join(sanitize(t) for t in terms)}"
+                for lab, terms in rec["explain"].items()
+            )
+        table.add_row(
+            str(i),
+            Text(shorten(sanitize(rec["title"]), 120)),
+            Text(labels),
+            Text(format_scores(rec["scores"])),
+        )
+    console().print(table)
+
+
+def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=sanitize(title) or None, expand=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", overflow="fold", ratio=3)
+    table.add_column("labels", overflow="fold", ratio=1)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("first seen", no_wrap=True)
+    for row in rows:
+        labels = list(row.get("labels") or [])
+        scores = row.get("scores") or {}
+        score = f"{scores.get(labels[0], 0.0):.2f}" if labels else ""
+        mark = " (dup)" if row.get("duplicate_of") else ""
+        table.add_row(
+            Text(sanitize(row["id"])),
+            Text(shorten(sanitize(row.get("title")), 110) + mark),
+            Text(", ".join(sanitize(x) for x in labels) + (" *" if row.get("user_labels") else "")),
+            score,
+            (row.get("first_seen") or "")[:10],
+        )
+    console().print(table)
+
+
+def render_show(
+    paper: Mapping[str, Any],
+    explain: Mapping[str, Sequence[str]],
+    versions: Sequence[Mapping[str, Any]],
+    duplicates: Sequence[Mapping[str, Any]],
+    sources: Sequence[Mapping[str, Any]],
+    canonical: Mapping[str, Any] | None = None,
+) -> None:
+    from rich.text import Text
+
+    out = console()
+    lines: list[tuple[str, str]] = [
+        ("id", paper["id"]),
+        ("title", paper.get("title") or ""),
+        ("authors", ", ".join(paper.get("authors") or [])),
+        ("published", paper.get("published") or ""),
+        ("url", paper.get("url") or ""),
+        ("doi", paper.get("doi") or ""),
+        ("announce type", paper.get("announce_type") or ""),
+        ("first seen", paper.get("first_seen") or ""),
+        ("labels", ", ".join(paper.get("labels") or [])),
+    ]
+    if paper.get("user_labels"):
+        lines.append(("your labels", ", ".join(paper["user_labels"])))
+        lines.append(("model labels", ", ".join(paper.get("model_labels") or [])))
+    if paper.get("duplicate_of"):
+        where = canonical.get("title") if canonical else ""
+        lines.append(
+            (
+                "duplicate of",
+                f"{paper['duplicate_of']} {where} ({paper.get('dup_reason') or ''}, "
+                f"score {paper.get('dup_score') or 0:.2f})",
+            )
+        )
+    for key, value in lines:
+        if value:
+            out.print(Text(f"{key:>14}: {sanitize(value)}"))
+    out.print(Text("\nabstract:"))
+    out.print(Text(sanitize(paper.get("abstract"), single_line=False)))
+    scores = paper.get("scores") or {}
+    if scores:
+        out.print(Text("\nscores (terms that pushed each label up):"))
+        for cat, score in top_scores(scores, len(scores)):
+            terms = explain.get(cat)
+            suffix = f"  <- {', '.join(sanitize(t) for t in terms)}" if terms else ""
+            out.print(Text(f"  {cat:<22} {score:.3f}{suffix}"))
+    if versions:
+        out.print(Text("\nversions seen:"))
+        for v in versions:
+            out.print(
+                Text(
+                    f"  v{v.get('version') or '?'}  {sanitize(v.get('seen_at'))}  "
+                    f"{sanitize(v.get('source'))}"
+                )
+            )
+    if sources:
+        out.print(Text("\nsources:"))
+        for s in sources:
+            out.print(Text(f"  {sanitize(s.get('source'))}  ({sanitize(s.get('first_seen'))})"))
+    if duplicates:
+        out.print(Text("\nalso as:"))
+        for d in duplicates:
+            out.print(
+                Text(
+                    f"  {sanitize(d['id'])}  {shorten(sanitize(d.get('title')), 80)}  "
+                    f"({sanitize(d.get('dup_reason'))}, score {d.get('dup_score') or 0:.2f})"
+                )
+            )
+
+
+def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
+    from rich.text import Text
+
+    out = console()
+    if not clusters:
+        out.print("no duplicates stored")
+        return
+    for cluster in clusters:
+        canon = cluster["canonical"]
+        out.print(Text(f"{sanitize(canon['id'])}  {shorten(sanitize(canon.get('title')), 100)}"))
+        for dup in cluster["duplicates"]:
+            out.print(
+                Text(
+                    f"  = {sanitize(dup['id'])}  {shorten(sanitize(dup.get('title')), 90)}\n"
+                    f"    {sanitize(dup.get('dup_reason'))}, score {dup.get('dup_score') or 0:.3f}"
+                )
+            )
+    out.print(Text(f"{len(clusters)} clusters"))
+
+
+# --------------------------------------------------------------------------- digest
+
+
+def digest_record(paper: Mapping[str, Any], category: str) -> dict[str, Any]:
+    """A digest entry: the stored record plus its group and the duplicates folded into it."""
+    record = stored_record(paper)
+    record["category"] = category
+    record["also_as"] = [
+        {
+            "id": d.get("id"),
+            "title": d.get("title"),
+            "url": d.get("url"),
+            "source": d.get("source"),
+            "reason": d.get("dup_reason"),
+            "score": d.get("dup_score"),
+        }
+        for d in paper.get("duplicates") or []
+    ]
+    return record
+
+
+def digest_dict(digest: Any) -> dict[str, Any]:
+    return {
+        "since": digest.since,
+        "generated_at": digest.generated_at,
+        "count": digest.count,
+        "empty_reason": digest.empty_reason,
+        "notes": list(digest.source_notes),
+        "groups": [
+            {"category": g.category, "papers": [digest_record(p, g.category) for p in g.papers]}
+            for g in digest.groups
+        ],
+    }
+
+
+def digest_jsonl_records(digest: Any) -> list[dict[str, Any]]:
+    return [digest_record(p, g.category) for g in digest.groups for p in g.papers]
+
+
+def _paper_score(paper: Mapping[str, Any], category: str) -> float:
+    if paper.get("user_labels"):
+        return 1.0
+    return float((paper.get("scores") or {}).get(category, 0.0))
+
+
+def digest_markdown(digest: Any) -> str:
+    lines = [f"# Papers since {md_escape(digest.since[:16].replace('T', ' '))}", ""]
+    if not digest.count:
+        lines.append(f"_{md_escape(digest.empty_reason or 'nothing new')}_")
+        lines.append("")
+    for group in digest.groups:
+        lines.append(f"## {md_escape(group.category)} ({len(group.papers)})")
+        lines.append("")
+        for paper in group.papers:
+            title = md_escape(paper.get("title"))
+            url = sanitize(paper.get("url") or "")
+            head = f"[{title}](<{url}>)" if url and " " not in url else title
+            extra = []
+            if paper.get("announce_type"):
+                extra.append(md_escape(paper["announce_type"]))
+            extra.append(f"{_paper_score(paper, group.category):.2f}")
+            lines.append(f"- **{head}** ({', '.join(extra)})")
+            if paper.get("authors"):
+                lines.append(f"  {md_escape(short_authors(paper['authors'], 4))}")
+            others = [lab for lab in paper.get("labels") or [] if lab != group.category]
+            if others:
+                lines.append(f"  also labelled: {md_escape(', '.join(others))}")
+            for dup in paper.get("duplicates") or []:
+                lines.append(
+                    f"  also as: {md_escape(dup.get('title'))} ({md_escape(dup.get('id'))})"
+                )
+        lines.append("")
+    for note in digest.source_notes:
+        lines.append(f"> {md_escape(note)}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_digest(digest: Any, *, stderr_notes: bool = True) -> None:
+    """The terminal view: one section per category, each paper on a few lines."""
+    from rich.rule import Rule
+    from rich.text import Text
+
+    out = console()
+    since = sanitize(digest.since[:16].replace("T", " "))
+    out.print(Text(f"adapt-triage digest: {digest.count} papers since {since}", style="bold"))
+    if not digest.count:
+        out.print(Text(sanitize(digest.empty_reason or "nothing new")))
+    for group in digest.groups:
+        out.print(Rule(Text(f"{group.category} ({len(group.papers)})"), align="left"))
+        for paper in group.papers:
+            score = _paper_score(paper, group.category)
+            line = Text("• ")
+            line.append(sanitize(paper.get("title")), style="bold")
+            line.append(f"  {score:.2f}", style="cyan")
+            if paper.get("announce_type"):
+                line.append(f"  [{sanitize(paper['announce_type'])}]", style="magenta")
+            out.print(line)
+            details = []
+            if paper.get("authors"):
+                details.append(short_authors(paper["authors"]))
+            if paper.get("url"):
+                details.append(sanitize(paper["url"]))
+            if details:
+                out.print(Text("  " + " · ".join(details), style="dim"))
+            others = [lab for lab in paper.get("labels") or [] if lab != group.category]
+            if others:
+                out.print(Text("  also labelled: " + ", ".join(others), style="dim"))
+            for dup in paper.get("duplicates") or []:
+                out.print(
+                    Text(
+                        f"  also as: {shorten(sanitize(dup.get('title')), 90)} "
+                        f"({sanitize(dup.get('id'))})",
+                        style="dim",
+                    )
+                )
+    if digest.source_notes and stderr_notes:
+        err = console(stderr=True)
+        for note in digest.source_notes:
+            err.print(Text(f"note: {sanitize(note)}"))
+
+
+def render_feeds(feeds: Sequence[Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    if not feeds:
+        console().print("no subscribed feeds; add one with `adapt-triage feeds add URL`")
+        return
+    table = Table()
+    for col in ("name", "url", "last fetch", "status", "items", "new", "failures"):
+        table.add_column(col, overflow="fold")
+    for feed in feeds:
+        table.add_row(
+            Text(sanitize(feed.name or "")),
+            Text(sanitize(feed.url)),
+            Text(sanitize((feed.last_fetch_at or "never")[:19].replace("T", " "))),
+            Text(sanitize(feed.last_status or "")),
+            "" if feed.last_item_count is None else str(feed.last_item_count),
+            "" if feed.last_new is None else str(feed.last_new),
+            str(feed.consecutive_failures or 0),
+        )
+    console().print(table)
+
+
+def export_markdown(records: Iterable[Mapping[str, Any]]) -> str:
+    """A Markdown table of stored papers, for notes."""
+    lines = [
+        "| id | title | labels | score | published | duplicate of |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rec in records:
+        url = sanitize(rec.get("url") or "")
+        title = md_escape(rec.get("title"))
+        if url and " " not in url:
+            title = f"[{title}](<{url}>)"
+        score = rec.get("primary_score")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    md_escape(rec["id"]),
+                    title,
+                    md_escape(", ".join(rec.get("labels") or [])),
+                    "" if score is None else f"{score:.2f}",
+                    md_escape((rec.get("published") or "")[:10]),
+                    md_escape(rec.get("duplicate_of") or ""),
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n"

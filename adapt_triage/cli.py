@@ -1,0 +1,864 @@
+"""The command line: parses options, calls the library, renders. No work happens here.
+
+Heavy modules (scikit-learn through `classify`, feedparser, httpx, sqlite-utils) are
+imported inside the commands that need them, so `adapt-triage --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from adapt_triage import __version__
+
+if TYPE_CHECKING:
+    from adapt_triage.classify import TriageClassifier
+    from adapt_triage.ingest import SourceReport
+    from adapt_triage.store import Store
+
+app = typer.Typer(
+    name="adapt-triage",
+    help="Triage research papers on model adaptation: ingest feeds, classify, fold "
+    "duplicates, keep one SQLite history, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+feeds_app = typer.Typer(help="Subscribed feeds: `ingest` with no SOURCE fetches them all.")
+categories_app = typer.Typer(help="Categories: the taxonomy plus your own.")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(categories_app, name="categories")
+
+
+class Settings:
+    def __init__(self, db: Path | None, quiet: bool) -> None:
+        self.db = db
+        self.quiet = quiet
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, then exit."""
+    from adapt_triage.render import sanitize
+
+    typer.echo(f"adapt-triage: {sanitize(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Settings) else Settings(None, False)
+
+
+def open_store(ctx: typer.Context, *, must_exist: bool = False) -> Store:
+    from adapt_triage.store import Store, StoreError, default_db_path
+
+    path = settings(ctx).db or default_db_path()
+    if must_exist and not Path(path).exists():
+        fail(f"no database at {path} yet; run `adapt-triage ingest SOURCE` first")
+    try:
+        store = Store(path)
+    except StoreError as exc:
+        fail(str(exc))
+    ctx.call_on_close(store.close)
+    return store
+
+
+def existing_store(ctx: typer.Context) -> Store | None:
+    """The database when it exists (for user labels and custom categories), else None."""
+    from adapt_triage.store import default_db_path
+
+    path = settings(ctx).db or default_db_path()
+    return open_store(ctx) if Path(path).exists() else None
+
+
+def build_classifier(store: Store | None) -> TriageClassifier:
+    """The model: seed set + the user's labels + custom categories (never its own output)."""
+    from adapt_triage.classify import Example, build_default
+
+    if store is None:
+        return build_default()
+    examples = [
+        Example(e["title"], e["abstract"] or "", list(e["labels"]))
+        for e in store.user_labeled_examples()
+    ]
+    extra = {c["slug"]: c["description"] or "" for c in store.list_categories()}
+    return build_default(examples, extra)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def echo_lines(text: str) -> None:
+    typer.echo(text)
+
+
+class ClassifyFormat(str, Enum):
+    jsonl = "jsonl"
+    table = "table"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class SummaryFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+# --------------------------------------------------------------------------- global options
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"adapt-triage {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="ADAPT_TRIAGE_DB",
+            help="SQLite database (default: $ADAPT_TRIAGE_DB, else the user data directory).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for cron).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = Settings(db, quiet)
+
+
+# --------------------------------------------------------------------------- classify
+
+
+@app.command()
+def classify(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="Files, URLs, or - for stdin.")],
+    format: Annotated[
+        ClassifyFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl (default when stdout is not a terminal) or table.",
+            show_default=False,
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add the terms that drove each label.")
+    ] = False,
+) -> None:
+    """Classify papers without storing them.
+
+    Example: adapt-triage classify --format jsonl papers.jsonl | jq -c '{title, labels}'
+    """
+    from adapt_triage.fetch import Fetcher
+    from adapt_triage.ingest import classify_papers, read_and_parse
+    from adapt_triage.render import paper_record, render_classify_table, write_jsonl
+
+    fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
+    classifier = build_classifier(existing_store(ctx))
+    failed = False
+    with Fetcher() as fetcher:
+        for source in sources:
+            outcome = read_and_parse(source, fetcher=fetcher, stdin=sys.stdin.buffer)
+            errors = [outcome.error] if outcome.error else []
+            papers = []
+            if outcome.parsed is not None:
+                errors += outcome.parsed.errors
+                papers = outcome.parsed.papers
+            for error in errors:
+                typer.echo(f"adapt-triage: {error}", err=True)
+            failed = failed or bool(errors)
+            classify_papers(papers, classifier)
+            records = []
+            for paper in papers:
+                record = paper_record(paper)
+                if explain:
+                    record["explain"] = {
+                        label: classifier.explain(paper, label) for label in paper.labels
+                    }
+                records.append(record)
+            if fmt is ClassifyFormat.jsonl:
+                write_jsonl(records, sys.stdout)
+            else:
+                render_classify_table(records, explain=explain)
+            sys.stdout.flush()
+    if failed:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- eval
+
+
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = ReportFormat.table,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats with reshuffled folds.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed for the folds.")] = 0,
+) -> None:
+    """Cross-validated precision, recall and F1 per category, micro and macro, for the
+    model and three baselines, on the seed set plus your labels."""
+    from adapt_triage.classify import Example, load_seed
+    from adapt_triage.evaluate import cross_validate
+    from adapt_triage.render import dumps
+
+    store = existing_store(ctx)
+    examples = load_seed()
+    if store is not None:
+        examples += [
+            Example(e["title"], e["abstract"] or "", list(e["labels"]))
+            for e in store.user_labeled_examples()
+        ]
+    try:
+        report = cross_validate(examples, folds=folds, repeats=repeats, seed=seed)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    if format is ReportFormat.json:
+        typer.echo(dumps(report.to_dict()))
+    else:
+        typer.echo(report.render())
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def _report_line(report: SourceReport) -> str:
+    from adapt_triage.render import sanitize
+
+    parts = [
+        f"{report.status}",
+        f"items {report.items}",
+        f"new {report.new}",
+        f"updated {report.updated}",
+        f"duplicates {report.duplicates}",
+        f"errors {len(report.errors)}",
+    ]
+    if report.feed_date:
+        parts.append(f"feed date {report.feed_date}")
+    if report.status == "empty" and report.skip_days:
+        parts.append(f"no items on {', '.join(report.skip_days)} is normal")
+    return sanitize(f"{report.source}: " + ", ".join(parts))
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files, URLs, or - for stdin (default: every subscribed feed)."),
+    ] = None,
+    format: Annotated[
+        SummaryFormat,
+        typer.Option("--format", "-f", help="text (stderr) or json (summary on stdout)."),
+    ] = SummaryFormat.text,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for cron).")
+    ] = False,
+    report_after: Annotated[
+        int,
+        typer.Option(
+            "--report-after",
+            envvar="ADAPT_TRIAGE_REPORT_AFTER",
+            min=1,
+            help="With --quiet, report a source that cannot be read only once it has failed "
+            "in N consecutive runs (the exit status says 1 every time).",
+        ),
+    ] = 3,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0.0, help="Seconds to wait for another run to finish before giving up."
+        ),
+    ] = 600.0,
+) -> None:
+    """Read, classify, deduplicate and store papers; a summary per source on stderr.
+
+    Exit status 0 when every source was read, 1 when some failed (the others are stored).
+    """
+    from adapt_triage.fetch import Fetcher
+    from adapt_triage.ingest import ingest_sources
+    from adapt_triage.render import dumps, sanitize
+    from adapt_triage.store import RunLockedError
+
+    quiet = quiet or settings(ctx).quiet
+    store = open_store(ctx)
+    if not sources:
+        sources = [feed.url for feed in store.list_feeds()]
+        if not sources:
+            fail("nothing to ingest: give a SOURCE or subscribe with `feeds add URL`", 2)
+
+    def on_done(report: SourceReport) -> None:
+        outage = report.status == "error" and report.source != "-"
+        failures = 0
+        if outage:
+            state = store.get_fetch_state(report.source)
+            failures = state.consecutive_failures if state else 1
+        if not (quiet and outage and failures < report_after):
+            for error in report.errors:
+                suffix = f" (failed {failures} runs in a row)" if failures > 1 else ""
+                typer.echo(f"adapt-triage: {sanitize(error)}{suffix}", err=True)
+        if not quiet:
+            for warning in report.warnings:
+                typer.echo(f"adapt-triage: warning: {sanitize(warning)}", err=True)
+            if format is SummaryFormat.text:
+                typer.echo(_report_line(report), err=True)
+
+    try:
+        with store.run_lock(timeout=wait, command="ingest"), Fetcher() as fetcher:
+            reports = ingest_sources(
+                store,
+                sources,
+                classifier_factory=lambda: build_classifier(store),
+                fetcher=fetcher,
+                stdin=sys.stdin.buffer,
+                on_done=on_done,
+            )
+    except RunLockedError as exc:
+        fail(str(exc))
+    if format is SummaryFormat.json:
+        typer.echo(dumps({"sources": [r.to_dict() for r in reports]}))
+    if any(r.failed for r in reports):
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- list / search
+
+
+def _emit_papers(rows: list[dict[str, Any]], fmt: ListFormat, title: str) -> None:
+    from adapt_triage.render import (
+        EXPORT_COLUMNS,
+        render_paper_table,
+        stored_record,
+        write_csv,
+        write_jsonl,
+    )
+
+    if fmt is ListFormat.jsonl:
+        write_jsonl((stored_record(r) for r in rows), sys.stdout)
+    elif fmt is ListFormat.csv:
+        write_csv((stored_record(r) for r in rows), sys.stdout, EXPORT_COLUMNS)
+    else:
+        render_paper_table(rows, title=title)
+
+
+def _since(text: str | None) -> str | None:
+    from adapt_triage.dates import iso, parse_since
+
+    if text is None:
+        return None
+    try:
+        return iso(parse_since(text))
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
+    ] = None,
+    include_all: Annotated[
+        bool, typer.Option("--all", help="Include the papers linked as duplicates.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most N papers.")] = None,
+    format: Annotated[
+        ListFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
+    ] = None,
+) -> None:
+    """Stored papers, newest first."""
+    fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
+    store = open_store(ctx)
+    rows = store.list_papers(
+        category=category or None,
+        since=_since(since),
+        include_duplicates=include_all,
+        limit=limit,
+    )
+    _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="SQLite full-text query over title and abstract.")],
+    category: Annotated[
+        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
+    ] = None,
+    include_all: Annotated[
+        bool, typer.Option("--all", help="Include the papers linked as duplicates.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most N papers.")] = None,
+    format: Annotated[
+        ListFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
+    ] = None,
+) -> None:
+    """Full-text search of the stored papers, newest first.
+
+    Example: adapt-triage search '"low rank" OR lora' --format jsonl
+    """
+    from adapt_triage.store import StoreError
+
+    fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
+    store = open_store(ctx)
+    try:
+        rows = store.search(
+            query,
+            category=category or None,
+            since=_since(since),
+            include_duplicates=include_all,
+            limit=limit,
+        )
+    except StoreError as exc:
+        fail(str(exc), 2)
+    _emit_papers(rows, fmt, title=f"{len(rows)} papers matching {query!r}")
+
+
+# --------------------------------------------------------------------------- show / dedup / label
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="table (text) or json.")
+    ] = ReportFormat.table,
+) -> None:
+    """One paper: its fields, scores with the terms behind each label, versions, duplicates."""
+    from adapt_triage.render import dumps, render_show, stored_record
+    from adapt_triage.store import StoreError, row_to_paper
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        paper = store.get_paper(paper_id)
+        if paper is None:
+            fail(f"no stored paper matches {paper_id!r}")
+        versions = store.versions(paper["id"])
+        duplicates = store.duplicates_of(paper["id"])
+        sources = store.paper_sources(paper["id"])
+    except StoreError as exc:
+        fail(str(exc))
+    canonical = store.get_paper(paper["duplicate_of"]) if paper.get("duplicate_of") else None
+    classifier = build_classifier(store)
+    as_paper = row_to_paper(paper)
+    explain = {label: classifier.explain(as_paper, label) for label in paper["labels"]}
+    if format is ReportFormat.json:
+        record = stored_record(paper)
+        record.update(
+            explain=explain,
+            versions=versions,
+            duplicates=[stored_record(d) for d in duplicates],
+            sources=sources,
+        )
+        typer.echo(dumps(record))
+        return
+    render_show(paper, explain, versions, duplicates, sources, canonical)
+
+
+@app.command()
+def dedup(
+    ctx: typer.Context,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="table (text) or json.")
+    ] = ReportFormat.table,
+) -> None:
+    """The duplicate clusters: each canonical paper with the papers linked to it, the
+    reason and the similarity score."""
+    from adapt_triage.render import dumps, render_clusters, stored_record
+
+    store = open_store(ctx, must_exist=True)
+    clusters = store.duplicate_clusters()
+    if format is ReportFormat.json:
+        for cluster in clusters:
+            typer.echo(
+                dumps(
+                    {
+                        "canonical": stored_record(cluster["canonical"]),
+                        "duplicates": [
+                            {
+                                **stored_record(d),
+                                "reason": d.get("dup_reason"),
+                                "score": d.get("dup_score"),
+                            }
+                            for d in cluster["duplicates"]
+                        ],
+                    }
+                )
+            )
+        return
+    render_clusters(clusters)
+
+
+@app.command()
+def label(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
+    add: Annotated[list[str] | None, typer.Option("--add", "-a", help="Add a category.")] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", "-r", help="Remove a category.")
+    ] = None,
+    off_topic: Annotated[
+        bool, typer.Option("--off-topic", help="Mark the paper off-topic (alone).")
+    ] = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget your labels; the model's apply again.")
+    ] = False,
+) -> None:
+    """Correct a paper's labels. Your labels win over the model's and train the next model."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+    from adapt_triage.taxonomy import OFF_TOPIC
+
+    add = list(add or [])
+    if off_topic:
+        add.append(OFF_TOPIC)
+    if not (add or remove or clear):
+        fail("say what to change: --add CAT, --remove CAT, --off-topic or --clear", 2)
+    store = open_store(ctx, must_exist=True)
+    try:
+        if clear:
+            store.clear_user_labels(paper_id)
+            paper = store.get_paper(paper_id)
+            labels = paper["labels"] if paper else []
+        else:
+            labels = store.label_paper(paper_id, add=add, remove=list(remove or []))
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        typer.echo(f"{sanitize(paper_id)}: {', '.join(labels)}")
+
+
+# --------------------------------------------------------------------------- digest
+
+
+class DigestFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Papers stored since 1d, 2w, 12h or a DATE (default: the last digest)."),
+    ] = None,
+    format: Annotated[
+        DigestFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), markdown, json, jsonl."),
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+    ] = None,
+    hide: Annotated[
+        list[str] | None, typer.Option("--hide", help="Leave out a category (e.g. off-topic).")
+    ] = None,
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0.0, max=1.0, help="Primary score at least.")
+    ] = 0.0,
+    limit: Annotated[
+        int | None, typer.Option(min=0, help="At most N papers, the best-scoring.")
+    ] = None,
+    include_shown: Annotated[
+        bool, typer.Option("--all", help="Include papers shown in an earlier digest.")
+    ] = False,
+    no_mark: Annotated[
+        bool, typer.Option("--no-mark", help="Do not record this digest (a preview).")
+    ] = False,
+) -> None:
+    """The papers stored since the last digest, grouped by primary category, duplicates
+    folded in. Papers shown once do not come back unless --all."""
+    from adapt_triage.digest import build_digest
+    from adapt_triage.render import (
+        digest_dict,
+        digest_jsonl_records,
+        digest_markdown,
+        dumps,
+        render_digest,
+        write_jsonl,
+    )
+
+    fmt = format or (DigestFormat.table if stdout_is_terminal() else DigestFormat.markdown)
+    store = open_store(ctx)
+    result = build_digest(
+        store,
+        since=_since(since),
+        include_shown=include_shown,
+        categories=category or None,
+        hide=hide or (),
+        min_score=min_score,
+        limit=limit,
+    )
+    if fmt is DigestFormat.json:
+        typer.echo(dumps(digest_dict(result)))
+    elif fmt is DigestFormat.jsonl:
+        write_jsonl(digest_jsonl_records(result), sys.stdout)
+        if result.empty_reason and not settings(ctx).quiet:
+            typer.echo(f"adapt-triage: {result.empty_reason}", err=True)
+    elif fmt is DigestFormat.markdown:
+        typer.echo(digest_markdown(result), nl=False)
+    else:
+        render_digest(result, stderr_notes=not settings(ctx).quiet)
+    if not no_mark:
+        store.mark_shown([p["id"] for p in result.papers], since=result.since)
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+@feeds_app.command("add")
+def feeds_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Feed URL (arXiv RSS/API, RSS, Atom, HF JSON).")],
+    name: Annotated[str | None, typer.Option(help="A short name for the feed.")] = None,
+) -> None:
+    """Subscribe to a feed; `ingest` with no SOURCE fetches every subscribed feed."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx)
+    try:
+        state = store.add_feed(url, name)
+    except StoreError as exc:
+        fail(str(exc), 2)
+    if not settings(ctx).quiet:
+        typer.echo(f"subscribed: {sanitize(state.name or state.url)} ({sanitize(state.url)})")
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    ctx: typer.Context,
+    url_or_name: Annotated[str, typer.Argument(help="The feed's URL or name.")],
+) -> None:
+    """Unsubscribe (the papers it brought stay stored)."""
+    store = open_store(ctx)
+    if not store.remove_feed(url_or_name):
+        fail(f"no subscribed feed {url_or_name!r}")
+    if not settings(ctx).quiet:
+        typer.echo(f"unsubscribed: {url_or_name}")
+
+
+@feeds_app.command("list")
+def feeds_list(
+    ctx: typer.Context,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="table or json (JSON Lines).")
+    ] = ReportFormat.table,
+) -> None:
+    """Subscribed feeds with the last fetch: time, status, item counts, failures."""
+    from adapt_triage.render import dumps, render_feeds
+
+    feeds = open_store(ctx).list_feeds()
+    if format is ReportFormat.json:
+        for feed in feeds:
+            typer.echo(dumps(feed.to_dict()))
+        return
+    render_feeds(feeds)
+
+
+# --------------------------------------------------------------------------- categories
+
+
+@categories_app.command("list")
+def categories_list(ctx: typer.Context) -> None:
+    """The taxonomy's categories and your own, with how many labeled examples teach each."""
+    from adapt_triage.classify import load_seed
+    from adapt_triage.render import sanitize
+    from adapt_triage.taxonomy import DEFAULT_CATEGORIES
+
+    store = existing_store(ctx)
+    counts: dict[str, int] = {}
+    examples = [e.labels for e in load_seed()]
+    custom = []
+    if store is not None:
+        examples += [e["labels"] for e in store.user_labeled_examples()]
+        custom = store.list_categories()
+    for labels in examples:
+        for lab in labels:
+            counts[lab] = counts.get(lab, 0) + 1
+    rows = [(c.slug, c.covers) for c in DEFAULT_CATEGORIES]
+    rows[-1:-1] = [(c["slug"], (c["description"] or "") + " (yours)") for c in custom]
+    width = max(len(slug) for slug, _ in rows)
+    for slug, covers in rows:
+        typer.echo(f"{slug:<{width}}  {counts.get(slug, 0):>3}  {sanitize(covers)}")
+
+
+@categories_app.command("add")
+def categories_add(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="lower-case-with-hyphens name.")],
+    description: Annotated[
+        str, typer.Option("--description", "-d", help="What the category covers.")
+    ] = "",
+) -> None:
+    """Add your own category; teach it with `label ID --add SLUG`."""
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx)
+    try:
+        store.add_category(slug, description)
+    except StoreError as exc:
+        fail(str(exc), 2)
+    if not settings(ctx).quiet:
+        typer.echo(f"added category {slug}; label a few papers with it to teach the model")
+
+
+# --------------------------------------------------------------------------- review
+
+
+@app.command()
+def review(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option(min=1, help="Ask about at most N papers.")] = None,
+) -> None:
+    """Label the papers the model is least sure about, one at a time, with single keys.
+    Each answer is saved at once; Ctrl-C or end of input stops cleanly."""
+    from adapt_triage.review import run_review
+
+    store = open_store(ctx, must_exist=True)
+
+    def read(prompt: str) -> str:
+        typer.echo(prompt, nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line
+
+    result = run_review(
+        store, lambda: build_classifier(store), read=read, write=typer.echo, limit=limit
+    )
+    typer.echo(
+        f"\nreviewed: {len(result.labelled)} labelled, {result.skipped} skipped "
+        f"({result.stopped}); your labels train the next model"
+    )
+
+
+# --------------------------------------------------------------------------- export
+
+
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="jsonl, csv or markdown.")
+    ] = ExportFormat.jsonl,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
+    ] = None,
+    include_all: Annotated[
+        bool, typer.Option("--all", help="Include the papers linked as duplicates.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
+    ] = None,
+) -> None:
+    """Every stored paper with labels, scores and duplicate links, for spreadsheets and
+    notes; columns in a stable order."""
+    from adapt_triage.render import EXPORT_COLUMNS, export_markdown, stored_record, write_csv
+    from adapt_triage.render import write_jsonl as write_lines
+
+    store = open_store(ctx, must_exist=True)
+    rows = store.iter_papers(
+        category=category or None, since=_since(since), include_duplicates=include_all
+    )
+    records = (stored_record(r) for r in rows)
+    try:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        fail(f"{output}: {exc.strerror or exc}")
+    try:
+        if format is ExportFormat.jsonl:
+            write_lines(records, out)
+        elif format is ExportFormat.csv:
+            write_csv(records, out, EXPORT_COLUMNS)
+        else:
+            out.write(export_markdown(records))
+    finally:
+        if output:
+            out.close()
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main() -> None:
+    """Console-script entry point: no traceback reaches the user for bad input or faults."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("adapt-triage: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error worth a message.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("ADAPT_TRIAGE_DEBUG"):
+            raise
+        from adapt_triage.render import sanitize
+
+        typer.echo(
+            f"adapt-triage: unexpected error: {sanitize(type(exc).__name__)}: {sanitize(exc)}"
+            " (set ADAPT_TRIAGE_DEBUG=1 for details)",
+            err=True,
+        )
+        sys.exit(1)

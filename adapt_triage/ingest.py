@@ -1,0 +1,193 @@
+"""The pipeline: read a source, parse it, classify, deduplicate and store, one source at a time.
+
+Each source is isolated: a source that cannot be read or parsed is reported with one line
+naming it, and the others go on. Nothing here prints; the CLI renders the reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from adapt_triage.paper import Paper
+
+if TYPE_CHECKING:
+    from adapt_triage.classify import TriageClassifier
+    from adapt_triage.fetch import Fetcher
+    from adapt_triage.sources import ParseResult
+    from adapt_triage.store import Store
+
+
+@dataclass
+class SourceReport:
+    """What happened to one source in one run."""
+
+    source: str
+    status: str = "ok"  # ok | not-modified | empty | error
+    format: str | None = None
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    feed_date: str | None = None
+    skip_days: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """The source could not be read at all, or some of its records were bad."""
+        return self.status == "error" or bool(self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["failed"] = self.failed
+        return data
+
+
+@dataclass
+class ReadOutcome:
+    source: str
+    parsed: ParseResult | None
+    not_modified: bool = False
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def read_and_parse(
+    source: str,
+    *,
+    fetcher: Fetcher | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    stdin: BinaryIO | None = None,
+) -> ReadOutcome:
+    """Bytes from a URL, a path or `-`, parsed by the reader the content calls for."""
+    from adapt_triage.fetch import FetchError, FetchState, read_source
+    from adapt_triage.sources import parse_bytes
+
+    state = FetchState(etag=etag, last_modified=last_modified)
+    try:
+        fetched = read_source(source, fetcher=fetcher, state=state, stdin=stdin)
+    except FetchError as exc:
+        return ReadOutcome(source, None, error=str(exc))
+    if fetched.not_modified:
+        return ReadOutcome(
+            source,
+            None,
+            not_modified=True,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+        )
+    parsed = parse_bytes(fetched.content, source=source, headers=fetched.headers)
+    return ReadOutcome(source, parsed, etag=fetched.etag, last_modified=fetched.last_modified)
+
+
+def classify_papers(papers: Sequence[Paper], classifier: TriageClassifier) -> None:
+    """Fill `labels` and `scores` of each paper in place."""
+    if not papers:
+        return
+    for paper, (labels, scores) in zip(papers, classifier.predict(papers), strict=True):
+        paper.labels = labels
+        paper.scores = scores
+
+
+def ingest_sources(
+    store: Store,
+    sources: Iterable[str],
+    *,
+    classifier_factory: Callable[[], TriageClassifier],
+    fetcher: Fetcher | None = None,
+    stdin: BinaryIO | None = None,
+    on_done: Callable[[SourceReport], None] | None = None,
+) -> list[SourceReport]:
+    """Read, classify, deduplicate and store every source, one transaction per source.
+
+    The classifier is built once, on the first source that has papers. A source that cannot
+    be read, or whose papers cannot be stored, is reported and recorded as failed (its
+    consecutive-failure count goes up); the other sources go on.
+    """
+    from adapt_triage.dedup import DedupIndex
+    from adapt_triage.store import StoreError
+
+    dedup = DedupIndex(store.db)
+    classifier: TriageClassifier | None = None
+    reports: list[SourceReport] = []
+    for source in sources:
+        report = SourceReport(source)
+        state = store.get_fetch_state(source) if source != "-" else None
+        outcome = read_and_parse(
+            source,
+            fetcher=fetcher,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+            stdin=stdin,
+        )
+        meta: dict[str, Any] = {}
+        if outcome.error:
+            report.status = "error"
+            report.errors.append(outcome.error)
+        elif outcome.not_modified:
+            report.status = "not-modified"
+            meta.update(etag=outcome.etag, last_modified=outcome.last_modified)
+        else:
+            parsed = outcome.parsed
+            assert parsed is not None
+            report.format = parsed.format
+            report.items = parsed.item_count
+            report.errors.extend(parsed.errors)
+            report.warnings.extend(parsed.warnings)
+            report.feed_date = parsed.feed_date
+            report.skip_days = list(parsed.skip_days)
+            if parsed.fatal:
+                report.status = "error"
+            else:
+                report.status = "ok" if parsed.papers else "empty"
+                meta.update(
+                    etag=outcome.etag,
+                    last_modified=outcome.last_modified,
+                    item_count=parsed.item_count,
+                    feed_date=parsed.feed_date,
+                    skip_days=list(parsed.skip_days),
+                )
+        meta["status"] = report.status
+        if report.status == "error":
+            meta["error"] = report.errors[0] if report.errors else "unreadable"
+        papers = outcome.parsed.papers if report.status == "ok" and outcome.parsed else []
+        stored = False
+        if papers:
+            if classifier is None:
+                classifier = classifier_factory()
+            classify_papers(papers, classifier)
+            try:
+                summary = store.ingest_source(
+                    source,
+                    papers,
+                    dedup=dedup,
+                    model_version=classifier.model_version,
+                    fetch_meta=meta if source != "-" else None,
+                )
+            except StoreError as exc:
+                report.status = "error"
+                report.errors.append(str(exc))
+                meta.update(status="error", error=str(exc))
+            else:
+                stored = True
+                report.new = summary.new
+                report.updated = summary.updated
+                report.duplicates = summary.duplicates
+                report.unchanged = summary.unchanged
+                report.errors.extend(summary.errors)
+        if source != "-" and not stored:
+            if meta["status"] == "error":
+                # Keep the previous conditional-GET state: nothing new was stored.
+                meta.pop("etag", None)
+                meta.pop("last_modified", None)
+            store.record_fetch(source, **meta)
+        reports.append(report)
+        if on_done is not None:
+            on_done(report)
+    return reports
