@@ -107,9 +107,14 @@ def _generic_authors(entry: Any) -> list[str]:
     return names
 
 
+def _date(item: Any, key: str) -> str | None:
+    # dict.get: FeedParserDict.get("updated") would fall back to "published" (with a warning)
+    return iso_date(dict.get(item, key), dict.get(item, f"{key}_parsed"))
+
+
 def _dates(paper: Paper, entry: Any) -> None:
-    published = iso_date(entry.get("published"), entry.get("published_parsed"))
-    updated = iso_date(entry.get("updated"), entry.get("updated_parsed"))
+    published = _date(entry, "published")
+    updated = _date(entry, "updated")
     paper.published = published or updated
     paper.updated = updated if updated and updated != paper.published else None
 
@@ -233,9 +238,7 @@ def feed_meta(parsed: Any) -> tuple[str | None, str | None]:
     """(feed title, feed date in ISO 8601): pubDate, else lastBuildDate / updated / dc:date."""
     feed = parsed.get("feed") or {}
     title = detail_text(feed.get("title"), feed.get("title_detail")) or None
-    date = iso_date(feed.get("published"), feed.get("published_parsed")) or iso_date(
-        feed.get("updated"), feed.get("updated_parsed")
-    )
+    date = _date(feed, "published") or _date(feed, "updated")
     return title, date
 
 
@@ -254,8 +257,10 @@ def read_feed(
         return None, fatal_result(guess or "rss", source, f"feed could not be parsed: {exc!r}")
     entries = parsed.get("entries") or []
     if parsed.get("bozo") and not entries:
+        # Broken and empty: only a feed whose channel could be read (title, link or date)
+        # counts as an empty feed; anything else is unreadable.
         feed = parsed.get("feed") or {}
-        if not parsed.get("version") and not feed.get("title"):
+        if not any(dict.get(feed, key) for key in ("title", "link", "updated", "published")):
             name = _format_name(guess, "")
             return None, fatal_result(name, source, f"not a readable feed: {bozo_message(parsed)}")
     return parsed, None

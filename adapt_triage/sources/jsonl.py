@@ -91,7 +91,8 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            errors.append(f"{source}: line {number}: invalid UTF-8 (byte {exc.start + 1})")
+            where = f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1}"
+            errors.append(f"{source}: line {number}: invalid UTF-8 ({where})")
             continue
         try:
             obj = json.loads(text)

@@ -1,0 +1,99 @@
+"""JSON Lines (and a JSON array of the same objects): per-line errors, others kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from adapt_triage.sources import detect_format, parse_bytes
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
+
+
+def test_mixed_lines_keep_the_good_and_name_the_bad():
+    data = (FIXTURES / "papers_mixed.jsonl").read_bytes()
+    assert detect_format(data) == "jsonl"
+    result = parse_bytes(data, source="in.jsonl")
+    assert result.format == "jsonl" and not result.fatal
+    assert result.item_count == 9  # the blank line is not an item
+    assert [p.title for p in result.papers] == [
+        "LoRA Adapters for Speech",
+        "Prompt Tuning Revisited",
+        "A Paper Known by DOI",
+        "Local Id Only",
+    ]
+    assert result.errors == [
+        "in.jsonl: line 4: missing or empty title",
+        "in.jsonl: line 5: missing or empty title",
+        "in.jsonl: line 6: missing or empty abstract (or summary)",
+        "in.jsonl: line 7: not a JSON object (list)",
+        "in.jsonl: line 8: invalid JSON: Expecting ',' delimiter (column 53)",
+    ]
+    lora, prompt, by_doi, local = result.papers
+    assert (lora.input_id, lora.arxiv_id, lora.version) == ("2401.01234v2", "2401.01234", 2)
+    assert lora.authors == ["Ana Silva", "Bo Chen"]
+    assert lora.published == "2024-01-03"
+    assert lora.url == "https://arxiv.org/abs/2401.01234"
+    assert lora.id == "arxiv:2401.01234"
+    assert prompt.abstract == "Soft prompts under shift."  # `summary` accepted
+    assert prompt.arxiv_id == "2312.00001" and prompt.url == "https://example.org/p"
+    assert prompt.authors == ["Carla Ortiz"]
+    assert by_doi.doi == "10.1234/abc.5678" and by_doi.input_id == "doi:10.1234/ABC.5678"
+    assert by_doi.published == "2023-05-01T10:00:00+00:00"
+    assert (local.input_id, local.doi, local.arxiv_id) == ("my-own-7", "10.5555/xyz", None)
+    assert all(p.source == "in.jsonl" for p in result.papers)
+
+
+def test_classify_output_round_trips():
+    line = {
+        "id": "arxiv:2106.09685",
+        "title": "LoRA",
+        "abstract": "Low-rank adaptation.",
+        "authors": ["Edward Hu"],
+        "url": "https://arxiv.org/abs/2106.09685",
+        "published": None,
+        "labels": ["peft"],
+    }
+    paper = parse_bytes(json.dumps(line).encode() + b"\n", source="-").papers[0]
+    assert paper.id == "arxiv:2106.09685" and paper.input_id == "arxiv:2106.09685"
+    assert paper.published is None
+
+
+def test_json_array_reports_items():
+    data = (FIXTURES / "papers_array.json").read_bytes()
+    assert detect_format(data) == "json"
+    result = parse_bytes(data, source="a.json")
+    assert [p.title for p in result.papers] == ["First Paper", "Third Paper"]
+    assert result.errors == ["a.json: item 2: missing or empty title"]
+    assert result.item_count == 3
+    assert result.papers[1].arxiv_id == "2402.05678"
+    assert result.papers[1].categories == ["cs.LG", "cs.CL"]
+
+
+def test_all_lines_bad_is_fatal():
+    result = parse_bytes(b'{"title": "x"}\n{"nope": 1}\n', source="bad.jsonl")
+    assert result.fatal and result.papers == []
+    assert result.errors[0] == "bad.jsonl: no readable paper in 2 JSON lines"
+    assert "bad.jsonl: line 2: missing or empty title" in result.errors
+
+
+def test_invalid_utf8_line_is_named():
+    data = b'{"title": "Good", "abstract": "Fine."}\n{"title": "Bad \xff", "abstract": "x"}\n'
+    result = parse_bytes(data, source="u.jsonl")
+    assert [p.title for p in result.papers] == ["Good"]
+    assert result.errors == ["u.jsonl: line 2: invalid UTF-8 (byte 0xff at column 16)"]
+
+
+def test_broken_json_array_is_fatal_with_position():
+    result = parse_bytes(b'[\n  {"title": "a", "abstract": "b"},\n  {"title": \n]', source="b.json")
+    assert result.fatal
+    assert result.errors == ["b.json: line 4: invalid JSON: Expecting value (column 1)"]
+
+
+def test_wrong_types_are_errors():
+    data = b'{"title": 5, "abstract": "x"}\n{"title": "t", "abstract": ["x"]}\n'
+    result = parse_bytes(data, source="t.jsonl")
+    assert result.errors[1:] == [
+        "t.jsonl: line 1: title is not a string",
+        "t.jsonl: line 2: abstract is not a string",
+    ]
