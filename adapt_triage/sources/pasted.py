@@ -201,6 +201,7 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
         return fatal_result("pasted", source, decoded)
     lines, bad = decoded
     blocks = _blocks(lines, bad)
+    line_text = dict(lines)
     errors: list[tuple[int, str]] = []
     warnings: list[str] = []
     papers: list[Paper] = []
@@ -209,7 +210,6 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
 
     title: _Block | None = None
     authors: list[str] = []
-    between: list[str] = []  # chrome-free text between title and abstract (ids, authors)
 
     def orphan(block: _Block) -> None:
         nonlocal item_count
@@ -236,7 +236,10 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
             authors=list(authors),
             source=source,
         )
-        found = _arxiv_id(title_block.text, " ".join(between), abstract_block.text)
+        # ids may sit on chrome lines between title and abstract ("arXiv:2401.01234")
+        last = abstract_block.lines[-1][0]
+        around = " ".join(line_text[n] for n in range(title_block.start, last + 1))
+        found = _arxiv_id(title_block.text, around)
         if found:
             paper.arxiv_id, paper.version = found
             paper.url = arxiv_abs_url(found[0])
@@ -248,7 +251,7 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
         if title is None:
             split = _split_title_abstract(block)
             if split:
-                authors, between = [], []
+                authors = []
                 emit(*split)
             elif _is_abstract(block):
                 message = "paragraph without a title line before it (skipped)"
@@ -258,7 +261,7 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
                 else:
                     warnings.append(f"{source}: line {block.start}: {message}")
             elif _is_title(block):
-                title, authors, between = block, [], []
+                title, authors = block, []
             continue
         if _is_abstract(block, title):
             emit(title, block)
@@ -267,11 +270,10 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
         names = None if authors else _author_line(block)
         if names:
             authors = names
-            between.append(block.text)
             continue
         if _is_title(block):
             orphan(title)
-            title, authors, between = None, [], []
+            title, authors = None, []
             pending.insert(0, block)
             continue
         orphan(title)
