@@ -57,14 +57,17 @@ _INLINE_TAGS = (
     "noscript|object|option|param|picture|q|s|samp|select|small|source|span|strike|strong|sub|"
     "sup|svg|textarea|time|tt|u|var|video|wbr"
 )
-_ATTRS = r"""(?:[^<>"']|"[^"]*"|'[^']*')*"""
+# Attribute values stop at "<" or ">" so that every scan ends at the next bracket: linear time.
+_ATTRS = r"""(?:[^<>"']|"[^"<>]*"|'[^'<>]*')*"""
 _BLOCK_TAG_RE = re.compile(rf"</?(?:{_BLOCK_TAGS})(?=[\s/>]){_ATTRS}>", re.IGNORECASE)
 _INLINE_TAG_RE = re.compile(rf"</?(?:{_INLINE_TAGS})(?=[\s/>]){_ATTRS}>", re.IGNORECASE)
-_DROP_RE = re.compile(
-    r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>|<!DOCTYPE[^>]*>|<!\[CDATA\[|\]\]>",
-    re.IGNORECASE | re.DOTALL,
+_HIDDEN_START_RE = re.compile(
+    r"<!--|<(script|style)\b|</(?:script|style)\b[^<>]*>|<!DOCTYPE\b|<!\[CDATA\[|\]\]>", re.I
 )
-_LONE_SCRIPT_RE = re.compile(r"</?(?:script|style)\b[^>]*>", re.IGNORECASE)
+_HIDDEN_END_RE = {
+    "script": re.compile(r"</script\b[^<>]*>", re.IGNORECASE),
+    "style": re.compile(r"</style\b[^<>]*>", re.IGNORECASE),
+}
 # Entities with their semicolon only: `&not` in LaTeX like `a &nota` must stay as it is.
 _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
@@ -73,13 +76,39 @@ def unescape_entities(text: str) -> str:
     return _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text)
 
 
+def _drop_hidden(text: str) -> str:
+    """Remove comments, script and style elements (with their content), stray closing
+    script/style tags, DOCTYPEs and CDATA markers, in one pass; an unclosed comment or
+    script hides the rest of the text."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        match = _HIDDEN_START_RE.search(text, pos)
+        if not match:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos : match.start()])
+        out.append(" ")
+        token = match.group(0)
+        if token == "<!--":
+            end = text.find("-->", match.end())
+            pos = len(text) if end < 0 else end + 3
+        elif match.group(1):
+            close = _HIDDEN_END_RE[match.group(1).lower()].search(text, match.end())
+            pos = close.end() if close else len(text)
+        elif token.upper().startswith("<!DOCTYPE"):
+            end = text.find(">", match.end())
+            pos = len(text) if end < 0 else end + 1
+        else:
+            pos = match.end()
+
+
 def html_to_text(text: str | None) -> str:
     """Plain text of an HTML fragment: scripts, styles and comments dropped, tags removed,
     entities decoded, whitespace collapsed."""
     if not text:
         return ""
-    text = _DROP_RE.sub(" ", text)
-    text = _LONE_SCRIPT_RE.sub(" ", text)
+    text = _drop_hidden(text)
     text = _BLOCK_TAG_RE.sub(" ", text)
     text = _INLINE_TAG_RE.sub("", text)
     return collapse_whitespace(unescape_entities(text))

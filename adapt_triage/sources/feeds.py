@@ -44,11 +44,13 @@ _OLD_TITLE_RE = re.compile(
 # updated paper was a cross-list, so UPDATED is always "replace").
 _OLD_FLAGS = {"": "new", "CROSS LISTED": "cross", "UPDATED": "replace"}
 _LABELLED_RE = re.compile(
-    r"<p>\s*<(?:b|strong)>\s*(?P<label>[A-Za-z ]{2,30}?)\s*:\s*</(?:b|strong)>(?P<value>.*?)</p>",
-    re.IGNORECASE | re.DOTALL,
+    r"<p>\s*<(?:b|strong)>\s*(?P<label>[A-Za-z ]{2,30}?)\s*:\s*</(?:b|strong)>"
+    # the value stops at the next paragraph tag, so no scan runs past it
+    r"(?P<value>[^<]*(?:<(?!/?p\b)[^<]*)*)</p>",
+    re.IGNORECASE,
 )
 _INITIALS_RE = re.compile(r"^(?:[A-Z][a-z]?\.?[\s-]*){1,4}$")
-_SKIPDAYS_RE = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays\s*>", re.DOTALL | re.IGNORECASE)
+_SKIPDAYS_RE = re.compile(rb"<skipDays\b[^<>]*>(.{0,1000}?)</skipDays\s*>", re.DOTALL | re.I)
 _DAY_RE = re.compile(rb"<day\b[^>]*>\s*([A-Za-z]+)\s*</day\s*>", re.IGNORECASE)
 
 

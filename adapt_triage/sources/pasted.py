@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from adapt_triage.paper import ARXIV_ID_RE, Paper, collapse_whitespace
 
@@ -59,7 +61,7 @@ class _Block:
     def start(self) -> int:
         return self.lines[0][0]
 
-    @property
+    @cached_property
     def text(self) -> str:
         return collapse_whitespace(" ".join(text for _, text in self.lines))
 
@@ -245,9 +247,9 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
             paper.url = arxiv_abs_url(found[0])
         papers.append(paper)
 
-    pending = list(blocks)
+    pending = deque(blocks)
     while pending:
-        block = pending.pop(0)
+        block = pending.popleft()
         if title is None:
             split = _split_title_abstract(block)
             if split:
@@ -274,11 +276,11 @@ def parse_pasted(data: bytes, source: str) -> ParseResult:
         if _is_title(block):
             orphan(title)
             title, authors = None, []
-            pending.insert(0, block)
+            pending.appendleft(block)
             continue
         orphan(title)
         title = None
-        pending.insert(0, block)
+        pending.appendleft(block)
     if title is not None:
         orphan(title)
 
