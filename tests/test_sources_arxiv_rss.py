@@ -181,3 +181,35 @@ def test_old_rdf_feed():
         "Craig D. Roberts",
         "Hong-Shi Zong",
     ]
+
+
+def test_atom_flavour_of_the_announcement_feed():
+    # rss.arxiv.org/atom/<cat>: same content as the RSS flavour, in Atom elements
+    data = b"""<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+      xmlns="http://www.w3.org/2005/Atom">
+  <id>http://rss.arxiv.org/atom/cs.LG</id>
+  <title>cs.LG updates on arXiv.org</title>
+  <updated>2026-04-27T04:00:01.000Z</updated>
+  <entry>
+    <id>oai:arXiv.org:2604.00001v2</id>
+    <title>Adapters All the Way Down</title>
+    <updated>2026-04-27T04:00:01.000Z</updated>
+    <link href="https://arxiv.org/abs/2604.00001" rel="alternate" type="text/html"/>
+    <summary>arXiv:2604.00001v2 Announce Type: replace
+Abstract: We stack adapters with $k&lt;n$ layers.</summary>
+    <category term="cs.LG" scheme="http://arxiv.org/schemas/atom/"/>
+    <published>2026-04-27T00:00:00-04:00</published>
+    <arxiv:announce_type>replace</arxiv:announce_type>
+    <dc:creator>Ann Lee, Bo Wu and Cy Diaz</dc:creator>
+  </entry>
+</feed>"""
+    assert detect_format(data) == "arxiv-rss"
+    result = parse_bytes(data, source="atom")
+    assert result.feed_date == "2026-04-27T04:00:01+00:00"
+    paper = result.papers[0]
+    assert (paper.arxiv_id, paper.version, paper.announce_type) == ("2604.00001", 2, "replace")
+    assert paper.abstract == "We stack adapters with $k<n$ layers."
+    assert paper.authors == ["Ann Lee", "Bo Wu", "Cy Diaz"]
+    assert paper.categories == ["cs.LG"]
+    assert paper.published == "2026-04-27T00:00:00-04:00"
