@@ -19,6 +19,7 @@ from adapt_triage import __version__
 
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
+    from adapt_triage.fetch import Fetcher
     from adapt_triage.ingest import SourceReport
     from adapt_triage.store import Store
 
@@ -94,6 +95,13 @@ def build_classifier(store: Store | None) -> TriageClassifier:
     ]
     extra = {c["slug"]: c["description"] or "" for c in store.list_categories()}
     return build_default(examples, extra)
+
+
+def make_fetcher() -> Fetcher:
+    """The HTTP fetcher for this run (tests replace it with one over httpx.MockTransport)."""
+    from adapt_triage.fetch import Fetcher
+
+    return Fetcher()
 
 
 def stdout_is_terminal() -> bool:
@@ -183,14 +191,13 @@ def classify(
 
     Example: adapt-triage classify --format jsonl papers.jsonl | jq -c '{title, labels}'
     """
-    from adapt_triage.fetch import Fetcher
     from adapt_triage.ingest import classify_papers, read_and_parse
     from adapt_triage.render import paper_record, render_classify_table, write_jsonl
 
     fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
     classifier = build_classifier(existing_store(ctx))
     failed = False
-    with Fetcher() as fetcher:
+    with make_fetcher() as fetcher:
         for source in sources:
             outcome = read_and_parse(source, fetcher=fetcher, stdin=sys.stdin.buffer)
             errors = [outcome.error] if outcome.error else []
@@ -311,7 +318,6 @@ def ingest(
 
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
-    from adapt_triage.fetch import Fetcher
     from adapt_triage.ingest import ingest_sources
     from adapt_triage.render import dumps, sanitize
     from adapt_triage.store import RunLockedError
@@ -340,7 +346,7 @@ def ingest(
                 typer.echo(_report_line(report), err=True)
 
     try:
-        with store.run_lock(timeout=wait, command="ingest"), Fetcher() as fetcher:
+        with store.run_lock(timeout=wait, command="ingest"), make_fetcher() as fetcher:
             reports = ingest_sources(
                 store,
                 sources,

@@ -1,0 +1,67 @@
+"""`--help` and `--version` are fast: they import neither scikit-learn nor the feed stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from adapt_triage import __version__
+
+PROBE = """
+import json, sys
+from adapt_triage.cli import main
+sys.argv = ["adapt-triage", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ["sklearn", "scipy", "feedparser", "httpx", "sqlite_utils"]
+print(json.dumps({name: name in sys.modules for name in heavy}), file=sys.stderr)
+"""
+
+
+def _imported(*args: str) -> tuple[str, dict[str, bool]]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    return result.stdout, json.loads(result.stderr.strip().splitlines()[-1])
+
+
+def test_help_does_not_import_scikit_learn():
+    out, imported = _imported("--help")
+    assert "ingest" in out and "classify" in out and "digest" in out
+    assert imported == {
+        "sklearn": False,
+        "scipy": False,
+        "feedparser": False,
+        "httpx": False,
+        "sqlite_utils": False,
+    }
+
+
+def test_subcommand_help_does_not_import_scikit_learn():
+    out, imported = _imported("classify", "--help")
+    assert "--format" in out
+    assert not imported["sklearn"]
+
+
+def test_version_prints_the_package_version():
+    out, _ = _imported("--version")
+    assert out.strip() == f"adapt-triage {__version__}"
+
+
+def test_python_dash_m_runs_the_same_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "adapt_triage", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"adapt-triage {__version__}"
+
+
+def test_no_arguments_prints_usage_with_status_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "adapt_triage", "no-such-command"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
