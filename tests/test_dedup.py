@@ -1,0 +1,402 @@
+"""Near-duplicate detection: the seed page, hand-written hard pairs, variants of real feed
+entries, and the persisted index (chains, idempotence, persistence, determinism)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import feedparser
+import pytest
+import sqlite_utils
+
+from adapt_triage import dedup
+from adapt_triage.dedup import THRESHOLD, DedupIndex, DuplicateMatch, similarity
+from adapt_triage.paper import Paper, parse_arxiv_id
+from adapt_triage.sources import parse_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REALWORLD = SHARED / "realworld"
+PAIRS = [json.loads(line) for line in (ROOT / "fixtures/dedup/pairs.jsonl").open()]
+
+
+def seed_papers() -> list[Paper]:
+    """The seed page's 71 papers, read by the real pasted-page reader."""
+    data = (ROOT / "fixtures/seed_page.txt").read_bytes()
+    return parse_bytes(data, source="seed_page.txt").papers
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> sqlite_utils.Database:
+    database = sqlite_utils.Database(tmp_path / "papers.db")
+    yield database
+    database.close()
+
+
+def ingest(index: DedupIndex, papers: list[Paper]) -> dict[str, DuplicateMatch]:
+    """What the store does in its one transaction per source: find, then add with the
+    match as canonical."""
+    links = {}
+    with index.db.atomic():
+        for paper in papers:
+            match = index.find(paper, paper.id)
+            index.add(paper.id, paper, match.canonical_id if match else None)
+            if match:
+                links[paper.id] = match
+    return links
+
+
+# --- the seed page ------------------------------------------------------------------
+def test_seed_page_links_exactly_the_adaptive_mt_pair(db):
+    papers = seed_papers()
+    assert len(papers) == 71
+    by_title = {p.title: p for p in papers}
+    mt_paper = by_title["Adaptive Machine Translation with Large Language Models"]
+    mt_thesis = by_title["Language Modelling Approaches to Adaptive Machine Translation"]
+
+    links = ingest(DedupIndex(db), papers)
+
+    assert list(links) == [mt_thesis.id]  # the later one, to the earlier one
+    assert links[mt_thesis.id].canonical_id == mt_paper.id
+    assert "shared opening passage" in links[mt_thesis.id].reason
+    assert THRESHOLD <= links[mt_thesis.id].score <= 1
+
+
+def test_no_other_seed_pair_reaches_the_threshold():
+    papers = seed_papers()
+    docs = [dedup._Doc.of(p) for p in papers]  # what similarity() builds, built once
+    above = [
+        (papers[i].title, papers[j].title)
+        for i in range(len(papers))
+        for j in range(i + 1, len(papers))
+        if dedup._verdict(docs[i], docs[j])[0] >= THRESHOLD
+    ]
+    assert above == [
+        (
+            "Adaptive Machine Translation with Large Language Models",
+            "Language Modelling Approaches to Adaptive Machine Translation",
+        )
+    ]
+
+
+def test_uni_perceiver_and_its_v2_are_not_linked(db):
+    papers = {p.title.split(":")[0]: p for p in seed_papers()}
+    v1, v2 = papers["Uni-Perceiver"], papers["Uni-Perceiver v2"]
+    assert similarity(v1, v2)[0] < THRESHOLD
+    # even with identical abstracts the version marker in the title vetoes the link
+    copied = Paper(title=v2.title, abstract=v1.abstract)
+    score, reason = similarity(v1, copied)
+    assert score == 0.0
+    assert "successor/version marker" in reason
+    index = DedupIndex(db)
+    index.add(v1.id, v1)
+    assert index.find(copied, copied.id) is None
+
+
+# --- hand-written pairs -------------------------------------------------------------
+@pytest.mark.parametrize("pair", PAIRS, ids=[p["kind"] for p in PAIRS])
+def test_fixture_pair(pair, db):
+    a, b = Paper(**pair["a"]), Paper(**pair["b"])
+    duplicate = pair["expect"] == "duplicate"
+    score, reason = similarity(a, b)
+    assert (score >= THRESHOLD) == duplicate, reason
+    assert 0.0 <= score <= 1.0 and reason
+    # the index (candidates, then verification) agrees, in both orders
+    for first, second in ((a, b), (b, a)):
+        index = DedupIndex(db)
+        index.add("first", first)
+        match = index.find(second, "second")
+        assert (match is not None) == duplicate
+        if match:
+            assert match.canonical_id == "first" and match.score >= THRESHOLD
+        index.remove("first")
+
+
+def test_fixture_has_enough_pairs_of_each_kind():
+    kinds = [p["expect"] for p in PAIRS]
+    assert kinds.count("duplicate") >= 15 and kinds.count("distinct") >= 15
+
+
+@pytest.mark.parametrize(
+    ("kind", "marker"),
+    [
+        ("successor ++ with heavy text reuse", "plusplus"),
+        ("successor ++ reusing two sentences verbatim", "plusplus"),
+        ("same title, one abstract missing, different arXiv ids", "different arXiv ids"),
+    ],
+)
+def test_vetoed_pairs_say_why(kind, marker):
+    pair = next(p for p in PAIRS if p["kind"] == kind)
+    score, reason = similarity(Paper(**pair["a"]), Paper(**pair["b"]))
+    assert score == 0.0
+    assert reason.startswith("not a duplicate") and marker in reason
+
+
+def test_different_arxiv_ids_do_not_veto_a_long_shared_passage():
+    pair = next(p for p in PAIRS if p["kind"].startswith("paper vs thesis"))
+    a, b = Paper(**pair["a"]), Paper(**pair["b"])
+    assert a.arxiv_id != b.arxiv_id
+    score, reason = similarity(a, b)
+    assert score >= THRESHOLD and "passage of 42 words" in reason
+
+
+def test_author_and_id_vetoes_apply_when_text_is_not_overwhelming():
+    words = seed_papers()[0].abstract.split()
+    edited = " ".join("however" if i % 8 == 7 else w for i, w in enumerate(words))
+    a = Paper(
+        title="Video Outpainting by Adaptation", abstract=" ".join(words), authors=["Fu-Yun Wang"]
+    )
+    b = Paper(title="Video outpainting by adaptation.", abstract=edited, authors=["Wang, Fu-Yun"])
+    score, reason = similarity(a, b)  # no 30-word verbatim run, containment below 0.8
+    assert score >= THRESHOLD and reason.startswith("same normalised title")
+    stranger = Paper(title=b.title, abstract=b.abstract, authors=["J. Doe"])
+    score, reason = similarity(a, stranger)
+    assert score == 0.0 and "no author in common" in reason
+    a.arxiv_id, b.arxiv_id = "2403.00001", "2403.00002"
+    assert "different arXiv ids" in similarity(a, b)[1]
+    a.doi, b.doi, a.arxiv_id, b.arxiv_id = "10.1/x", "10.1/y", None, None
+    assert "different DOIs" in similarity(a, b)[1]
+    # a long verbatim passage overrides every one of these vetoes (see the MT pair above)
+    c = Paper(title=a.title, abstract=" ".join(words), doi="10.1/z", authors=["J. Doe"])
+    assert similarity(a, c)[0] >= THRESHOLD
+
+
+# --- real feed entries and variants of them -----------------------------------------
+def realworld_papers() -> list[Paper]:
+    papers = []
+    for name in (
+        "arxiv-api/arxiv_api_2026-04-12_search-all-testing_max100.xml",
+        "arxiv-rss/arxiv_rss_quant-ph_2025-04-28_full.xml",
+    ):
+        feed = feedparser.parse((REALWORLD / name).read_bytes())
+        for entry in feed.entries:
+            arxiv_id = parse_arxiv_id(entry.get("id") or entry.get("link"))
+            authors = [a.get("name", "") for a in entry.get("authors", [])]
+            if len(authors) == 1 and "," in authors[0]:
+                authors = authors[0].split(", ")
+            papers.append(
+                Paper(
+                    title=entry.title,
+                    abstract=entry.summary,  # RSS: "arXiv:... Announce Type: ... Abstract: ..."
+                    authors=authors,
+                    arxiv_id=arxiv_id[0] if arxiv_id else None,
+                    doi=entry.get("arxiv_doi"),
+                    source=name,
+                )
+            )
+    return list({p.id: p for p in papers}.values())
+
+
+def variant(paper: Paper, kind: int) -> Paper:
+    abstract = re.sub(r"^arXiv:\S+ Announce Type: \S+\s+Abstract: ", "", paper.abstract)
+    words = abstract.split()
+    if kind == 0:  # feed teaser: cut, ellipsis, pasted page (title-hash id)
+        return Paper(title=paper.title, abstract=" ".join(words[: len(words) * 6 // 10]) + " …")
+    if kind == 1:  # publisher copy: upper-case title, "Abstract:" prefix, DOI only
+        return Paper(title=paper.title.upper(), abstract="Abstract: " + abstract, doi=paper.doi)
+    if kind == 2:  # HTML copy: tagged title, escaped abstract
+        first, _, rest = paper.title.partition(" ")
+        return Paper(title=f"<b>{first}</b> {rest}", abstract=html.escape(abstract))
+    return Paper(title=paper.title.rstrip(".") + ".", abstract="\n".join(words))  # reflowed
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="shared/realworld not beside the repo")
+def test_real_feed_entries_link_only_to_their_variants(db):
+    papers = realworld_papers()
+    assert len(papers) > 150
+    index = DedupIndex(db)
+    # 181 real arXiv papers, many on the same topic ("testing"): no links among them
+    # (this includes 1106.3680 and its journal extension 1306.4664, two arXiv ids sharing
+    # only 45% of their 3-grams: vetoed by design)
+    assert ingest(index, papers) == {}
+    checked = 0
+    for n, paper in enumerate(papers[::4]):
+        copy = variant(paper, n % 4)
+        assert copy.id != paper.id
+        match = index.find(copy, copy.id)
+        assert match is not None and match.canonical_id == paper.id, (paper.title, match)
+        checked += 1
+    assert checked >= 40
+
+
+# --- the persisted index ------------------------------------------------------------
+def paper_pair() -> tuple[Paper, Paper, Paper]:
+    pair = next(p for p in PAIRS if p["kind"].startswith("thesis whose abstract"))
+    paper, thesis = Paper(**pair["a"]), Paper(**pair["b"])
+    copy = Paper(title=thesis.title.upper(), abstract="Abstract: " + thesis.abstract)
+    return paper, thesis, copy
+
+
+def test_chains_are_flattened_to_the_first_seen_paper(db):
+    paper, thesis, copy = paper_pair()
+    index = DedupIndex(db)
+    index.add("A", paper)
+    index.add("B", thesis, canonical_id="A")
+    index.add("C", copy, canonical_id="B")  # duplicate of a duplicate
+    assert index.canonical("B") == "A" and index.canonical("C") == "A"
+    match = index.find(Paper(title=copy.title, abstract=copy.abstract), "D")
+    assert match is not None and match.canonical_id == "A"
+    # A itself turns out to duplicate an older Z: everything that pointed at A follows
+    index.add("Z", paper)
+    index.add("A", paper, canonical_id="Z")
+    assert [index.canonical(x) for x in "ABC"] == ["Z", "Z", "Z"]
+    assert index.canonical("Z") is None
+
+
+def test_find_skips_the_paper_itself_and_its_own_duplicates(db):
+    paper, thesis, _ = paper_pair()
+    index = DedupIndex(db)
+    index.add("A", paper)
+    index.add("B", thesis, canonical_id="A")
+    assert index.find(paper, "A") is None  # re-ingesting A does not link it to B
+    assert index.find(thesis, "B").canonical_id == "A"
+
+
+def test_add_is_idempotent_and_replaces_rows(db):
+    paper, thesis, _ = paper_pair()
+    index = DedupIndex(db)
+
+    def counts() -> tuple[int, int]:
+        docs = db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0]
+        return docs, db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
+
+    index.add("A", paper)
+    once = counts()
+    index.add("A", paper)
+    assert counts() == once
+    other = seed_papers()[5]
+    index.add("A", other)  # same id, new text: the old keys are gone
+    assert counts()[0] == 1
+    assert index.find(paper, "X") is None
+    assert index.find(other, "X").canonical_id == "A"
+
+
+def test_remove_reroots_the_duplicates(db):
+    paper, thesis, copy = paper_pair()
+    index = DedupIndex(db)
+    index.add("A", paper)
+    index.add("B", thesis, canonical_id="A")
+    index.add("C", copy, canonical_id="A")
+    index.remove("A")
+    assert index.canonical("B") is None and index.canonical("C") == "B"
+    assert db.execute("SELECT count(*) FROM dedup_docs WHERE paper_id = 'A'").fetchone()[0] == 0
+    match = index.find(paper, "D")
+    assert match is not None and match.canonical_id == "B"
+    index.remove("missing")  # no error
+
+
+def test_index_survives_closing_the_database(tmp_path):
+    path = tmp_path / "papers.db"
+    paper, thesis, _ = paper_pair()
+    db = sqlite_utils.Database(path)
+    DedupIndex(db).add("A", paper)
+    db.conn.commit()
+    db.close()
+    db = sqlite_utils.Database(path)
+    match = DedupIndex(db).find(thesis, "B")
+    assert match is not None and match.canonical_id == "A"
+    db.close()
+
+
+def test_writes_join_the_callers_transaction(db, tmp_path):
+    paper, thesis, _ = paper_pair()
+    index = DedupIndex(db)
+    db.begin()  # the store's transaction for one source
+    index.add("A", paper)
+    assert db.conn.in_transaction  # not committed by the index
+    db.rollback()
+    assert db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0] == 0
+    assert index.find(thesis, "B") is None
+    # outside a transaction each call stands alone, as sqlite-utils' own writes do
+    index.add("A", paper)
+    assert not db.conn.in_transaction
+    other = sqlite_utils.Database(tmp_path / "papers.db")
+    assert DedupIndex(other).find(thesis, "B").canonical_id == "A"
+    other.close()
+
+
+def test_opening_an_existing_index_writes_nothing(db):
+    DedupIndex(db).add("A", paper_pair()[0])
+    before = db.conn.total_changes
+    DedupIndex(db)
+    assert db.conn.total_changes == before and not db.conn.in_transaction
+
+
+def test_a_parameter_change_rebuilds_the_keys(db):
+    paper, thesis, _ = paper_pair()
+    DedupIndex(db).add("A", paper)
+    db.execute("UPDATE dedup_meta SET value = 'older' WHERE key = 'params'")
+    db.execute("DELETE FROM dedup_bands")
+    index = DedupIndex(db)
+    assert db.execute("SELECT value FROM dedup_meta").fetchone()[0] == dedup.PARAMS_VERSION
+    assert index.find(thesis, "B").canonical_id == "A"
+
+
+def test_lookups_use_the_band_index_not_a_scan(db):
+    DedupIndex(db)
+    plan = db.execute(
+        "EXPLAIN QUERY PLAN SELECT doc FROM dedup_bands WHERE band = ? AND bucket = ? LIMIT ?",
+        (0, 1, dedup.BUCKET_CAP),
+    ).fetchall()
+    assert "SEARCH dedup_bands USING PRIMARY KEY (band=? AND bucket=?)" in plan[0][3]
+
+
+def test_empty_and_huge_input(db):
+    index = DedupIndex(db)
+    assert index.find(Paper(title=""), "x") is None
+    index.add("empty", Paper(title="", abstract=""))
+    huge = Paper(title="A very long abstract", abstract="word " * 50_000 + "\x00 <b>")
+    index.add("huge", huge)
+    stored = db.execute("SELECT words FROM dedup_docs WHERE paper_id = 'huge'").fetchone()[0]
+    assert len(dedup.zlib.decompress(stored).split()) == dedup.MAX_WORDS
+    assert index.find(huge, "huge2").canonical_id == "huge"
+
+
+# --- determinism --------------------------------------------------------------------
+TEXT = seed_papers()[3].title + " " + seed_papers()[3].abstract
+
+
+def test_signatures_are_identical_in_another_process():
+    words = dedup.tokens(TEXT)
+    here = (dedup.minhash_signature(words).tobytes().hex(), dedup.anchors(words))
+    code = (
+        "import json, sys; from adapt_triage import dedup; w = dedup.tokens(sys.stdin.read());"
+        "print(json.dumps([dedup.minhash_signature(w).tobytes().hex(), dedup.anchors(w)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=TEXT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONHASHSEED": "12345", "PATH": ""},
+        check=True,
+    ).stdout
+    assert json.loads(out) == [here[0], here[1]]
+
+
+def test_hash_family_is_pinned():
+    """Stored keys depend on these values: if this fails, bump dedup.PARAMS_VERSION."""
+    words = dedup.tokens(
+        "The quick brown fox jumps over the lazy dog while the cat sleeps in the warm afternoon sun"
+    )
+    assert dedup.minhash_signature(words)[:6].tolist() == [
+        283026367,
+        193974076,
+        94650607,
+        562261507,
+        248109751,
+        153327545,
+    ]
+    assert dedup.anchors(words) == [2117851330482241216]
+
+
+def test_tokens_keep_version_markers():
+    assert dedup.tokens("MMRL++ vs LoRA+ and Qwen2-VL, $\\alpha$-x") == [
+        *("mmrl", "plusplus", "vs", "lora", "plus", "and", "qwen", "2", "vl", "x"),
+    ]
