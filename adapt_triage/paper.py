@@ -88,6 +88,40 @@ def normalize_doi(text: str | None) -> str | None:
     return match.group(1).rstrip(".,;)").lower()
 
 
+# LaTeX commands whose name carries no meaning of its own (only their argument does).
+_LATEX_LAYOUT = {
+    "textbf",
+    "textit",
+    "emph",
+    "mathrm",
+    "mathbf",
+    "mathcal",
+    "mathbb",
+    "text",
+    "texttt",
+    "textsc",
+    "mathit",
+    "operatorname",
+    "left",
+    "right",
+    "cite",
+    "ref",
+}
+# Greek letters by name, so that "$\\alpha$" and "α" match.
+_GREEK = {
+    ch: " " + unicodedata.name(ch).split()[-1].lower() + " "
+    for ch in map(chr, range(0x391, 0x3CA))
+    if unicodedata.name(ch, "").startswith("GREEK")
+}
+
+
+def _latex_replacement(match: re.Match[str]) -> str:
+    if match.group(1) is not None:
+        return f" {match.group(1)} "
+    name = match.group(0).lstrip("\\").rstrip("*")
+    return " " if name in _LATEX_LAYOUT else f" {name} "
+
+
 def clean_text(text: str | None) -> str:
     """Text for matching: HTML entities and tags, LaTeX commands and braces removed,
     Unicode folded to ASCII where possible, whitespace collapsed."""
@@ -95,8 +129,9 @@ def clean_text(text: str | None) -> str:
         return ""
     text = html.unescape(text)
     text = _TAG_RE.sub(" ", text)
-    text = _LATEX_CMD_RE.sub(lambda m: m.group(1) or " ", text)
+    text = _LATEX_CMD_RE.sub(_latex_replacement, text)
     text = text.replace("$", " ").replace("{", "").replace("}", "")
+    text = "".join(_GREEK.get(ch, ch) for ch in text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _SPACE_RE.sub(" ", text).strip()
@@ -104,8 +139,10 @@ def clean_text(text: str | None) -> str:
 
 def title_key(title: str | None) -> str:
     """Lower-case alphanumerics of the cleaned title, single-spaced: equal for titles that
-    differ only by case, punctuation, markup or LaTeX."""
-    return _NON_ALNUM_RE.sub(" ", clean_text(title).lower()).strip()
+    differ only by case, punctuation, markup or LaTeX. A `+` is kept as a word, since
+    "MMRL++" and "MMRL" name different works."""
+    text = clean_text(title).lower().replace("+", " plus ")
+    return _NON_ALNUM_RE.sub(" ", text).strip()
 
 
 def stable_id(paper: Paper) -> str:

@@ -972,11 +972,11 @@ class Store:
         return True
 
     def list_feeds(self) -> list[SourceState]:
-        rows = self._rows("SELECT * FROM sources WHERE subscribed = 1 ORDER BY added_at, url")
+        rows = self._rows("SELECT * FROM sources WHERE subscribed = 1 ORDER BY added_at, rowid")
         return [SourceState.from_row(r) for r in rows]
 
     def list_sources(self) -> list[SourceState]:
-        rows = self._rows("SELECT * FROM sources ORDER BY added_at, url")
+        rows = self._rows("SELECT * FROM sources ORDER BY added_at, rowid")
         return [SourceState.from_row(r) for r in rows]
 
     # -- papers

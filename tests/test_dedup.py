@@ -398,5 +398,5 @@ def test_hash_family_is_pinned():
 
 def test_tokens_keep_version_markers():
     assert dedup.tokens("MMRL++ vs LoRA+ and Qwen2-VL, $\\alpha$-x") == [
-        *("mmrl", "plusplus", "vs", "lora", "plus", "and", "qwen", "2", "vl", "x"),
+        *("mmrl", "plusplus", "vs", "lora", "plus", "and", "qwen", "2", "vl", "alpha", "x"),
     ]

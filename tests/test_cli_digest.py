@@ -1,0 +1,120 @@
+"""`adapt-triage digest`: grouped, folded, shown once, and an empty digest says why."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import FIXTURES
+from helpers import jsonl, run
+
+from adapt_triage.taxonomy import OFF_TOPIC, category_order
+
+
+def ingest(db, *sources):
+    result = run(["ingest", "--quiet", *sources], db=db)
+    assert result.exit_code in (0, 1), result.output
+    return result
+
+
+def test_digest_groups_by_primary_category_in_taxonomy_order(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page)
+    result = run(["digest", "--format", "json"], db=db)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    groups = [g["category"] for g in data["groups"]]
+    assert groups == [c for c in category_order() if c in groups]
+    assert groups[-1] == OFF_TOPIC
+    papers = [p for g in data["groups"] for p in g["papers"]]
+    assert data["count"] == len(papers) == 70  # 71 stored, the thesis folded into its paper
+    for group in data["groups"]:
+        scores = [p["scores"][group["category"]] for p in group["papers"]]
+        assert scores == sorted(scores, reverse=True)
+        assert all(p["labels"][0] == group["category"] for p in group["papers"])
+    (mt,) = [p for p in papers if p["title"].startswith("Adaptive Machine Translation")]
+    (also,) = mt["also_as"]
+    assert also["title"] == "Language Modelling Approaches to Adaptive Machine Translation"
+    assert also["reason"] and also["score"] > 0
+
+
+def test_a_digest_run_twice_shows_the_papers_once(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page)
+    first = run(["digest", "--format", "jsonl"], db=db)
+    assert len(jsonl(first.stdout)) == 70
+    second = run(["digest", "--format", "jsonl"], db=db)
+    assert second.exit_code == 0
+    assert jsonl(second.stdout) == []
+    assert "nothing new" in second.stderr
+    again = run(["digest", "--all", "--since", "1d", "--format", "jsonl"], db=db)
+    assert len(jsonl(again.stdout)) == 70
+
+
+def test_new_papers_after_a_digest_are_the_next_digest(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page)
+    run(["digest", "--format", "jsonl"], db=db)
+    ingest(db, FIXTURES / "cli" / "arxiv_cs_lg_day1.xml")
+    result = run(["digest", "--format", "jsonl"], db=db)
+    titles = [p["title"] for p in jsonl(result.stdout)]
+    assert sorted(titles) == [
+        "Confidence-Weighted Statistics for Test-Time Adaptation",
+        "Singular-Vector Initialisation for Low-Rank Adaptation",
+    ]
+    assert {p["announce_type"] for p in jsonl(result.stdout)} == {"new"}
+
+
+def test_filters_hide_category_min_score_and_limit(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page)
+    hidden = jsonl(run(["digest", "--no-mark", "--hide", OFF_TOPIC, "-f", "jsonl"], db=db).stdout)
+    assert hidden and all(p["category"] != OFF_TOPIC for p in hidden)
+    lora = jsonl(run(["digest", "--no-mark", "--category", "lora", "-f", "jsonl"], db=db).stdout)
+    assert lora and all("lora" in p["labels"] for p in lora)
+    best = jsonl(run(["digest", "--no-mark", "--limit", "5", "-f", "jsonl"], db=db).stdout)
+    assert len(best) == 5
+    everything = jsonl(run(["digest", "--no-mark", "-f", "jsonl"], db=db).stdout)
+    floor = min(p["primary_score"] for p in best)
+    assert all(p["primary_score"] <= floor + 1e-9 for p in everything if p not in best)
+    sure = jsonl(run(["digest", "--no-mark", "--min-score", "0.9", "-f", "jsonl"], db=db).stdout)
+    assert all(p["primary_score"] >= 0.9 for p in sure)
+    assert len(sure) < len(everything)
+
+
+def test_markdown_and_table_formats(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page)
+    markdown = run(["digest", "--no-mark", "--format", "markdown"], db=db).stdout
+    assert markdown.startswith("# Papers since ")
+    assert "## lora (" in markdown
+    assert "also as: Language Modelling Approaches to Adaptive Machine Translation" in markdown
+    table = run(["digest", "--format", "table"], db=db).stdout
+    assert "adapt-triage digest: 70 papers" in table
+    assert "\x1b[" not in table  # no colour when stdout is not a terminal
+
+
+def test_empty_digest_on_a_weekend_says_so(tmp_path, shared):
+    db = tmp_path / "t.db"
+    ingest(db, shared / "realworld/arxiv-rss/arxiv_rss_cs.CL_2026-08-01_weekend-empty.xml")
+    result = run(["digest", "--format", "json"], db=db)
+    data = json.loads(result.stdout)
+    assert data["count"] == 0
+    assert "weekend" in data["empty_reason"]
+    assert any("Saturday" in note for note in data["notes"])
+
+
+def test_empty_digest_when_every_source_fails_says_so(tmp_path):
+    db = tmp_path / "t.db"
+    ingest(db, tmp_path / "missing.xml")
+    data = json.loads(run(["digest", "--format", "json"], db=db).stdout)
+    assert data["count"] == 0
+    assert "failing" in data["empty_reason"]
+    assert "no such file" in data["notes"][0]
+
+
+def test_bad_since_is_a_usage_error(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page)
+    result = run(["digest", "--since", "yesterday-ish"], db=db)
+    assert result.exit_code == 2
+    assert "--since" in result.stderr

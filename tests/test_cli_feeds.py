@@ -1,0 +1,123 @@
+"""Subscriptions and cron mode: `feeds`, `ingest` with no SOURCE, --quiet, the run lock."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import httpx
+from conftest import FIXTURES
+from helpers import run, serve
+
+from adapt_triage.store import Store
+
+GOOD = "https://rss.arxiv.org/rss/cs.LG"
+BAD = "https://feeds.example.org/broken.xml"
+
+
+def count(db, sql="SELECT count(*) FROM papers"):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_feeds_add_list_remove(tmp_path):
+    db = tmp_path / "t.db"
+    assert run(["feeds", "add", GOOD, "--name", "cs.LG"], db=db).exit_code == 0
+    assert run(["feeds", "add", BAD], db=db).exit_code == 0
+    listed = [
+        json.loads(line) for line in run(["feeds", "list", "-f", "json"], db=db).stdout.splitlines()
+    ]
+    assert [(f["url"], f["name"]) for f in listed] == [(GOOD, "cs.LG"), (BAD, None)]
+    table = run(["feeds", "list"], db=db).stdout
+    assert "cs.LG" in table and "never" in table
+    assert run(["feeds", "remove", "cs.LG"], db=db).exit_code == 0
+    listed = run(["feeds", "list", "-f", "json"], db=db).stdout.splitlines()
+    assert [json.loads(line)["url"] for line in listed] == [BAD]
+    missing = run(["feeds", "remove", "nope"], db=db)
+    assert missing.exit_code == 1 and "nope" in missing.stderr
+
+
+def test_ingest_without_sources_fetches_every_subscribed_feed(tmp_path, monkeypatch):
+    db = tmp_path / "t.db"
+    run(["feeds", "add", GOOD], db=db)
+    seen = serve(monkeypatch, {GOOD: FIXTURES / "cli" / "arxiv_cs_lg_day1.xml"})
+    result = run(["ingest"], db=db)
+    assert result.exit_code == 0, result.output
+    assert [str(r.url) for r in seen] == [GOOD]
+    assert count(db) == 2
+    (feed,) = [
+        json.loads(line) for line in run(["feeds", "list", "-f", "json"], db=db).stdout.splitlines()
+    ]
+    assert (feed["last_status"], feed["last_item_count"], feed["last_new"]) == ("ok", 2, 2)
+    assert feed["last_fetch_at"] and feed["consecutive_failures"] == 0
+
+
+def test_ingest_with_nothing_subscribed_is_a_usage_error(tmp_path):
+    result = run(["ingest"], db=tmp_path / "t.db")
+    assert result.exit_code == 2
+    assert "feeds add" in result.stderr
+
+
+def test_cron_reports_a_failing_feed_only_on_the_third_night(tmp_path, monkeypatch):
+    """--quiet: nothing on nights one and two, the error on night three; exit 1 every night;
+    the good feed is stored every night."""
+    db = tmp_path / "t.db"
+    run(["feeds", "add", GOOD], db=db)
+    run(["feeds", "add", BAD], db=db)
+    nights = [
+        FIXTURES / "cli" / "arxiv_cs_lg_day1.xml",
+        FIXTURES / "cli" / "arxiv_cs_lg_day2.xml",
+        FIXTURES / "cli" / "hf_daily_day1.json",
+    ]
+    stored = []
+    for night, good_body in enumerate(nights, 1):
+        body = good_body.read_bytes()
+
+        def handler(request: httpx.Request, body: bytes = body) -> httpx.Response:
+            if str(request.url) == GOOD:
+                return httpx.Response(200, content=body)
+            return httpx.Response(502)
+
+        serve(monkeypatch, handler)
+        result = run(["ingest", "--quiet"], db=db)
+        assert result.exit_code == 1, night
+        assert result.stdout == ""
+        if night < 3:
+            assert result.stderr == "", night
+        else:
+            (line,) = result.stderr.splitlines()
+            assert line.startswith(f"adapt-triage: {BAD}: HTTP 502")
+            assert "3 runs in a row" in line
+        stored.append(count(db, "SELECT count(*) || '/' || max(version) FROM papers"))
+        with Store(db) as store:
+            assert store.get_fetch_state(GOOD).last_status == "ok"
+            assert store.get_fetch_state(BAD).consecutive_failures == night
+    # day 1: two papers; day 2: a new version of one; HF: one more paper
+    assert stored == ["2/1", "2/2", "3/2"]
+
+
+def test_without_quiet_every_failure_is_reported(tmp_path, monkeypatch):
+    db = tmp_path / "t.db"
+    serve(monkeypatch, {BAD: 500})
+    result = run(["ingest", BAD], db=db)
+    assert result.exit_code == 1
+    assert f"adapt-triage: {BAD}: HTTP 500" in result.stderr
+
+
+def test_report_after_is_configurable(tmp_path, monkeypatch):
+    db = tmp_path / "t.db"
+    serve(monkeypatch, {BAD: 500})
+    result = run(["ingest", "--quiet", "--report-after", "1", BAD], db=db)
+    assert result.exit_code == 1 and BAD in result.stderr
+
+
+def test_overlapping_run_waits_then_exits_cleanly_with_a_message(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    with Store(db) as store, store.run_lock(command="ingest"):
+        result = run(["ingest", "--wait", "0.2", seed_page], db=db)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert "another adapt-triage run" in line and str(db) in line
+    assert count(db) == 0
+    assert run(["ingest", "--quiet", seed_page], db=db).exit_code == 0
+    assert count(db) == 71
