@@ -359,7 +359,8 @@ def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
                     f"    {sanitize(dup.get('dup_reason'))}, score {dup.get('dup_score') or 0:.3f}"
                 )
             )
-    out.print(Text(f"{len(clusters)} clusters"))
+    n = len(clusters)
+    out.print(Text(f"{n} cluster" + ("" if n == 1 else "s")))
 
 
 # --------------------------------------------------------------------------- digest
