@@ -454,6 +454,16 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS dedup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _DOC_COLUMNS = "doc, paper_id, canonical_id, arxiv_id, doi, authors, title, words"
+# All keys of a document in one statement: for each (band, bucket), at most ? papers.
+_LOOKUP = """
+    SELECT json_extract(k.value, '$[0]') AS band,
+        (SELECT group_concat(doc) FROM (
+            SELECT doc FROM dedup_bands b
+            WHERE b.band = json_extract(k.value, '$[0]')
+              AND b.bucket = json_extract(k.value, '$[1]')
+            LIMIT ?2))
+    FROM json_each(?1) k
+"""
 
 
 def _pack_words(words: Sequence[str]) -> bytes:
@@ -483,6 +493,9 @@ class DedupIndex:
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        # find() and then add() of the same paper is the store's pattern: compute its
+        # tokens and keys once.
+        self._prepared: tuple[tuple, _Doc, list[tuple[int, int]]] | None = None
         if self._ready():  # the common case: read-only, takes no write lock
             return
         with db.atomic():
@@ -497,18 +510,29 @@ class DedupIndex:
                     (PARAMS_VERSION,),
                 )
 
+    def _prepare(self, paper: Paper) -> tuple[_Doc, list[tuple[int, int]]]:
+        key = (
+            paper.title,
+            paper.abstract,
+            tuple(paper.authors or ()),
+            paper.arxiv_id,
+            paper.doi,
+        )
+        if self._prepared is None or self._prepared[0] != key:
+            doc = _Doc.of(paper)
+            self._prepared = (key, doc, _keys(doc))
+        return self._prepared[1], self._prepared[2]
+
     def find(self, paper: Paper, paper_id: str | None = None) -> DuplicateMatch | None:
         """The best verified match among indexed papers with an id other than `paper_id`
         (resolved to its root), or None."""
-        doc = _Doc.of(paper)
+        doc, keys = self._prepare(paper)
         counts: Counter[int] = Counter()
-        for band, bucket in _keys(doc):
+        for band, hits in self.db.execute(_LOOKUP, (json.dumps(keys), BUCKET_CAP)):
             weight = BANDS if band == TITLE_BAND else 1
-            for (hit,) in self.db.execute(
-                "SELECT doc FROM dedup_bands WHERE band = ? AND bucket = ? LIMIT ?",
-                (band, bucket, BUCKET_CAP),
-            ):
-                counts[hit] += weight
+            for hit in (hits or "").split(","):
+                if hit:
+                    counts[int(hit)] += weight
         if not counts:
             return None
         ranked = sorted(counts, key=lambda d: (-counts[d], d))[:MAX_VERIFY]
@@ -540,7 +564,7 @@ class DedupIndex:
         root = self._root(canonical_id) if canonical_id else None
         if root == paper_id:
             root = None
-        doc = _Doc.of(paper)
+        doc, keys = self._prepare(paper)
         values = (
             root,
             doc.arxiv_id,
@@ -568,7 +592,7 @@ class DedupIndex:
                 )
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)",
-                [(band, bucket, number) for band, bucket in _keys(doc)],
+                [(band, bucket, number) for band, bucket in keys],
             )
             if root is not None:
                 self.db.execute(

@@ -6,7 +6,7 @@ naming it, and the others go on. Nothing here prints; the CLI renders the report
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -95,6 +95,24 @@ def classify_papers(papers: Sequence[Paper], classifier: TriageClassifier) -> No
         paper.scores = scores
 
 
+CHUNK = 512  # papers classified at once: bounds the feature matrix, whatever the source size
+
+
+def classified(
+    papers: Iterable[Paper], classifier: TriageClassifier, chunk: int = CHUNK
+) -> Iterator[Paper]:
+    """The papers with labels and scores filled in, classified `chunk` at a time."""
+    batch: list[Paper] = []
+    for paper in papers:
+        batch.append(paper)
+        if len(batch) >= chunk:
+            classify_papers(batch, classifier)
+            yield from batch
+            batch = []
+    classify_papers(batch, classifier)
+    yield from batch
+
+
 def ingest_sources(
     store: Store,
     sources: Iterable[str],
@@ -161,11 +179,10 @@ def ingest_sources(
         if papers:
             if classifier is None:
                 classifier = classifier_factory()
-            classify_papers(papers, classifier)
             try:
                 summary = store.ingest_source(
                     source,
-                    papers,
+                    classified(papers, classifier),
                     dedup=dedup,
                     model_version=classifier.model_version,
                     fetch_meta=meta if source != "-" else None,

@@ -1,0 +1,205 @@
+"""`make bench`: the speed and memory figures of DESIGN.md's quality bars, printed.
+
+    python benchmarks/run.py [--quick]
+
+1. start-up: `adapt-triage --help` wall time (median of 5 runs, a fresh process each).
+2. ingest throughput: N synthetic papers (JSON Lines) through the real pipeline
+   (parse, classify, deduplicate, store), against one TfidfVectorizer.fit_transform pass
+   over the same titles and abstracts; the ratio is the figure to watch.
+3. memory: peak RSS of `adapt-triage ingest` on N and 10 x N papers (fresh processes);
+   flat means the ratio stays near 1 while the input grows tenfold.
+4. classifier and dedup: their own benchmarks, in quick mode.
+
+Timings are figures to read, not assertions (the machine may be loaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS = [
+    "adapter",
+    "low",
+    "rank",
+    "prompt",
+    "tuning",
+    "frozen",
+    "backbone",
+    "domain",
+    "shift",
+    "target",
+    "source",
+    "test",
+    "time",
+    "continual",
+    "forgetting",
+    "merging",
+    "task",
+    "vector",
+    "pruning",
+    "distillation",
+    "instruction",
+    "data",
+    "selection",
+    "few",
+    "shot",
+    "meta",
+    "learning",
+    "personalised",
+    "speaker",
+    "subject",
+    "model",
+    "language",
+    "vision",
+    "transformer",
+    "benchmark",
+    "accuracy",
+    "efficient",
+    "parameter",
+    "update",
+    "layer",
+    "module",
+    "token",
+    "context",
+    "example",
+]
+
+
+def synthetic(path: Path, n: int, seed: int = 0) -> Path:
+    import random
+
+    rng = random.Random(seed)
+    with path.open("w") as out:
+        for i in range(n):
+            title = " ".join(rng.choices(WORDS, k=9)).capitalize() + f" {i}"
+            abstract = " ".join(rng.choices(WORDS, k=150)) + f" item {i} {rng.random():.6f}."
+            out.write(json.dumps({"id": f"bench-{i}", "title": title, "abstract": abstract}))
+            out.write("\n")
+    return path
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "adapt_triage", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+
+
+def startup() -> None:
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        cli("--help")
+        times.append(time.perf_counter() - start)
+    print(f"start-up   adapt-triage --help: median {statistics.median(times) * 1000:.0f} ms")
+
+
+def throughput(tmp: Path, n: int) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from adapt_triage.classify import build_default
+    from adapt_triage.ingest import ingest_sources
+    from adapt_triage.store import Store
+
+    source = synthetic(tmp / f"tp{n}.jsonl", n, seed=1)
+    texts = [
+        json.loads(line)["title"] + " " + json.loads(line)["abstract"]
+        for line in source.read_text().splitlines()
+    ]
+    start = time.perf_counter()
+    TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2)).fit_transform(texts)
+    tfidf = time.perf_counter() - start
+
+    classifier = build_default()
+    with Store(tmp / f"tp{n}.db") as store:
+        start = time.perf_counter()
+        (report,) = ingest_sources(store, [str(source)], classifier_factory=lambda: classifier)
+        elapsed = time.perf_counter() - start
+    assert report.new == n, report
+    print(
+        f"throughput {n} papers: ingest {elapsed:.2f} s ({n / elapsed:.0f} papers/s); "
+        f"one TF-IDF pass {tfidf:.2f} s; ratio {elapsed / tfidf:.1f}x"
+    )
+    for stage, seconds in stage_costs(source, classifier, tmp / f"stages{n}.db").items():
+        print(f"           {stage:<10} {seconds:.2f} s")
+
+
+def stage_costs(source: Path, classifier, db: Path) -> dict[str, float]:
+    """Where the time goes: parse, classify, store (with dedup), measured separately."""
+    from adapt_triage.dedup import DedupIndex
+    from adapt_triage.ingest import classify_papers
+    from adapt_triage.sources import parse_bytes
+    from adapt_triage.store import Store
+
+    costs = {}
+    start = time.perf_counter()
+    papers = parse_bytes(source.read_bytes(), source=str(source)).papers
+    costs["parse"] = time.perf_counter() - start
+    start = time.perf_counter()
+    classify_papers(papers, classifier)
+    costs["classify"] = time.perf_counter() - start
+    with Store(db) as store:
+        start = time.perf_counter()
+        store.ingest_source(str(source), papers, dedup=DedupIndex(store.db))
+        costs["store+dedup"] = time.perf_counter() - start
+    return costs
+
+
+def peak_rss_kib(source: Path, db: Path) -> int:
+    code = (
+        "import resource, subprocess, sys\n"
+        f"subprocess.run([sys.executable, '-m', 'adapt_triage', '--db', {str(db)!r}, "
+        f"'ingest', '--quiet', {str(source)!r}], check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return int(out.stdout.strip())
+
+
+def memory(tmp: Path, n: int) -> None:
+    small = peak_rss_kib(synthetic(tmp / f"m{n}.jsonl", n, 2), tmp / f"m{n}.db")
+    big = peak_rss_kib(synthetic(tmp / f"m{n * 10}.jsonl", n * 10, 3), tmp / f"m{n * 10}.db")
+    print(
+        f"memory     peak RSS ingest {n} papers {small / 1024:.0f} MiB, {n * 10} papers "
+        f"{big / 1024:.0f} MiB: ratio {big / small:.2f} for 10x the papers"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = parser.parse_args()
+    n = 1000 if args.quick else 5000
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        startup()
+        throughput(tmp, n)
+        memory(tmp, n // 5)
+    for script, extra in (
+        ("bench_classify.py", []),
+        ("bench_dedup.py", ["--sizes", "1000,10000", "--bulk", "100000"]),
+    ):
+        path = ROOT / "benchmarks" / script
+        if path.exists():
+            print(f"\n== {script}", flush=True)
+            subprocess.run([sys.executable, str(path), *extra], cwd=ROOT, check=False)
+
+
+if __name__ == "__main__":
+    main()
