@@ -319,7 +319,7 @@ def ingest(
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
     from adapt_triage.ingest import ingest_sources
-    from adapt_triage.render import dumps, sanitize
+    from adapt_triage.render import SourceProgress, dumps, sanitize
     from adapt_triage.store import RunLockedError
 
     quiet = quiet or settings(ctx).quiet
@@ -338,15 +338,21 @@ def ingest(
         if not (quiet and outage and failures < report_after):
             for error in report.errors:
                 suffix = f" (failed {failures} runs in a row)" if failures > 1 else ""
-                typer.echo(f"adapt-triage: {sanitize(error)}{suffix}", err=True)
+                progress.echo(f"adapt-triage: {sanitize(error)}{suffix}")
         if not quiet:
             for warning in report.warnings:
-                typer.echo(f"adapt-triage: warning: {sanitize(warning)}", err=True)
+                progress.echo(f"adapt-triage: warning: {sanitize(warning)}")
             if format is SummaryFormat.text:
-                typer.echo(_report_line(report), err=True)
+                progress.echo(_report_line(report))
+        progress.advance()
 
+    show_bar = not quiet and sys.stderr.isatty() and len(sources) > 1
     try:
-        with store.run_lock(timeout=wait, command="ingest"), make_fetcher() as fetcher:
+        with (
+            store.run_lock(timeout=wait, command="ingest"),
+            make_fetcher() as fetcher,
+            SourceProgress(len(sources), enabled=show_bar) as progress,
+        ):
             reports = ingest_sources(
                 store,
                 sources,
@@ -354,6 +360,7 @@ def ingest(
                 fetcher=fetcher,
                 stdin=sys.stdin.buffer,
                 on_done=on_done,
+                on_start=progress.start,
             )
     except RunLockedError as exc:
         fail(str(exc))

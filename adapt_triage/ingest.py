@@ -121,6 +121,7 @@ def ingest_sources(
     fetcher: Fetcher | None = None,
     stdin: BinaryIO | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> list[SourceReport]:
     """Read, classify, deduplicate and store every source, one transaction per source.
 
@@ -135,6 +136,8 @@ def ingest_sources(
     classifier: TriageClassifier | None = None
     reports: list[SourceReport] = []
     for source in sources:
+        if on_start is not None:
+            on_start(source)
         report = SourceReport(source)
         state = store.get_fetch_state(source) if source != "-" else None
         outcome = read_and_parse(

@@ -534,3 +534,51 @@ def export_markdown(records: Iterable[Mapping[str, Any]]) -> str:
             + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+class SourceProgress:
+    """A progress bar over the sources of a run, on stderr, only when `enabled` (a terminal
+    and not --quiet). Lines printed through `echo` appear above the bar."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> SourceProgress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("sources", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def start(self, source: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=shorten(sanitize(source), 50))
+
+    def advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def echo(self, line: str) -> None:
+        if self._progress is not None:
+            from rich.text import Text
+
+            self._progress.console.print(Text(line))
+        else:
+            import sys
+
+            print(line, file=sys.stderr)
