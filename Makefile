@@ -24,6 +24,7 @@ demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/adapt-triage --db $(DEMO_DB) ingest fixtures/seed_page.txt
 	$(BIN)/adapt-triage --db $(DEMO_DB) list --format table
+	$(BIN)/adapt-triage --db $(DEMO_DB) dedup
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -248,23 +248,26 @@ def render_classify_table(records: Sequence[Mapping[str, Any]], *, explain: bool
 
 
 def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") -> None:
+    """Stored papers for people: the title with its id beneath, labels (`*` = yours), the
+    primary score and the day it was stored."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=sanitize(title) or None, expand=False)
-    table.add_column("id", no_wrap=True)
-    table.add_column("title", overflow="fold", ratio=3)
-    table.add_column("labels", overflow="fold", ratio=1)
+    table = Table(title=sanitize(title) or None, expand=False, show_lines=False)
+    table.add_column("paper", overflow="fold", ratio=4)
+    table.add_column("labels", overflow="fold", ratio=2)
     table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("first seen", no_wrap=True)
+    table.add_column("stored", no_wrap=True)
     for row in rows:
         labels = list(row.get("labels") or [])
         scores = row.get("scores") or {}
         score = f"{scores.get(labels[0], 0.0):.2f}" if labels else ""
-        mark = " (dup)" if row.get("duplicate_of") else ""
+        cell = Text(shorten(sanitize(row.get("title")), 140))
+        cell.append("\n" + sanitize(row["id"]), style="dim")
+        if row.get("duplicate_of"):
+            cell.append(f" = {sanitize(row['duplicate_of'])}", style="dim")
         table.add_row(
-            Text(sanitize(row["id"])),
-            Text(shorten(sanitize(row.get("title")), 110) + mark),
+            cell,
             Text(", ".join(sanitize(x) for x in labels) + (" *" if row.get("user_labels") else "")),
             score,
             (row.get("first_seen") or "")[:10],
