@@ -23,7 +23,7 @@ test: lint
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/adapt-triage --db $(DEMO_DB) ingest fixtures/seed_page.txt
-	$(BIN)/adapt-triage --db $(DEMO_DB) list --format table
+	$(BIN)/adapt-triage --db $(DEMO_DB) list --all --format table
 	$(BIN)/adapt-triage --db $(DEMO_DB) dedup
 
 bench: $(STAMP)

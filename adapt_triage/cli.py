@@ -123,6 +123,21 @@ class ListFormat(str, Enum):
     csv = "csv"
 
 
+# Options shared by the commands that select stored papers.
+CategoryOption = Annotated[
+    list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+]
+SinceOption = Annotated[
+    str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Include the papers linked as duplicates.")]
+LimitOption = Annotated[int | None, typer.Option(min=0, help="At most N papers.")]
+ListFormatOption = Annotated[
+    ListFormat | None,
+    typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
+]
+
+
 class SummaryFormat(str, Enum):
     text = "text"
     json = "json"
@@ -404,20 +419,11 @@ def _since(text: str | None) -> str | None:
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    category: Annotated[
-        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
-    ] = None,
-    include_all: Annotated[
-        bool, typer.Option("--all", help="Include the papers linked as duplicates.")
-    ] = False,
-    limit: Annotated[int | None, typer.Option(min=0, help="At most N papers.")] = None,
-    format: Annotated[
-        ListFormat | None,
-        typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
-    ] = None,
+    category: CategoryOption = None,
+    since: SinceOption = None,
+    include_all: AllOption = False,
+    limit: LimitOption = None,
+    format: ListFormatOption = None,
 ) -> None:
     """Stored papers, newest first."""
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
@@ -435,20 +441,11 @@ def list_command(
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="SQLite full-text query over title and abstract.")],
-    category: Annotated[
-        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
-    ] = None,
-    include_all: Annotated[
-        bool, typer.Option("--all", help="Include the papers linked as duplicates.")
-    ] = False,
-    limit: Annotated[int | None, typer.Option(min=0, help="At most N papers.")] = None,
-    format: Annotated[
-        ListFormat | None,
-        typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
-    ] = None,
+    category: CategoryOption = None,
+    since: SinceOption = None,
+    include_all: AllOption = False,
+    limit: LimitOption = None,
+    format: ListFormatOption = None,
 ) -> None:
     """Full-text search of the stored papers, newest first.
 
@@ -607,9 +604,7 @@ def digest(
         DigestFormat | None,
         typer.Option("--format", "-f", help="table (terminal default), markdown, json, jsonl."),
     ] = None,
-    category: Annotated[
-        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
-    ] = None,
+    category: CategoryOption = None,
     hide: Annotated[
         list[str] | None, typer.Option("--hide", help="Leave out a category (e.g. off-topic).")
     ] = None,
@@ -618,6 +613,14 @@ def digest(
     ] = 0.0,
     limit: Annotated[
         int | None, typer.Option(min=0, help="At most N papers, the best-scoring.")
+    ] = None,
+    announce: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--announce",
+            help="Only arXiv papers announced as new, cross, replace or replace-cross "
+            "(repeatable; papers from other sources are kept).",
+        ),
     ] = None,
     include_shown: Annotated[
         bool, typer.Option("--all", help="Include papers shown in an earlier digest.")
@@ -648,6 +651,7 @@ def digest(
         hide=hide or (),
         min_score=min_score,
         limit=limit,
+        announce=announce or (),
     )
     if fmt is DigestFormat.json:
         typer.echo(dumps(digest_dict(result)))
@@ -808,15 +812,9 @@ def export(
     format: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="jsonl, csv or markdown.")
     ] = ExportFormat.jsonl,
-    category: Annotated[
-        list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
-    ] = None,
-    include_all: Annotated[
-        bool, typer.Option("--all", help="Include the papers linked as duplicates.")
-    ] = False,
+    category: CategoryOption = None,
+    since: SinceOption = None,
+    include_all: AllOption = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
     ] = None,

@@ -94,18 +94,27 @@ def build_digest(
     hide: Sequence[str] = (),
     min_score: float = 0.0,
     limit: int | None = None,
+    announce: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Digest:
     """Group the canonical papers stored since `since` by primary category (taxonomy order,
     custom categories next, `off-topic` last), best score first within a group.
-    `limit` keeps the N best-scoring papers of the whole digest."""
+    `limit` keeps the N best-scoring papers of the whole digest. `announce` keeps arXiv
+    papers announced as one of these types (new, cross, replace, replace-cross); papers
+    from sources without announce types are kept."""
     now = now or now_utc()
     since = since or default_since(store, now)
     papers = store.papers_for_digest(
         since, include_shown=include_shown, category=list(categories) if categories else None
     )
-    hidden = set(hide)
-    kept = [p for p in papers if primary(p) not in hidden and primary_score(p) >= min_score]
+    hidden, wanted = set(hide), set(announce)
+    kept = [
+        p
+        for p in papers
+        if primary(p) not in hidden
+        and primary_score(p) >= min_score
+        and (not wanted or not p.get("announce_type") or p["announce_type"] in wanted)
+    ]
     kept.sort(key=lambda p: (-primary_score(p), p.get("first_seen") or ""))
     if limit is not None:
         kept = kept[: max(limit, 0)]
@@ -128,7 +137,7 @@ def _empty_reason(
     if matched:
         return (
             f"{len(matched)} papers since {digest.since}, but none passed the filters "
-            "(--hide, --min-score, --limit)"
+            "(--hide, --min-score, --limit, --announce)"
         )
     sources = store.list_sources()
     if not sources:

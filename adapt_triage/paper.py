@@ -23,6 +23,19 @@ ARXIV_ID_RE = re.compile(
     re.IGNORECASE,
 )
 _BARE_ID_RE = re.compile(rf"^\s*(?:{_NEW_ID}|{_OLD_ID}){_VERSION}\s*$", re.IGNORECASE)
+# The fixed JSON contract: every paper printed as JSON has at least these fields.
+CONTRACT_FIELDS = (
+    "id",
+    "title",
+    "abstract",
+    "authors",
+    "url",
+    "published",
+    "source",
+    "labels",
+    "scores",
+    "duplicate_of",
+)
 DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")

@@ -27,20 +27,6 @@ _CONTROL_RE = re.compile(
 _JSON_UNSAFE_RE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 _SPACE_RE = re.compile(r"\s+")
 
-# The contract: every paper printed as JSON has at least these fields.
-JSON_FIELDS = (
-    "id",
-    "title",
-    "abstract",
-    "authors",
-    "url",
-    "published",
-    "source",
-    "labels",
-    "scores",
-    "duplicate_of",
-)
-
 
 def sanitize(text: Any, *, single_line: bool = True) -> str:
     """Untrusted text made safe for a terminal: escape sequences and control characters

@@ -41,24 +41,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from adapt_triage.paper import Paper, normalize_doi, parse_arxiv_id
+from adapt_triage.paper import CONTRACT_FIELDS, Paper, normalize_doi, parse_arxiv_id
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 
 DB_ENV = "ADAPT_TRIAGE_DB"
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
-CONTRACT_FIELDS = (
-    "id",
-    "title",
-    "abstract",
-    "authors",
-    "url",
-    "published",
-    "source",
-    "labels",
-    "scores",
-    "duplicate_of",
-)
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")

@@ -126,3 +126,17 @@ def test_bad_since_is_a_usage_error(tmp_path, seed_page):
     result = run(["digest", "--since", "yesterday-ish"], db=db)
     assert result.exit_code == 2
     assert "--since" in result.stderr
+
+
+def test_announce_keeps_new_announcements_only(tmp_path, shared):
+    db = tmp_path / "t.db"
+    ingest(db, shared / "realworld/arxiv-rss/arxiv_rss_quant-ph_2025-04-28_full.xml")
+    ingest(db, FIXTURES / "cli" / "hf_daily_day1.json")
+    out = jsonl(run(["digest", "--no-mark", "--announce", "new", "-f", "jsonl"], db=db).stdout)
+    types = [p["announce_type"] for p in out]
+    assert types.count("new") == 40
+    assert set(types) == {"new", None}  # the Hugging Face papers carry no announce type
+    both = run(
+        ["digest", "--no-mark", "--announce", "new", "--announce", "cross", "-f", "jsonl"], db=db
+    )
+    assert [p["announce_type"] for p in jsonl(both.stdout)].count("cross") == 10
