@@ -21,7 +21,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).lock
 	$(BIN)/adapt-triage --db $(DEMO_DB) ingest fixtures/seed_page.txt
 	$(BIN)/adapt-triage --db $(DEMO_DB) list --all --format table
 	$(BIN)/adapt-triage --db $(DEMO_DB) dedup
