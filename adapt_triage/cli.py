@@ -207,7 +207,7 @@ def classify(
     Example: adapt-triage classify --format jsonl papers.jsonl | jq -c '{title, labels}'
     """
     from adapt_triage.ingest import classify_papers, read_and_parse
-    from adapt_triage.render import paper_record, render_classify_table, write_jsonl
+    from adapt_triage.render import paper_record, render_classify_table, sanitize, write_jsonl
 
     fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
     classifier = build_classifier(existing_store(ctx))
@@ -220,8 +220,11 @@ def classify(
             if outcome.parsed is not None:
                 errors += outcome.parsed.errors
                 papers = outcome.parsed.papers
+                if not settings(ctx).quiet:
+                    for warning in outcome.parsed.warnings:
+                        typer.echo(f"adapt-triage: warning: {sanitize(warning)}", err=True)
             for error in errors:
-                typer.echo(f"adapt-triage: {error}", err=True)
+                typer.echo(f"adapt-triage: {sanitize(error)}", err=True)
             failed = failed or bool(errors)
             classify_papers(papers, classifier)
             records = []

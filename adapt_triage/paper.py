@@ -60,7 +60,8 @@ class Paper:
     doi: str | None = None
     announce_type: str | None = None  # arXiv feeds: new, cross, replace, replace-cross
     categories: list[str] = field(default_factory=list)
-    input_id: str | None = None  # an `id` given by the input itself (echoed by classify)
+    # An `id` given by the input itself (a JSON string or number), echoed as is by classify.
+    input_id: str | int | None = None
     labels: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     duplicate_of: str | None = None

@@ -142,7 +142,7 @@ def paper_record(paper: Any) -> dict[str, Any]:
     """The JSON record of a freshly read `Paper`: the contract fields first, then extras.
     `id` echoes the input's own id when it had one."""
     record: dict[str, Any] = {
-        "id": paper.input_id or paper.id,
+        "id": paper.input_id if paper.input_id is not None else paper.id,
         "title": paper.title,
         "abstract": paper.abstract,
         "authors": list(paper.authors),
@@ -153,7 +153,7 @@ def paper_record(paper: Any) -> dict[str, Any]:
         "scores": {k: round(float(v), 4) for k, v in paper.scores.items()},
         "duplicate_of": paper.duplicate_of,
     }
-    if paper.input_id and paper.input_id != paper.id:
+    if paper.input_id is not None and paper.input_id != paper.id:
         record["paper_id"] = paper.id
     for key in ("arxiv_id", "version", "doi", "announce_type"):
         value = getattr(paper, key)

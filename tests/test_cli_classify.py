@@ -159,3 +159,20 @@ def test_one_bad_source_does_not_stop_the_others(tmp_path, seed_page):
     result = run(["classify", missing, seed_page])
     assert result.exit_code == 1
     assert len(jsonl(result.stdout)) == 71
+
+
+def test_every_line_with_a_title_gets_one_object_and_ids_echo_as_given(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"id": 17, "title": "Test-time adaptation of batch norm statistics"})
+        + "\n"
+        + json.dumps({"id": "2401.01234v2", "title": "LoRA", "abstract": "Low-rank updates."})
+        + "\n"
+    )
+    result = run(["classify", source])
+    assert result.exit_code == 0
+    first, second = jsonl(result.stdout)
+    assert first["id"] == 17 and first["abstract"] == ""
+    assert first["labels"]
+    assert second["id"] == "2401.01234v2" and second["paper_id"] == "arxiv:2401.01234"
+    assert f"{source}: line 1: no abstract" in result.stderr

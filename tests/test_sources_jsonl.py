@@ -19,17 +19,22 @@ def test_mixed_lines_keep_the_good_and_name_the_bad():
     assert [p.title for p in result.papers] == [
         "LoRA Adapters for Speech",
         "Prompt Tuning Revisited",
+        "No Abstract Here",
         "A Paper Known by DOI",
         "Local Id Only",
     ]
     assert result.errors == [
         "in.jsonl: line 4: missing or empty title",
         "in.jsonl: line 5: missing or empty title",
-        "in.jsonl: line 6: missing or empty abstract (or summary)",
         "in.jsonl: line 7: not a JSON object (list)",
         "in.jsonl: line 8: invalid JSON: Expecting ',' delimiter (column 53)",
     ]
-    lora, prompt, by_doi, local = result.papers
+    # A title without an abstract is still a paper (one output per input line), with a warning.
+    assert result.warnings == [
+        "in.jsonl: line 6: no abstract (or summary); classified on the title alone"
+    ]
+    lora, prompt, untitled, by_doi, local = result.papers
+    assert untitled.abstract == ""
     assert (lora.input_id, lora.arxiv_id, lora.version) == ("2401.01234v2", "2401.01234", 2)
     assert lora.authors == ["Ana Silva", "Bo Chen"]
     assert lora.published == "2024-01-03"
@@ -71,7 +76,7 @@ def test_json_array_reports_items():
 
 
 def test_all_lines_bad_is_fatal():
-    result = parse_bytes(b'{"title": "x"}\n{"nope": 1}\n', source="bad.jsonl")
+    result = parse_bytes(b'{"title": ""}\n{"nope": 1}\n', source="bad.jsonl")
     assert result.fatal and result.papers == []
     assert result.errors[0] == "bad.jsonl: no readable paper in 2 JSON lines"
     assert "bad.jsonl: line 2: missing or empty title" in result.errors

@@ -1,7 +1,9 @@
 """JSON Lines (one paper object a line, for `jq -c` pipelines) and a JSON array of the same.
 
-Each object needs a `title` and an `abstract` (or `summary`). Optional: `id` (echoed as
-`input_id`; an arXiv id, arXiv URL or DOI in it also sets `arxiv_id` / `doi`), `authors`
+Each object needs a `title`, and should have an `abstract` (or `summary`): an object without
+one is still read, classified on its title alone, with a warning, so that `classify` prints
+exactly one object per input line. Optional: `id` (echoed as is as `input_id`; an arXiv id,
+arXiv URL or DOI in it also sets `arxiv_id` / `doi`), `authors`
 (list of strings or of {"name"}), `url`, `published`, `updated`, `doi`, `arxiv_id`,
 `categories`.
 """
@@ -16,9 +18,12 @@ from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_
 
 from .common import ParseResult, arxiv_abs_url, author_names, fatal_result, iso_date
 
+NO_ABSTRACT = "no abstract (or summary); classified on the title alone"
+
 
 def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
-    """A Paper from one JSON object, or the reason it is not one."""
+    """A Paper from one JSON object, or the reason it is not one. A paper without an
+    abstract comes back with the reason NO_ABSTRACT (a warning, not an error)."""
     if not isinstance(obj, dict):
         return None, f"not a JSON object ({type(obj).__name__})"
     title = obj.get("title")
@@ -29,25 +34,24 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
     abstract = obj.get("abstract")
     if abstract is None or abstract == "":
         abstract = obj.get("summary")
-    if abstract is None or (isinstance(abstract, str) and not abstract.strip()):
-        return None, "missing or empty abstract (or summary)"
-    if not isinstance(abstract, str):
+    if abstract is not None and not isinstance(abstract, str):
         return None, "abstract is not a string"
+    warning = None if abstract and abstract.strip() else NO_ABSTRACT
 
     paper = Paper(
         title=collapse_whitespace(title),
-        abstract=collapse_whitespace(abstract),
+        abstract=collapse_whitespace(abstract or ""),
         authors=author_names(obj.get("authors")),
         source=source,
     )
     input_id = obj.get("id")
     if isinstance(input_id, (str, int)) and not isinstance(input_id, bool):
-        paper.input_id = str(input_id)
-        found = parse_arxiv_id(paper.input_id)
+        paper.input_id = input_id
+        found = parse_arxiv_id(str(input_id))
         if found:
             paper.arxiv_id, paper.version = found
-        elif "10." in paper.input_id:
-            paper.doi = normalize_doi(paper.input_id)
+        elif "10." in str(input_id):
+            paper.doi = normalize_doi(str(input_id))
     explicit_arxiv = obj.get("arxiv_id")
     if isinstance(explicit_arxiv, str):
         found = parse_arxiv_id(explicit_arxiv)
@@ -71,7 +75,7 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
     categories = obj.get("categories")
     if isinstance(categories, list):
         paper.categories = [c for c in categories if isinstance(c, str)]
-    return paper, None
+    return paper, warning
 
 
 def _decode_error(exc: json.JSONDecodeError) -> str:
@@ -83,6 +87,7 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
         data = data[len(codecs.BOM_UTF8) :]
     papers: list[Paper] = []
     errors: list[str] = []
+    warnings: list[str] = []
     count = 0
     for number, raw in enumerate(data.split(b"\n"), 1):
         if not raw.strip():
@@ -105,12 +110,14 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
         paper, problem = paper_from_object(obj, source)
         if paper is None:
             errors.append(f"{source}: line {number}: {problem}")
-        else:
-            papers.append(paper)
+            continue
+        if problem:
+            warnings.append(f"{source}: line {number}: {problem}")
+        papers.append(paper)
     fatal = not papers and bool(errors)
     if fatal:
         errors.insert(0, f"{source}: no readable paper in {count} JSON lines")
-    return ParseResult("jsonl", papers, errors, [], item_count=count, fatal=fatal)
+    return ParseResult("jsonl", papers, errors, warnings, item_count=count, fatal=fatal)
 
 
 def load_json(data: bytes, source: str, fmt: str) -> tuple[Any, ParseResult | None]:
@@ -135,11 +142,14 @@ def parse_json_objects(value: Any, source: str, fmt: str = "json") -> ParseResul
     items = value if isinstance(value, list) else [value]
     papers: list[Paper] = []
     errors: list[str] = []
+    warnings: list[str] = []
     for number, obj in enumerate(items, 1):
         paper, problem = paper_from_object(obj, source)
         if paper is None:
             errors.append(f"{source}: item {number}: {problem}")
-        else:
-            papers.append(paper)
+            continue
+        if problem:
+            warnings.append(f"{source}: item {number}: {problem}")
+        papers.append(paper)
     fatal = not papers and bool(errors)
-    return ParseResult(fmt, papers, errors, [], item_count=len(items), fatal=fatal)
+    return ParseResult(fmt, papers, errors, warnings, item_count=len(items), fatal=fatal)
