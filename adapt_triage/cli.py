@@ -18,7 +18,7 @@ import typer
 from adapt_triage import __version__
 
 if TYPE_CHECKING:
-    from adapt_triage.classify import TriageClassifier
+    from adapt_triage.classify import Example, TriageClassifier
     from adapt_triage.fetch import Fetcher
     from adapt_triage.ingest import SourceReport
     from adapt_triage.store import Store
@@ -83,18 +83,24 @@ def existing_store(ctx: typer.Context) -> Store | None:
     return open_store(ctx) if Path(path).exists() else None
 
 
-def build_classifier(store: Store | None) -> TriageClassifier:
-    """The model: seed set + the user's labels + custom categories (never its own output)."""
-    from adapt_triage.classify import Example, build_default
+def user_examples(store: Store | None) -> list[Example]:
+    """The papers the user labelled, as training examples (their labels, never the model's)."""
+    from adapt_triage.classify import Example
 
     if store is None:
-        return build_default()
-    examples = [
-        Example(e["title"], e["abstract"] or "", list(e["labels"]))
+        return []
+    return [
+        Example(e["title"], e["abstract"] or "", list(e["labels"]), e["id"])
         for e in store.user_labeled_examples()
     ]
-    extra = {c["slug"]: c["description"] or "" for c in store.list_categories()}
-    return build_default(examples, extra)
+
+
+def build_classifier(store: Store | None) -> TriageClassifier:
+    """The model: seed set + the user's labels + custom categories (never its own output)."""
+    from adapt_triage.classify import build_default
+
+    extra = {c["slug"]: c["description"] or "" for c in store.list_categories()} if store else {}
+    return build_default(user_examples(store), extra)
 
 
 def make_fetcher() -> Fetcher:
@@ -106,10 +112,6 @@ def make_fetcher() -> Fetcher:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
-
-
-def echo_lines(text: str) -> None:
-    typer.echo(text)
 
 
 class ClassifyFormat(str, Enum):
@@ -259,17 +261,11 @@ def eval_command(
 ) -> None:
     """Cross-validated precision, recall and F1 per category, micro and macro, for the
     model and three baselines, on the seed set plus your labels."""
-    from adapt_triage.classify import Example, load_seed
+    from adapt_triage.classify import load_seed
     from adapt_triage.evaluate import cross_validate
     from adapt_triage.render import dumps
 
-    store = existing_store(ctx)
-    examples = load_seed()
-    if store is not None:
-        examples += [
-            Example(e["title"], e["abstract"] or "", list(e["labels"]))
-            for e in store.user_labeled_examples()
-        ]
+    examples = load_seed() + user_examples(existing_store(ctx))  # merged by cross_validate
     try:
         report = cross_validate(examples, folds=folds, repeats=repeats, seed=seed)
     except ValueError as exc:
@@ -729,20 +725,16 @@ def feeds_list(
 @categories_app.command("list")
 def categories_list(ctx: typer.Context) -> None:
     """The taxonomy's categories and your own, with how many labeled examples teach each."""
-    from adapt_triage.classify import load_seed
+    from collections import Counter
+
+    from adapt_triage.classify import load_seed, merge_examples
     from adapt_triage.render import sanitize
     from adapt_triage.taxonomy import DEFAULT_CATEGORIES
 
     store = existing_store(ctx)
-    counts: dict[str, int] = {}
-    examples = [e.labels for e in load_seed()]
-    custom = []
-    if store is not None:
-        examples += [e["labels"] for e in store.user_labeled_examples()]
-        custom = store.list_categories()
-    for labels in examples:
-        for lab in labels:
-            counts[lab] = counts.get(lab, 0) + 1
+    custom = store.list_categories() if store else []
+    training = merge_examples(load_seed(), user_examples(store))
+    counts = Counter(label for example in training for label in example.labels)
     rows = [(c.slug, c.covers) for c in DEFAULT_CATEGORIES]
     rows[-1:-1] = [(c["slug"], (c["description"] or "") + " (yours)") for c in custom]
     width = max(len(slug) for slug, _ in rows)
