@@ -169,5 +169,12 @@ def stable_id(paper: Paper) -> str:
     return f"title:{digest}"
 
 
+def text_variant_id(paper: Paper) -> str:
+    """The id of a paper whose `title:` id is already taken by a different work with the
+    same title: the title id plus a hash of the normalised abstract."""
+    digest = hashlib.sha1(title_key(paper.abstract[:2000]).encode("utf-8")).hexdigest()[:8]
+    return f"{stable_id(paper)}-{digest}"
+
+
 def collapse_whitespace(text: str | None) -> str:
     return _SPACE_RE.sub(" ", text or "").strip()

@@ -41,7 +41,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from adapt_triage.paper import CONTRACT_FIELDS, Paper, normalize_doi, parse_arxiv_id
+from adapt_triage.paper import (
+    CONTRACT_FIELDS,
+    Paper,
+    normalize_doi,
+    parse_arxiv_id,
+    text_variant_id,
+)
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 
 DB_ENV = "ADAPT_TRIAGE_DB"
@@ -389,6 +395,17 @@ class SourceState:
         return asdict(self)
 
 
+def _other_work(row: Mapping[str, Any], paper: Paper) -> bool:
+    """A stored paper and an incoming one share a `title:` id; are they different works?
+    Only when both have abstracts and the duplicate check finds them unrelated."""
+    if not (row["abstract"] or "").strip() or not (paper.abstract or "").strip():
+        return False
+    from adapt_triage.dedup import THRESHOLD, similarity
+
+    stored = Paper(title=row["title"], abstract=row["abstract"])
+    return similarity(stored, Paper(title=paper.title, abstract=paper.abstract))[0] < THRESHOLD
+
+
 def contract_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON contract fields of a stored paper, in contract order."""
     return {key: row.get(key) for key in CONTRACT_FIELDS}
@@ -662,6 +679,10 @@ class Store:
         cursor = conn.cursor()
         cursor.row_factory = sqlite3.Row
         row = cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
+        if row is not None and pid.startswith("title:") and _other_work(row, paper):
+            # Same title, different work (no arXiv id or DOI to tell them apart): keep both.
+            pid = text_variant_id(paper)
+            row = cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
         labels = list(paper.labels or [])
         scores = dict(paper.scores or {})
         if row is None:

@@ -285,3 +285,35 @@ def test_quiet_prints_nothing_on_success(tmp_path, seed_page):
     result = run(["ingest", "--quiet", seed_page], db=tmp_path / "t.db")
     assert result.exit_code == 0
     assert result.stdout == "" and result.stderr == ""
+
+
+def test_two_works_with_one_title_and_no_ids_are_both_kept_and_not_linked(tmp_path):
+    db = tmp_path / "t.db"
+    source = tmp_path / "same-title.jsonl"
+    source.write_text(
+        json.dumps(
+            {
+                "title": "Efficient Adaptation",
+                "abstract": "We prune attention heads of a pretrained transformer to cut "
+                "inference cost on mobile devices while keeping accuracy on GLUE.",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "title": "Efficient adaptation.",
+                "abstract": "Test-time adaptation of segmentation networks to fog and night "
+                "scenes by updating normalisation statistics on the unlabeled stream.",
+            }
+        )
+        + "\n"
+    )
+    first = run(["ingest", "--format", "json", source], db=db)
+    (report,) = summary(first).values()
+    assert (report["new"], report["duplicates"]) == (2, 0)
+    ids = [i for (i,) in rows(db, "SELECT id FROM papers ORDER BY rowid")]
+    assert ids[1].startswith(ids[0] + "-")
+    again = run(["ingest", "--format", "json", source], db=db)
+    (report,) = summary(again).values()
+    assert (report["new"], report["unchanged"]) == (0, 2)
+    assert rows(db, "SELECT count(*), count(duplicate_of) FROM papers") == [(2, 0)]
