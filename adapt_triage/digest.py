@@ -15,7 +15,7 @@ from adapt_triage.dates import iso, now_utc
 from adapt_triage.taxonomy import OFF_TOPIC, category_order
 
 if TYPE_CHECKING:
-    from adapt_triage.store import Store
+    from adapt_triage.store import SourceState, Store
 
 DEFAULT_WINDOW = timedelta(days=1)
 
@@ -63,10 +63,10 @@ def default_since(store: Store, now: datetime | None = None) -> str:
     return iso((now or now_utc()) - DEFAULT_WINDOW)
 
 
-def source_notes(store: Store) -> list[str]:
+def source_notes(sources: Sequence[SourceState]) -> list[str]:
     """One line per source whose last fetch explains an empty or short digest."""
     notes = []
-    for state in store.list_sources():
+    for state in sources:
         name = state.name or state.url
         if state.last_status == "error":
             notes.append(
@@ -120,26 +120,29 @@ def build_digest(
         kept = kept[: max(limit, 0)]
     order = category_order(sorted({primary(p) for p in kept}))
     groups = [DigestGroup(cat, [p for p in kept if primary(p) == cat]) for cat in order]
+    sources = store.list_sources()
     digest = Digest(
         since=since,
         generated_at=iso(now),
         groups=[g for g in groups if g.papers],
-        source_notes=source_notes(store),
+        source_notes=source_notes(sources),
     )
     if not digest.count:
-        digest.empty_reason = _empty_reason(store, digest, papers, include_shown)
+        digest.empty_reason = _empty_reason(sources, digest, papers, include_shown)
     return digest
 
 
 def _empty_reason(
-    store: Store, digest: Digest, matched: list[dict[str, Any]], include_shown: bool
+    sources: Sequence[SourceState],
+    digest: Digest,
+    matched: list[dict[str, Any]],
+    include_shown: bool,
 ) -> str:
     if matched:
         return (
             f"{len(matched)} papers since {digest.since}, but none passed the filters "
             "(--hide, --min-score, --limit, --announce)"
         )
-    sources = store.list_sources()
     if not sources:
         return "nothing stored yet: run `adapt-triage ingest SOURCE` first"
     statuses = {s.last_status for s in sources}

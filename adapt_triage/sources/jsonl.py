@@ -78,6 +78,25 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
     return paper, warning
 
 
+def _take(
+    obj: Any,
+    source: str,
+    where: str,
+    papers: list[Paper],
+    errors: list[str],
+    warnings: list[str],
+) -> None:
+    """Read one object into `papers`, or say at `where` why not (an error), or what is
+    missing though it is still a paper (a warning)."""
+    paper, problem = paper_from_object(obj, source)
+    if paper is None:
+        errors.append(f"{source}: {where}: {problem}")
+        return
+    if problem:
+        warnings.append(f"{source}: {where}: {problem}")
+    papers.append(paper)
+
+
 def _decode_error(exc: json.JSONDecodeError) -> str:
     return f"invalid JSON: {exc.msg} (column {exc.colno})"
 
@@ -107,13 +126,7 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
         except RecursionError:
             errors.append(f"{source}: line {number}: invalid JSON: nested too deeply")
             continue
-        paper, problem = paper_from_object(obj, source)
-        if paper is None:
-            errors.append(f"{source}: line {number}: {problem}")
-            continue
-        if problem:
-            warnings.append(f"{source}: line {number}: {problem}")
-        papers.append(paper)
+        _take(obj, source, f"line {number}", papers, errors, warnings)
     fatal = not papers and bool(errors)
     if fatal:
         errors.insert(0, f"{source}: no readable paper in {count} JSON lines")
@@ -144,12 +157,6 @@ def parse_json_objects(value: Any, source: str, fmt: str = "json") -> ParseResul
     errors: list[str] = []
     warnings: list[str] = []
     for number, obj in enumerate(items, 1):
-        paper, problem = paper_from_object(obj, source)
-        if paper is None:
-            errors.append(f"{source}: item {number}: {problem}")
-            continue
-        if problem:
-            warnings.append(f"{source}: item {number}: {problem}")
-        papers.append(paper)
+        _take(obj, source, f"item {number}", papers, errors, warnings)
     fatal = not papers and bool(errors)
     return ParseResult(fmt, papers, errors, warnings, item_count=len(items), fatal=fatal)
