@@ -23,7 +23,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category(
         "lora",
         "low-rank or decomposed updates of pretrained weights: LoRA, QLoRA, DoRA, "
-        "SVD-initialised adapters, multi-head low-rank variants, theory of LoRA",
+        "SVD-initialized adapters, multi-head low-rank variants, theory of LoRA",
         ("low-rank", "rank-r", "LoRA", "QLoRA", "decomposition", "singular values"),
         "bottleneck modules (adapters)",
     ),
@@ -72,7 +72,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category(
         "domain-adaptation",
         "transfer to a shifted target domain, language or specialty before deployment: "
-        "unsupervised DA, domain generalisation, domain-specific or low-resource-language "
+        "unsupervised DA, domain generalization, domain-specific or low-resource-language "
         "models, cross-lingual transfer",
         (
             "domain shift",
@@ -88,8 +88,8 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category(
         "test-time-adaptation",
         "adapts during inference from unlabeled test inputs: TTA, online adaptation, "
-        "normalisation-statistics recalibration, test-time label-shift correction",
-        ("test-time", "online", "unlabeled target", "batch statistics", "entropy minimisation"),
+        "normalization-statistics recalibration, test-time label-shift correction",
+        ("test-time", "online", "unlabeled target", "batch statistics", "entropy minimization"),
     ),
     Category(
         "continual-learning",
@@ -101,20 +101,20 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category(
         "in-context-learning",
         "adapts behaviour through the input at inference, with no weight update: "
-        "demonstrations, few-shot prompting, example selection, black-box prompt optimisation",
+        "demonstrations, few-shot prompting, example selection, black-box prompt optimization",
         ("in-context", "demonstrations", "few-shot prompting", "black-box"),
         "learned soft prompts (prompt-tuning)",
     ),
     Category(
         "model-composition",
         "combines existing models or modules: task vectors and task arithmetic, model merging, "
-        "logit fusion, routing among experts or adapters, mixture-of-experts of specialised "
+        "logit fusion, routing among experts or adapters, mixture-of-experts of specialized "
         "models, weak-to-strong transfer, auxiliary scorers",
         ("task vector", "merging", "arithmetic", "experts", "routing", "fusion", "composition"),
     ),
     Category(
         "compression",
-        "makes models cheaper to run or adapt: pruning, distillation for size, quantisation, "
+        "makes models cheaper to run or adapt: pruning, distillation for size, quantization, "
         "dynamic or conditional computation",
         ("pruning", "FLOPs", "compression", "distillation", "efficient inference"),
         "selecting training data (data-selection)",
@@ -129,12 +129,12 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category(
         "personalization",
         "adapts a generative model to one subject, speaker, actor, user or input instance",
-        ("speaker-adaptive", "subject", "identity", "instance-specific", "personalised"),
+        ("speaker-adaptive", "subject", "identity", "instance-specific", "personalized"),
     ),
     Category(
         OFF_TOPIC,
         '"adaptation" in another sense, or no model adaptation at all: neuroscience, adaptive '
-        "optimisers, adaptive sampling algorithms, architectures or representations studied "
+        "optimizers, adaptive sampling algorithms, architectures or representations studied "
         "for themselves, generalist models used without adaptation",
         (),
         "anything above",
