@@ -1,6 +1,7 @@
 """Freeze the real-day labels: the two independent passes, adjudicated, into package data.
 
-Inputs (a labeling work directory): `sample.jsonl` (tools/draw_realday_sample.py),
+Inputs (a labeling work directory): `sample.jsonl` and `sample2.jsonl`
+(tools/draw_realday_sample.py: the first draw, then 750 more drawn at random among the rest),
 `passA/*.jsonl` and `passB/*.jsonl` (two independent labeling passes: each pass saw the
 taxonomy and the rules only), `adjudication/out_*.jsonl` (a decision and its reason for every
 paper on which the passes' label lists differ).
@@ -56,9 +57,39 @@ def agreement(a: dict[str, list[str]], b: dict[str, list[str]]) -> dict[str, flo
     }
 
 
+def _uniform_members(work: Path) -> set[str]:
+    """The ids forming one uniform random sample of all distinct papers.
+
+    The first draw's 850 `random` papers are uniform over all papers. The second draw took
+    750 at random from the papers not in the first sample at all (so never one of the 400
+    targeted ones), which would under-represent the targeted kind. To keep the union
+    uniform, a fresh uniform draw S of 750 from every paper outside the first 850 random
+    ones is made; S's targeted papers (already labeled) join the uniform sample, and S's
+    other papers are stood for by the first |S - targeted| papers of the second draw in its
+    random order (a uniform draw of the same pool). The second draw's remaining papers are
+    labeled and trained on, but are not part of the uniform sample."""
+    import random
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from draw_realday_sample import load_papers
+
+    first = _load([work / "sample.jsonl"])
+    random_1 = {p for p, r in first.items() if r["drawn"] == "random"}
+    targeted = set(first) - random_1
+    papers = load_papers()
+    rest = [p for p in papers if p["id"] not in first]
+    second_order = [p["id"] for p in random.Random(20260302).sample(rest, 750)]
+    pool = [p["id"] for p in papers if p["id"] not in random_1]
+    fresh = random.Random(20260303).sample(pool, 750)
+    hit = [p for p in fresh if p in targeted]
+    return random_1 | set(hit) | set(second_order[: 750 - len(hit)])
+
+
 def main(workdir: str) -> None:
     work = Path(workdir)
-    sample = _load([work / "sample.jsonl"])
+    sample = _load([work / "sample.jsonl", work / "sample2.jsonl"])
+    uniform = _uniform_members(work)
+    first_ids = set(_load([work / "sample.jsonl"]))
     pass_1 = {k: v["labels"] for k, v in _load(work.glob("passA/*.jsonl")).items()}
     pass_2 = {k: v["labels"] for k, v in _load(work.glob("passB/*.jsonl")).items()}
     decided = _load(work.glob("adjudication/out_*.jsonl"))
@@ -87,7 +118,8 @@ def main(workdir: str) -> None:
             rec = {
                 "id": pid,
                 "day": s["day"],
-                "drawn": s["drawn"],
+                "drawn": s["drawn"] if pid in first_ids else "random-2",
+                "random": pid in uniform,
                 "arxiv_category": s["arxiv_primary"],
                 "labels": final[pid],
                 "title": s["title"],
