@@ -1,73 +1,77 @@
 """Multi-label triage of abstracts into the adaptation taxonomy.
 
-The model is trained at run time from labeled examples (the packaged seed set plus the
-labels a user confirmed; never its own predictions) and is never pickled: training on a
-few hundred abstracts takes a fraction of a second.
+The model is derived from labeled data only: the packaged seed set, the packaged sample of
+real arXiv days (`data/realday.jsonl`), and the labels a user confirmed (never its own
+predictions). It is fitted with scikit-learn, exported to plain numpy arrays
+(`LinearModel`), and cached in a safe format (`adapt_triage.modelcache`), so that a
+command that only predicts imports neither scikit-learn nor scipy.
 
-How it works. Every choice was measured by repeated cross-validation on the seed set
-(`adapt_triage.evaluate`); the numbers are in the project README.
+How it works (every choice measured on the real-day folds, see `adapt_triage.evaluate`):
 
-* Text: the cleaned title twice, then the abstract.
+* Document: the cleaned title twice, then the abstract (`adapt_triage.textfeatures`),
+  plus the arXiv primary category as one extra term when the source gave it.
 * Features: TF-IDF over word 1-2-grams (English stop words removed, sublinear term
   frequency), keeping terms that occur in at least two training documents.
-* Descriptions as pseudo-examples: each category's description (what it covers and its
-  typical words, from `adapt_triage.taxonomy`, or the text a user gave a custom category)
-  is added as one training document labeled with that category alone, and so is each of
-  its comma-separated phrases ("QLoRA", "soft prompts", "task arithmetic", ...). With three
-  to thirteen labeled papers per category this is by far the largest gain. Pseudo-examples
-  are not papers, so cross-validation keeps them in every training fold.
-* One-vs-rest logistic regression per category with balanced class weights, so that a
-  category with three positives is not drowned by the other sixty.
-* Calibration: one Platt scaling shared by all categories, fit on inner cross-validated
-  scores of the training papers, so that a score of 0.7 means "right about 70% of the
-  time" whatever the regularisation; it also makes the 0.5 threshold below meaningful.
-* Decision rule (`decide`): `off-topic` alone when it has the top score, or when no
-  adaptation category reaches `min_score` (0.4: on a real feed most papers are about
-  something else, and a weak best guess is worse than "off-topic"); otherwise the top
-  category, plus every category whose score is at least `threshold` (0.5) and at least
-  `relative` (off by default) times the top score, up to `max_labels` (3).
+* Pseudo-examples: each category's description, its typical words and the domain lexicon
+  (`adapt_triage.lexicon`) are added as short training documents of that category; the
+  lexicon's off-topic phrases teach the gate what is off-topic despite the words.
+* A relevance gate: one logistic regression, on-topic against off-topic, trained on every
+  labeled paper, calibrated by Platt scaling on inner cross-validated logits.
+* Categories: one-vs-rest logistic regression per category, trained on the on-topic papers
+  only (a paper's categories given that it is about adaptation), with one shared Platt
+  scaling.
+* Scores: `off-topic` is 1 - P(on-topic); category c is P(on-topic) * P(c | on-topic). So an
+  off-topic paper shows `off-topic 0.97`, a score that means what it says.
+* Decision rule (`decide`): `off-topic` alone when P(on-topic) < `gate_threshold`;
+  otherwise the best category, plus every category with P(c | on-topic) >= `threshold`, up
+  to `max_labels`.
 
-Custom categories: any slug outside the default taxonomy is accepted (in `categories`, in
-`descriptions` and in the labels of the training examples). A category without any
-labeled example still gets a score: learned from its description pseudo-examples when it
-has a description, else 0.0. Until at least one labeled paper teaches it, such a category
-is never a paper's only label: it is listed (in score order) only next to the best taught
-category, and when that is `off-topic` it is dropped.
+Custom categories: any slug outside the default taxonomy is accepted. A category without
+any labeled example still gets a score, learned from its description when it has one,
+else 0.0; until a labeled paper teaches it, it is never a paper's only label.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import re
+import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
+from adapt_triage.lexicon import lexicon_phrases
 from adapt_triage.paper import Paper, clean_text, title_key
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
+from adapt_triage.textfeatures import Document, analyze, analyzer, document, words
 
 __all__ = [
+    "ALGORITHM",
     "Example",
+    "LinearModel",
     "TriageClassifier",
     "build_default",
     "default_descriptions",
     "examples_from_jsonl",
+    "load_realday",
     "load_seed",
     "merge_examples",
     "paper_text",
+    "training_examples",
 ]
 
 SEED_RESOURCE = "data/seed.jsonl"
-# Bumped whenever the algorithm changes, so that `model_version` changes with it.
-_ALGORITHM = "tfidf-ovr-lr-platt/1"
+REALDAY_RESOURCE = "data/realday.jsonl"
+# Bumped whenever the algorithm or the features change: it is part of the cache key and of
+# `model_version`.
+ALGORITHM = "gate-ovr-lr/3"
+# Fewest positives (and negatives) among the on-topic papers for a category's own Platt
+# scaling; rarer categories share one.
+_MIN_PLATT = 8
 
 
 @dataclass
@@ -78,6 +82,8 @@ class Example:
     abstract: str
     labels: list[str] = field(default_factory=list)
     id: str = ""
+    arxiv_category: str | None = None  # the arXiv primary category, when known
+    group: str | None = None  # the day it was listed on (real-day sample), for grouped CV
 
 
 PaperLike = Paper | Example | tuple[str, str] | Mapping[str, Any]
@@ -95,13 +101,28 @@ def paper_text(paper: PaperLike) -> tuple[str, str]:
     raise TypeError(f"cannot classify a {type(paper).__name__}; expected a Paper or a pair")
 
 
+def arxiv_category_of(paper: PaperLike) -> str | None:
+    """The arXiv primary category of a paper, when its source carried one."""
+    if isinstance(paper, Example):
+        return paper.arxiv_category
+    if isinstance(paper, Paper):
+        return paper.categories[0] if paper.categories else None
+    if isinstance(paper, Mapping):
+        cats = paper.get("categories")
+        if isinstance(cats, list) and cats and isinstance(cats[0], str):
+            return cats[0]
+        value = paper.get("arxiv_category")
+        return value if isinstance(value, str) and value else None
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Labeled data
 
 
 def examples_from_jsonl(text: str, source: str = "<jsonl>") -> list[Example]:
-    """Parse JSON Lines of `{"id", "title", "abstract", "labels"}`. A bad line raises
-    ValueError naming the source and the line number."""
+    """Parse JSON Lines of `{"id", "title", "abstract", "labels"}` (optionally
+    `arxiv_category` and `day`). A bad line raises ValueError naming the source and line."""
     examples: list[Example] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -124,25 +145,54 @@ def examples_from_jsonl(text: str, source: str = "<jsonl>") -> list[Example]:
             or not all(isinstance(x, str) and x for x in labels)
         ):
             raise ValueError(f"{source}:{number}: 'labels' must be a non-empty list of strings")
-        examples.append(Example(title, abstract, list(labels), str(record.get("id") or "")))
+        category = record.get("arxiv_category")
+        day = record.get("day")
+        examples.append(
+            Example(
+                title,
+                abstract,
+                list(labels),
+                str(record.get("id") or ""),
+                category if isinstance(category, str) and category else None,
+                day if isinstance(day, str) and day else None,
+            )
+        )
     return examples
+
+
+def _load_resource(name: str) -> list[Example]:
+    resource = resources.files("adapt_triage").joinpath(name)
+    return examples_from_jsonl(resource.read_text(encoding="utf-8"), name.rsplit("/", 1)[-1])
 
 
 def load_seed() -> list[Example]:
     """The labeled seed set shipped inside the package (adapt_triage/data/seed.jsonl)."""
-    resource = resources.files("adapt_triage").joinpath(SEED_RESOURCE)
-    return examples_from_jsonl(resource.read_text(encoding="utf-8"), "seed.jsonl")
+    return _load_resource(SEED_RESOURCE)
+
+
+def load_realday() -> list[Example]:
+    """The labeled sample of real arXiv days shipped inside the package
+    (adapt_triage/data/realday.jsonl); `group` is the day each paper was listed on."""
+    resource = resources.files("adapt_triage").joinpath(REALDAY_RESOURCE)
+    if not resource.is_file():
+        return []
+    return _load_resource(REALDAY_RESOURCE)
 
 
 def merge_examples(*groups: Iterable[Example]) -> list[Example]:
     """Concatenate groups of examples; a later example with the same normalised title as an
-    earlier one replaces it in place (a user's labels for a seed paper win)."""
+    earlier one replaces it in place (a user's labels for a shipped paper win)."""
     merged: dict[str, Example] = {}
     for group in groups:
         for ex in group:
             key = title_key(ex.title) or f"#{len(merged)}"
             merged[key] = ex
     return list(merged.values())
+
+
+def training_examples(user_examples: Iterable[Example] = ()) -> list[Example]:
+    """The product's training data: seed, real-day sample, then the user's labels."""
+    return merge_examples(load_seed(), load_realday(), user_examples)
 
 
 def default_descriptions() -> dict[str, str]:
@@ -153,46 +203,138 @@ def default_descriptions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Text analysis
-
-_TAG_RE = re.compile(r"<[^>]{0,500}>")
-_TOKEN_RE = re.compile(r"(?u)\b[^\W\d_]\w*\b")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
-_PHRASE_SPLIT = re.compile(r"[,;:.]")
+# The fitted model, as plain arrays (what the cache holds)
 
 
-def _clean(text: str) -> str:
-    """`paper.clean_text` (HTML, LaTeX, accents), with a fast path for plain ASCII text:
-    there, only entities and tags matter, as the tokenizer ignores LaTeX punctuation."""
-    if not text.isascii():
-        return clean_text(text)
-    if "&" in text:
-        text = html.unescape(text)
-    return _TAG_RE.sub(" ", text) if "<" in text else text
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
-def _words(text: str) -> list[str]:
-    return [t for t in _TOKEN_RE.findall(text.lower()) if len(t) > 1 and t not in _STOP]
+@dataclass
+class LinearModel:
+    """A fitted triage model as numpy arrays: vocabulary, idf, the gate and the category
+    weights with their calibration. Predicts with numpy alone."""
 
+    categories: list[str]  # every category, off-topic last when present
+    n_examples: dict[str, int]
+    terms: list[str]
+    idf: np.ndarray  # (n_terms,)
+    gate_coef: np.ndarray  # (n_terms,); all zero and gate_bias +30 when there is no gate
+    gate_intercept: float
+    gate_scale: tuple[float, float]
+    coef: np.ndarray  # (n_topics, n_terms): the categories other than off-topic
+    intercept: np.ndarray  # (n_topics,)
+    scale: np.ndarray  # (n_topics, 2): Platt (a, b) per category
+    constant: dict[int, float]  # topic index -> constant conditional probability
+    title_weight: int = 2
+    ngram_max: int = 2
+    vocabulary: dict[str, int] = field(default_factory=dict, repr=False)
 
-def _analyzer(ngram_max: int):
-    def analyze(text: str) -> list[str]:
-        words = _words(text)
-        grams = list(words)
-        for n in range(2, ngram_max + 1):
-            grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
-        return grams
+    def __post_init__(self) -> None:
+        if not self.vocabulary:
+            self.vocabulary = {t: i for i, t in enumerate(self.terms)}
 
-    return analyze
+    @property
+    def topics(self) -> list[str]:
+        return [c for c in self.categories if c != OFF_TOPIC]
+
+    @property
+    def has_gate(self) -> bool:
+        return OFF_TOPIC in self.categories
+
+    def document(self, paper: PaperLike) -> Document:
+        title, abstract = paper_text(paper)
+        return document(
+            title, abstract, title_weight=self.title_weight, arxiv_category=arxiv_category_of(paper)
+        )
+
+    def vectorize(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
+        """(term indices, L2-normalised sublinear TF-IDF weights) of one document."""
+        counts = Counter(
+            i
+            for i in (self.vocabulary.get(t) for t in analyze(doc, self.ngram_max))
+            if i is not None
+        )
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        values = (1.0 + np.log(tf)) * self.idf[idx]
+        norm = math.sqrt(float(values @ values))
+        return idx, values / norm if norm else values
+
+    def logits(self, papers: Sequence[PaperLike]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw gate logits (n,) and category logits (n, n_topics)."""
+        gate = np.zeros(len(papers))
+        cats = np.zeros((len(papers), self.coef.shape[0]))
+        for row, paper in enumerate(papers):
+            idx, values = self.vectorize(self.document(paper))
+            gate[row] = float(self.gate_coef[idx] @ values)
+            cats[row] = self.coef[:, idx] @ values
+        return gate + self.gate_intercept, cats + self.intercept
+
+    def probabilities(self, gate_logits: np.ndarray, cat_logits: np.ndarray) -> np.ndarray:
+        """Scores (n, n_categories): P(on) * P(c | on) per topic, 1 - P(on) for off-topic."""
+        if self.has_gate:
+            relevance = _sigmoid(self.gate_scale[0] * gate_logits + self.gate_scale[1])
+        else:
+            relevance = np.ones(len(gate_logits))
+        conditional = _sigmoid(self.scale[:, 0] * cat_logits + self.scale[:, 1])
+        for j, value in self.constant.items():
+            conditional[:, j] = value
+        out = np.zeros((len(gate_logits), len(self.categories)))
+        topic_cols = [i for i, c in enumerate(self.categories) if c != OFF_TOPIC]
+        out[:, topic_cols] = relevance[:, None] * conditional
+        if self.has_gate:
+            out[:, self.categories.index(OFF_TOPIC)] = 1.0 - relevance
+        return out
+
+    def scores(self, papers: Sequence[PaperLike]) -> np.ndarray:
+        return self.probabilities(*self.logits(papers))
+
+    def contributions(self, paper: PaperLike, label: str) -> list[tuple[str, float]]:
+        """(term, contribution) of the paper's terms to `label`'s logit (the gate's, negated,
+        for off-topic), largest first, positive ones only."""
+        idx, values = self.vectorize(self.document(paper))
+        if label == OFF_TOPIC:
+            contrib = -self.gate_coef[idx] * values
+        else:
+            contrib = self.coef[self.topics.index(label), idx] * values
+        ranked = sorted(range(len(idx)), key=lambda k: (-contrib[k], self.terms[idx[k]]))
+        return [(self.terms[idx[k]], float(contrib[k])) for k in ranked if contrib[k] > 0]
 
 
 # ---------------------------------------------------------------------------------------------
 # The classifier
 
 
+_PARAMETERS = (
+    "categories",
+    "descriptions",
+    "use_descriptions",
+    "use_lexicon",
+    "use_arxiv_category",
+    "title_weight",
+    "ngram_max",
+    "min_df",
+    "C",
+    "gate_C",
+    "class_weight",
+    "calibrate",
+    "calibration_folds",
+    "gate_pseudo",
+    "gate_threshold",
+    "threshold",
+    "max_labels",
+    "random_state",
+)
+
+
 class TriageClassifier:
-    """TF-IDF + calibrated one-vs-rest logistic regression, with the category descriptions
-    as pseudo-examples and a decision rule that always yields at least one label.
+    """A relevance gate and per-category TF-IDF logistic regressions, with the category
+    descriptions and the domain lexicon as pseudo-examples, and a decision rule that always
+    yields at least one label. Follows scikit-learn's estimator conventions: parameters in
+    `__init__`, fitted attributes (trailing underscore) set only by `fit`.
 
     `categories=None` means the default taxonomy plus any label found in the training
     examples; an explicit list is strict (an unknown label in `fit` is a ValueError).
@@ -205,81 +347,81 @@ class TriageClassifier:
         *,
         descriptions: Mapping[str, str] | None = None,
         use_descriptions: bool = True,
+        use_lexicon: bool = True,
+        use_arxiv_category: bool = True,
         title_weight: int = 2,
         ngram_max: int = 2,
         min_df: int = 2,
         C: float = 10.0,
+        gate_C: float = 10.0,
         class_weight: str | None = "balanced",
         calibrate: bool = True,
         calibration_folds: int = 3,
+        gate_pseudo: bool = False,
+        gate_threshold: float = 0.5,
         threshold: float = 0.5,
-        relative: float = 0.0,
-        min_score: float = 0.4,
         max_labels: int = 3,
         random_state: int = 0,
     ) -> None:
-        self.categories = list(categories) if categories is not None else None
-        self.descriptions = dict(descriptions) if descriptions is not None else None
+        self.categories = categories
+        self.descriptions = descriptions
         self.use_descriptions = use_descriptions
+        self.use_lexicon = use_lexicon
+        self.use_arxiv_category = use_arxiv_category
         self.title_weight = title_weight
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.C = C
+        self.gate_C = gate_C
         self.class_weight = class_weight
         self.calibrate = calibrate
         self.calibration_folds = calibration_folds
+        self.gate_pseudo = gate_pseudo
+        self.gate_threshold = gate_threshold
         self.threshold = threshold
-        self.relative = relative
-        self.min_score = min_score
         self.max_labels = max_labels
         self.random_state = random_state
-        # Set by fit().
-        self.model_version = ""
-        self.categories_: list[str] = []
-        self.n_examples_: dict[str, int] = {}
-        self._vectorizer: TfidfVectorizer | None = None
-        self._coef = np.zeros((0, 0))
-        self._intercept = np.zeros(0)
-        self._constant: dict[int, float] = {}
-        self._scale = (1.0, 0.0)
 
-    # -- parameters -------------------------------------------------------------------------
+    # -- parameters (scikit-learn conventions) ------------------------------------------------
 
-    _HYPERPARAMETERS = (
-        "use_descriptions",
-        "title_weight",
-        "ngram_max",
-        "min_df",
-        "C",
-        "class_weight",
-        "calibrate",
-        "calibration_folds",
-        "threshold",
-        "relative",
-        "min_score",
-        "max_labels",
-        "random_state",
-    )
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = {name: getattr(self, name) for name in _PARAMETERS}
+        if deep:
+            params["categories"] = list(self.categories) if self.categories is not None else None
+            params["descriptions"] = dict(self.descriptions) if self.descriptions else None
+        return params
 
-    def get_params(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in self._HYPERPARAMETERS}
-        return {"categories": self.categories, "descriptions": self.descriptions, **params}
+    def set_params(self, **params: Any) -> TriageClassifier:
+        for name, value in params.items():
+            if name not in _PARAMETERS:
+                raise ValueError(f"invalid parameter {name!r} for TriageClassifier")
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         defaults = TriageClassifier.__init__.__kwdefaults__ or {}
         changed = [
             f"{name}={getattr(self, name)!r}"
-            for name in self._HYPERPARAMETERS
-            if getattr(self, name) != defaults.get(name)
+            for name in _PARAMETERS
+            if name not in ("categories", "descriptions")
+            and getattr(self, name) != defaults.get(name)
         ]
         return f"TriageClassifier({', '.join(changed)})"
 
-    # -- text -------------------------------------------------------------------------------
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in _PARAMETERS if n not in ("categories", "descriptions")}
 
-    def _text(self, paper: PaperLike) -> str:
-        title, abstract = paper_text(paper)
-        title, abstract = _clean(title), _clean(abstract)
-        return " . ".join([title] * max(self.title_weight, 0) + [abstract])
+    # -- training data ----------------------------------------------------------------------
+
+    def _categories_for(self, examples: Sequence[Example]) -> list[str]:
+        seen = {label for ex in examples for label in ex.labels}
+        if self.categories is None:
+            return category_order(sorted(set(DEFAULT_SLUGS) | seen))
+        categories = list(dict.fromkeys(self.categories))
+        unknown = sorted(seen - set(categories))
+        if unknown:
+            raise ValueError(f"labels not among the classifier's categories: {unknown}")
+        return categories
 
     def _descriptions_for(self, categories: Sequence[str]) -> dict[str, str]:
         given = default_descriptions()
@@ -287,69 +429,138 @@ class TriageClassifier:
         return {slug: clean_text(given[slug]) for slug in categories if slug in given}
 
     def _pseudo_examples(self, categories: Sequence[str]) -> list[tuple[str, str]]:
-        """(slug, text): each description whole, then each of its phrases."""
+        """(slug, text): each description whole, each of its phrases, the lexicon phrases."""
         docs: list[tuple[str, str]] = []
-        for slug, text in self._descriptions_for(categories).items():
-            name = slug.replace("-", " ")
-            docs += [(slug, f"{name}: {text}"), (slug, name)]
-            docs.extend((slug, p.strip()) for p in _PHRASE_SPLIT.split(text) if _words(p))
+        if self.use_descriptions:
+            for slug, text in self._descriptions_for(categories).items():
+                if slug == OFF_TOPIC:
+                    continue
+                name = slug.replace("-", " ")
+                docs += [(slug, f"{name}: {text}"), (slug, name)]
+                docs.extend(
+                    (slug, p.strip()) for p in text.replace(";", ",").split(",") if words(p)
+                )
+        if self.use_lexicon:
+            for slug in categories:
+                docs.extend((slug, phrase) for phrase in lexicon_phrases(slug) if words(phrase))
         return docs
+
+    def _document(self, paper: PaperLike) -> Document:
+        title, abstract = paper_text(paper)
+        category = arxiv_category_of(paper) if self.use_arxiv_category else None
+        return document(title, abstract, title_weight=self.title_weight, arxiv_category=category)
+
+    def training_key(self, examples: Sequence[Example]) -> str:
+        """A hash of everything the fitted model depends on: the algorithm, the parameters,
+        the categories with their descriptions, and the training data."""
+        categories = self._categories_for(examples)
+        digest = hashlib.sha256(ALGORITHM.encode())
+        digest.update(json.dumps(self._hyperparameters(), sort_keys=True).encode())
+        digest.update(json.dumps(list(categories)).encode())
+        digest.update(json.dumps(self._descriptions_for(categories), sort_keys=True).encode())
+        for slug in categories:
+            digest.update(json.dumps(lexicon_phrases(slug) if self.use_lexicon else ()).encode())
+        for ex in examples:
+            record = [ex.title, ex.abstract, ex.labels, ex.arxiv_category]
+            digest.update(json.dumps(record).encode())
+        return digest.hexdigest()
 
     # -- training ---------------------------------------------------------------------------
 
     def fit(self, examples: Sequence[Example]) -> TriageClassifier:
-        """Train on labeled examples plus the category descriptions. Returns self."""
+        """Train on labeled examples plus the pseudo-examples. Returns self."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from threadpoolctl import threadpool_limits
+
         examples = list(examples)
-        seen = {label for ex in examples for label in ex.labels}
-        if self.categories is None:
-            categories = category_order(sorted(set(DEFAULT_SLUGS) | seen))
-        else:
-            categories = list(dict.fromkeys(self.categories))
-            unknown = sorted(seen - set(categories))
-            if unknown:
-                raise ValueError(f"labels not among the classifier's categories: {unknown}")
+        categories = self._categories_for(examples)
         if not categories:
             raise ValueError("a classifier needs at least one category")
-        index = {c: i for i, c in enumerate(categories)}
-
-        texts = [self._text(ex) for ex in examples]
-        targets = np.zeros((len(texts), len(categories)), dtype=bool)
-        for row, ex in enumerate(examples):
-            for label in ex.labels:
-                targets[row, index[label]] = True
-        n_examples = {c: int(targets[:, index[c]].sum()) for c in categories}
-        if self.use_descriptions:
-            pseudo = self._pseudo_examples(categories)
-            extra = np.zeros((len(pseudo), len(categories)), dtype=bool)
-            for row, (slug, text) in enumerate(pseudo):
-                texts.append(text)
-                extra[row, index[slug]] = True
-            targets = np.vstack([targets, extra])
-        if not texts:
+        topics = [c for c in categories if c != OFF_TOPIC]
+        pseudo = self._pseudo_examples(categories)
+        docs = [self._document(ex) for ex in examples] + [(text, ()) for _, text in pseudo]
+        if not docs:
             raise ValueError("no training data: give at least one labeled example")
+        n = len(examples)
+        on = np.array(
+            [ex.labels != [OFF_TOPIC] for ex in examples] + [s != OFF_TOPIC for s, _ in pseudo]
+        )
+        topic_index = {c: j for j, c in enumerate(topics)}
+        targets = np.zeros((len(docs), len(topics)), dtype=bool)
+        for row, labels in enumerate([ex.labels for ex in examples] + [[s] for s, _ in pseudo]):
+            for label in labels:
+                if label in topic_index:
+                    targets[row, topic_index[label]] = True
+        n_examples = {c: sum(c in ex.labels for ex in examples) for c in categories}
 
         vectorizer = TfidfVectorizer(
-            analyzer=_analyzer(self.ngram_max), sublinear_tf=True, min_df=self.min_df
+            analyzer=analyzer(self.ngram_max), sublinear_tf=True, min_df=self.min_df
         )
-        with threadpool_limits(limits=1):  # tiny problems: BLAS threads only add overhead
+        with threadpool_limits(limits=1):  # small problems: BLAS threads only add overhead
             try:
-                X = vectorizer.fit_transform(texts)
-            except ValueError:  # every term pruned by min_df: fall back to keeping all
+                X = vectorizer.fit_transform(docs)
+            except ValueError:  # every term pruned by min_df: keep them all
                 vectorizer.set_params(min_df=1)
-                X = vectorizer.fit_transform(texts)
-            coef, intercept, constant = self._train_ovr(X, targets)
-            scale = self._platt(X, targets, len(examples)) if self.calibrate else (1.0, 0.0)
+                X = vectorizer.fit_transform(docs)
+            X = X.tocsr()
+            has_gate = OFF_TOPIC in categories
+            gate_rows = np.arange(len(docs)) if self.gate_pseudo else np.arange(n)
+            if has_gate and on[:n].any() and not on[:n].all():
+                Xg, yg = X[gate_rows], on[gate_rows]
+                gate_coef, gate_intercept = self._fit_gate(Xg, yg)
+                gate_scale = self._platt_gate(Xg, yg, examples) if self.calibrate else (1.0, 0.0)
+            elif has_gate:
+                gate_coef, gate_intercept = self._fit_gate(X, on)
+                gate_scale = (1.0, 0.0)
+            else:
+                gate_coef, gate_intercept, gate_scale = np.zeros(X.shape[1]), 30.0, (1.0, 0.0)
+            rows = np.flatnonzero(on)
+            coef, intercept, constant = self._fit_topics(X[rows], targets[rows])
+            on_papers = np.flatnonzero(on[:n])
+            if self.calibrate:
+                scale = self._platt_topics(X, targets, on_papers, rows)
+            else:
+                scale = np.tile([1.0, 0.0], (len(topics), 1))
 
-        self.categories_ = categories
-        self.n_examples_ = n_examples
-        self._vectorizer = vectorizer
-        self._coef, self._intercept, self._constant, self._scale = coef, intercept, constant, scale
-        self.model_version = self._version(examples, categories)
+        terms = [str(t) for t in vectorizer.get_feature_names_out()]
+        self.model_ = LinearModel(
+            categories=categories,
+            n_examples=n_examples,
+            terms=terms,
+            idf=np.asarray(vectorizer.idf_, dtype=np.float64),
+            gate_coef=gate_coef,
+            gate_intercept=float(gate_intercept),
+            gate_scale=gate_scale,
+            coef=coef,
+            intercept=intercept,
+            scale=scale,
+            constant=constant,
+            title_weight=self.title_weight,
+            ngram_max=self.ngram_max,
+            vocabulary=dict(vectorizer.vocabulary_),
+        )
+        self.vectorizer_ = vectorizer
+        self.model_version = self.training_key(examples)[:12]
         return self
 
-    def _train_ovr(self, X, targets: np.ndarray):
-        """One logistic regression per category; a category whose targets are constant
-        gets a constant score instead."""
+    def _fit_gate(self, X, on: np.ndarray) -> tuple[np.ndarray, float]:
+        from sklearn.linear_model import LogisticRegression
+
+        if on.all() or not on.any():
+            return np.zeros(X.shape[1]), (30.0 if on.all() else -30.0)
+        model = LogisticRegression(
+            C=self.gate_C,
+            class_weight=self.class_weight,
+            solver="liblinear",
+            random_state=self.random_state,
+        ).fit(X, on)
+        return model.coef_[0].astype(np.float64), float(model.intercept_[0])
+
+    def _fit_topics(self, X, targets: np.ndarray):
+        """One logistic regression per category; a category whose targets are constant gets
+        a constant score instead."""
+        from sklearn.linear_model import LogisticRegression
+
         n_cat = targets.shape[1]
         coef = np.zeros((n_cat, X.shape[1]))
         intercept = np.zeros(n_cat)
@@ -364,86 +575,156 @@ class TriageClassifier:
                 class_weight=self.class_weight,
                 solver="liblinear",
                 random_state=self.random_state,
-            )
-            model.fit(X, y)
+            ).fit(X, y)
             coef[j] = model.coef_[0]
             intercept[j] = model.intercept_[0]
         return coef, intercept, constant
 
-    def _platt(self, X, targets: np.ndarray, n_papers: int) -> tuple[float, float]:
-        """One Platt scaling (a, b) for all categories, fit on inner cross-validated logits
-        of the labeled papers (the description pseudo-examples always stay in training)."""
+    def _inner_folds(self, items: np.ndarray, groups: Sequence[str | None]) -> list[np.ndarray]:
+        """Inner folds over `items`: by group (day) where groups are known, else random."""
         k = self.calibration_folds
-        if k < 2 or n_papers < 2 * k:
-            return (1.0, 0.0)
         rng = np.random.default_rng(self.random_state)
-        fold_of = rng.permutation(np.arange(n_papers) % k)
-        logits, truth = [], []
-        for f in range(k):
-            held = np.flatnonzero(fold_of == f)
-            train = np.setdiff1d(np.arange(X.shape[0]), held)
-            coef, intercept, constant = self._train_ovr(X[train], targets[train])
-            keep = [j for j in range(targets.shape[1]) if j not in constant]
-            z = np.asarray(X[held] @ coef.T) + intercept
-            logits.append(z[:, keep].ravel())
-            truth.append(targets[np.ix_(held, keep)].ravel())
-        z, y = np.concatenate(logits), np.concatenate(truth)
-        if y.all() or not y.any():
+        fold_of = rng.permutation(np.arange(len(items)) % k)
+        named = sorted({g for g in groups if g})
+        if len(named) >= k:
+            order = rng.permutation(len(named))
+            group_fold = {named[i]: rank % k for rank, i in enumerate(order)}
+            fold_of = np.array(
+                [group_fold[g] if g else fold_of[i] for i, g in enumerate(groups)], dtype=int
+            )
+        return [items[fold_of == f] for f in range(k)]
+
+    @staticmethod
+    def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        from sklearn.linear_model import LogisticRegression
+
+        if len(y) == 0 or y.all() or not y.any():
             return (1.0, 0.0)
         platt = LogisticRegression(C=1e4).fit(z.reshape(-1, 1), y)
         a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
         return (a, b) if a > 0 else (1.0, 0.0)
 
-    def _version(self, examples: Sequence[Example], categories: Sequence[str]) -> str:
-        params = {name: getattr(self, name) for name in self._HYPERPARAMETERS}
-        digest = hashlib.sha256(_ALGORITHM.encode())
-        digest.update(json.dumps(params, sort_keys=True).encode())
-        digest.update(json.dumps(list(categories)).encode())
-        digest.update(json.dumps(self._descriptions_for(categories), sort_keys=True).encode())
-        for ex in examples:
-            digest.update(json.dumps([ex.title, ex.abstract, ex.labels]).encode())
-        return digest.hexdigest()[:12]
+    def _platt_gate(self, X, on: np.ndarray, examples: Sequence[Example]) -> tuple[float, float]:
+        n = len(examples)
+        k = self.calibration_folds
+        if k < 2 or n < 2 * k:
+            return (1.0, 0.0)
+        papers = np.arange(n)
+        z, y = [], []
+        for held in self._inner_folds(papers, [ex.group for ex in examples]):
+            train = np.setdiff1d(np.arange(X.shape[0]), held)
+            coef, intercept = self._fit_gate(X[train], on[train])
+            z.append(np.asarray(X[held] @ coef).ravel() + intercept)
+            y.append(on[held])
+        return self._platt(np.concatenate(z), np.concatenate(y))
+
+    def _platt_topics(
+        self, X, targets: np.ndarray, on_papers: np.ndarray, on_rows: np.ndarray
+    ) -> np.ndarray:
+        """Platt scaling (a, b) per category, fit on inner cross-validated logits of the
+        on-topic papers; a category with fewer than `_MIN_PLATT` positives among them shares
+        the scaling fitted on all categories' logits."""
+        from sklearn.linear_model import LogisticRegression
+
+        n_cat = targets.shape[1]
+        identity = np.tile([1.0, 0.0], (n_cat, 1))
+        k = self.calibration_folds
+        if k < 2 or len(on_papers) < 2 * k:
+            return identity
+        rng = np.random.default_rng(self.random_state)
+        fold_of = rng.permutation(np.arange(len(on_papers)) % k)
+        logits = np.zeros((len(on_papers), n_cat))
+        fitted = np.ones(n_cat, dtype=bool)
+        for f in range(k):
+            held = on_papers[fold_of == f]
+            train = np.setdiff1d(on_rows, held)
+            coef, intercept, constant = self._fit_topics(X[train], targets[train])
+            logits[fold_of == f] = np.asarray(X[held] @ coef.T) + intercept
+            fitted[list(constant)] = False
+        truth = targets[on_papers]
+        shared = self._platt(logits[:, fitted].ravel(), truth[:, fitted].ravel())
+        scale = np.tile(shared, (n_cat, 1))
+        for j in np.flatnonzero(fitted):
+            y = truth[:, j]
+            if y.sum() >= _MIN_PLATT and (~y).sum() >= _MIN_PLATT:
+                platt = LogisticRegression(C=1.0).fit(logits[:, j : j + 1], y)
+                a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+                if a > 0:
+                    scale[j] = (a, b)
+        return scale
+
+    # -- fitted state -----------------------------------------------------------------------
+
+    @classmethod
+    def from_model(cls, model: LinearModel, model_version: str, **params: Any) -> TriageClassifier:
+        """A fitted classifier from a `LinearModel` (as loaded from the cache)."""
+        clf = cls(**params)
+        clf.model_ = model
+        clf.model_version = model_version
+        return clf
+
+    def _fitted(self) -> LinearModel:
+        model = getattr(self, "model_", None)
+        if model is None:
+            raise RuntimeError("TriageClassifier is not trained: call fit() first")
+        return model
+
+    @property
+    def categories_(self) -> list[str]:
+        return self._fitted().categories
+
+    @property
+    def n_examples_(self) -> dict[str, int]:
+        return self._fitted().n_examples
 
     # -- prediction -------------------------------------------------------------------------
 
-    def _check_fitted(self) -> TfidfVectorizer:
-        if self._vectorizer is None:
-            raise RuntimeError("TriageClassifier is not trained: call fit() first")
-        return self._vectorizer
-
-    def predict_scores(self, papers: Sequence[PaperLike]) -> list[dict[str, float]]:
-        """A score in [0, 1] for every category, for each paper (input order)."""
-        vectorizer = self._check_fitted()
+    def predict_scores(
+        self, papers: Sequence[PaperLike], *, engine: str = "numpy"
+    ) -> list[dict[str, float]]:
+        """A score in [0, 1] for every category, for each paper (input order). `engine`
+        "sklearn" vectorises with the fitted TfidfVectorizer (only right after `fit`); the
+        default "numpy" needs nothing but the exported arrays."""
+        model = self._fitted()
         papers = list(papers)
         if not papers:
             return []
-        with threadpool_limits(limits=1):
-            X = vectorizer.transform([self._text(p) for p in papers])
-            logits = np.asarray(X @ self._coef.T) + self._intercept
-        logits = self._scale[0] * logits + self._scale[1]
-        probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
-        for j, value in self._constant.items():
-            probs[:, j] = value
+        if engine == "sklearn":
+            X = self.vectorizer_.transform([model.document(p) for p in papers])
+            gate = np.asarray(X @ model.gate_coef).ravel() + model.gate_intercept
+            cats = np.asarray(X @ model.coef.T) + model.intercept
+            probs = model.probabilities(gate, cats)
+        else:
+            probs = model.scores(papers)
         return [
-            {slug: round(float(row[j]), 4) for j, slug in enumerate(self.categories_)}
+            {slug: round(float(row[j]), 4) for j, slug in enumerate(model.categories)}
             for row in probs
         ]
 
     def decide(self, scores: Mapping[str, float]) -> list[str]:
         """Labels from one paper's scores: never empty, most confident first. `off-topic`
-        stands alone, when it wins or when no category reaches `min_score`. The best category
-        that has labeled examples ("taught") is always in; an untaught category joins it when
-        its score passes the thresholds, never alone."""
+        stands alone, when P(on-topic) = 1 - score(off-topic) is below `gate_threshold`. Else
+        the best category that has labeled examples ("taught") is always in, and any other
+        whose conditional score P(c | on-topic) reaches `threshold` joins it, up to
+        `max_labels`; an untaught category never stands alone."""
         if not scores:
             raise ValueError("no scores to decide from")
-        order = {c: i for i, c in enumerate(self.categories_)}
-        ranked = sorted(scores, key=lambda c: (-scores[c], order.get(c, len(order)), c))
-        taught = [c for c in ranked if self.n_examples_.get(c, 0) > 0] or ranked
-        top = taught[0]
-        if top == OFF_TOPIC or (OFF_TOPIC in scores and scores[top] < self.min_score):
+        relevance = 1.0 - scores[OFF_TOPIC] if OFF_TOPIC in scores else 1.0
+        topics = {c: v for c, v in scores.items() if c != OFF_TOPIC}
+        if OFF_TOPIC in scores and (relevance < self.gate_threshold or not topics):
             return [OFF_TOPIC]
-        floor = max(self.threshold, self.relative * scores[top])
-        labels = [c for c in ranked if c != OFF_TOPIC and (c == top or scores[c] >= floor)]
+        if not topics:
+            return [OFF_TOPIC]
+        model = getattr(self, "model_", None)
+        n_examples = model.n_examples if model is not None else {}
+        order = {c: i for i, c in enumerate(model.categories if model is not None else ())}
+        ranked = sorted(topics, key=lambda c: (-topics[c], order.get(c, len(order)), c))
+        taught = [c for c in ranked if n_examples.get(c, 0) > 0] or ranked
+        top = taught[0]
+        if OFF_TOPIC in scores and topics[top] <= 0.0:
+            return [OFF_TOPIC]
+        floor = self.threshold * max(relevance, 1e-9)
+        labels = [c for c in ranked if c == top or topics[c] >= floor]
         labels = labels[: max(self.max_labels, 1)]
         if top not in labels:
             labels[-1] = top
@@ -455,27 +736,31 @@ class TriageClassifier:
 
     def explain(self, paper: PaperLike, label: str, k: int = 5) -> list[str]:
         """The terms (words or two-word phrases, stop words dropped) of this paper's text that
-        pushed `label`'s score up most: TF-IDF weight times the model's coefficient."""
-        vectorizer = self._check_fitted()
-        if label not in self.categories_:
+        pushed `label`'s score up most: TF-IDF weight times the model's coefficient (for
+        off-topic: the terms that pulled the relevance gate down)."""
+        model = self._fitted()
+        if label not in model.categories:
             raise ValueError(f"unknown category {label!r}")
-        j = self.categories_.index(label)
-        X = vectorizer.transform([self._text(paper)]).tocsr()
-        contrib = X.data * self._coef[j, X.indices]
-        names = vectorizer.get_feature_names_out()
-        ranked = sorted(range(len(contrib)), key=lambda i: (-contrib[i], names[X.indices[i]]))
-        return [str(names[X.indices[i]]) for i in ranked if contrib[i] > 0][: max(k, 0)]
+        return [term for term, _ in model.contributions(paper, label)][: max(k, 0)]
 
 
 def build_default(
     user_examples: Iterable[Example] = (),
     extra_categories: Mapping[str, str] | None = None,
+    *,
+    cache: bool = True,
 ) -> TriageClassifier:
-    """The product's classifier: the seed set plus the user's confirmed labels (which win
-    over the seed's for the same paper), over the default taxonomy plus any custom
-    categories (slug -> description; an empty description is allowed)."""
+    """The product's classifier: the seed set, the real-day sample and the user's confirmed
+    labels (which win over a shipped paper's), over the default taxonomy plus any custom
+    categories (slug -> description; an empty description is allowed). Loaded from the
+    model cache when one was fitted on the same data by the same algorithm."""
     extra = dict(extra_categories or {})
-    examples = merge_examples(load_seed(), user_examples)
+    examples = training_examples(user_examples)
     seen = {label for ex in examples for label in ex.labels}
     categories = category_order(sorted(set(DEFAULT_SLUGS) | set(extra) | seen))
-    return TriageClassifier(categories, descriptions=extra).fit(examples)
+    classifier = TriageClassifier(categories, descriptions=extra or None)
+    if not cache:
+        return classifier.fit(examples)
+    from adapt_triage import modelcache
+
+    return modelcache.load_or_fit(classifier, examples)

@@ -90,7 +90,13 @@ def user_examples(store: Store | None) -> list[Example]:
     if store is None:
         return []
     return [
-        Example(e["title"], e["abstract"] or "", list(e["labels"]), e["id"])
+        Example(
+            e["title"],
+            e["abstract"] or "",
+            list(e["labels"]),
+            e["id"],
+            (e.get("categories") or [None])[0],
+        )
         for e in store.user_labeled_examples()
     ]
 
@@ -101,6 +107,22 @@ def build_classifier(store: Store | None) -> TriageClassifier:
 
     extra = {c["slug"]: c["description"] or "" for c in store.list_categories()} if store else {}
     return build_default(user_examples(store), extra)
+
+
+def refresh_scores(ctx: typer.Context, store: Store) -> None:
+    """Rescore the stored papers whose scores came from another model (after a `label`, an
+    upgrade or a new category), so that listings agree with `classify` and `review`."""
+    from adapt_triage.rescore import rescore, stale_count
+
+    classifier = build_classifier(store)
+    total = stale_count(store, classifier.model_version)
+    if not total:
+        return
+    from adapt_triage.render import SourceProgress
+
+    show_bar = sys.stderr.isatty() and not settings(ctx).quiet
+    with SourceProgress(total, enabled=show_bar, label="rescoring") as progress:
+        rescore(store, classifier, on_batch=progress.advance)
 
 
 def make_fetcher() -> Fetcher:
@@ -143,6 +165,12 @@ ListFormatOption = Annotated[
 class SummaryFormat(str, Enum):
     text = "text"
     json = "json"
+
+
+class EvalView(str, Enum):
+    seed = "seed"
+    real_days = "real-days"
+    all = "all"
 
 
 class ReportFormat(str, Enum):
@@ -255,19 +283,32 @@ def eval_command(
     format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="table or json.")
     ] = ReportFormat.table,
-    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
+    folds: Annotated[int, typer.Option(min=2, help="Seed cross-validation folds.")] = 5,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats with reshuffled folds.")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed for the folds.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed for the seed folds.")] = 0,
+    day_folds: Annotated[
+        int, typer.Option("--day-folds", min=2, help="Folds of development days.")
+    ] = 5,
+    view: Annotated[
+        EvalView, typer.Option("--view", help="seed, real-days or all.")
+    ] = EvalView.all,
 ) -> None:
-    """Cross-validated precision, recall and F1 per category, micro and macro, for the
-    model and three baselines, on the seed set plus your labels."""
-    from adapt_triage.classify import load_seed
-    from adapt_triage.evaluate import cross_validate
+    """How good the classifier is: (a) cross-validation on the seed set plus your labels;
+    (b) real arXiv days it has not trained on, grouped by day, and the held-out days;
+    (c) keyword rules, TF-IDF + naive Bayes and TF-IDF + linear SVM on the same folds."""
+    from adapt_triage.realday_eval import evaluate_all
     from adapt_triage.render import dumps
 
-    examples = load_seed() + user_examples(existing_store(ctx))  # merged by cross_validate
     try:
-        report = cross_validate(examples, folds=folds, repeats=repeats, seed=seed)
+        report = evaluate_all(
+            user_examples(existing_store(ctx)),
+            seed_view=view is not EvalView.real_days,
+            real_view=view is not EvalView.seed,
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            day_folds=day_folds,
+        )
     except ValueError as exc:
         fail(str(exc), 2)
     if format is ReportFormat.json:
@@ -427,6 +468,7 @@ def list_command(
     """Stored papers, newest first."""
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
     store = open_store(ctx)
+    refresh_scores(ctx, store)
     rows = store.list_papers(
         category=category or None,
         since=_since(since),
@@ -582,6 +624,31 @@ def label(
         typer.echo(f"{sanitize(paper_id)}: {', '.join(labels)}")
 
 
+@app.command()
+def reclassify(
+    ctx: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Rescore every paper, not only the stale ones.")
+    ] = False,
+) -> None:
+    """Rescore the stored papers whose scores came from another model (after `label`, an
+    upgrade or a new category). `digest` and `list` do this by themselves."""
+    from adapt_triage.render import SourceProgress
+    from adapt_triage.rescore import rescore, stale_count
+
+    store = open_store(ctx, must_exist=True)
+    classifier = build_classifier(store)
+    if everything:
+        store.forget_model_version()
+    total = stale_count(store, classifier.model_version)
+    show_bar = sys.stderr.isatty() and not settings(ctx).quiet
+    with SourceProgress(total, enabled=show_bar, label="rescoring") as progress:
+        done = rescore(store, classifier, on_batch=progress.advance)
+    if not settings(ctx).quiet:
+        noun = "paper" if done == 1 else "papers"
+        typer.echo(f"rescored {done} {noun} (model {classifier.model_version})", err=True)
+
+
 # --------------------------------------------------------------------------- digest
 
 
@@ -642,6 +709,7 @@ def digest(
 
     fmt = format or (DigestFormat.table if stdout_is_terminal() else DigestFormat.markdown)
     store = open_store(ctx)
+    refresh_scores(ctx, store)
     result = build_digest(
         store,
         since=_since(since),

@@ -343,6 +343,7 @@ class EvalReport:
     methods: dict[str, MethodResult] = field(default_factory=dict)
     model_version: str = ""
     model_description: str = ""
+    n_extra: int = 0  # papers in every training fold, never scored (the real-day sample)
 
     @property
     def model(self) -> MethodResult:
@@ -354,6 +355,7 @@ class EvalReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_examples": self.n_examples,
+            "n_extra_training": self.n_extra,
             "folds": self.folds,
             "repeats": self.repeats,
             "seed": self.seed,
@@ -374,7 +376,12 @@ class EvalReport:
         width = max([len("category"), *(len(c) for c in self.categories)])
         lines = [
             f"Cross-validation: {self.n_examples} labeled papers, {self.folds}-fold x "
-            f"{self.repeats} repeats (seed {self.seed}); mean±sd over repeats",
+            f"{self.repeats} repeats (seed {self.seed}); mean±sd over repeats"
+            + (
+                f"; every training fold also holds the {self.n_extra} real-day papers"
+                if self.n_extra
+                else ""
+            ),
             "",
             f"{'category':<{width}}  {'support':>7}  {'precision':>9}  {'recall':>9}  {'F1':>9}",
         ]
@@ -435,10 +442,12 @@ def cross_validate(
     seed: int = 0,
     model_factory: Callable[[], Model] = TriageClassifier,
     baselines: bool | Mapping[str, Callable[[], Model]] = True,
+    extra_training: Sequence[Example] = (),
 ) -> EvalReport:
     """Repeated multi-label stratified k-fold cross-validation of `model_factory()` and,
     under the same folds, of the baselines (`True` for the three standard ones, a mapping
-    name -> factory for others, `False` for none)."""
+    name -> factory for others, `False` for none). `extra_training` papers (the real-day
+    sample) are in every training fold and never scored."""
     examples = merge_examples(examples)  # one record per paper: a user's labels win
     if len(examples) < folds:
         raise ValueError(f"cross-validation needs at least {folds} labeled papers")
@@ -466,6 +475,7 @@ def cross_validate(
         for test_idx in split:
             test_set = set(test_idx)
             train = [ex for i, ex in enumerate(examples) if i not in test_set]
+            train += list(extra_training)
             test = [examples[i] for i in test_idx]
             for name, factory in factories.items():
                 model = factory()
@@ -478,7 +488,7 @@ def cross_validate(
     final = model_factory()
     version = ""
     if isinstance(final, TriageClassifier):
-        version = final.fit(examples).model_version
+        version = final.fit(list(examples) + list(extra_training)).model_version
     report = EvalReport(
         n_examples=len(examples),
         folds=folds,
@@ -488,6 +498,7 @@ def cross_validate(
         support=support,
         model_version=version,
         model_description=repr(final),
+        n_extra=len(extra_training),
     )
     for name, results in per_method.items():
         report.methods[name] = _summarise(name, results, categories)

@@ -529,9 +529,10 @@ class SourceProgress:
     """A progress bar over the sources of a run, on stderr, only when `enabled` (a terminal
     and not --quiet). Lines printed through `echo` appear above the bar."""
 
-    def __init__(self, total: int, *, enabled: bool) -> None:
+    def __init__(self, total: int, *, enabled: bool, label: str = "sources") -> None:
         self.total = total
         self.enabled = enabled
+        self.label = label
         self._progress: Any = None
         self._task: Any = None
 
@@ -547,7 +548,7 @@ class SourceProgress:
                 transient=True,
             )
             self._progress.__enter__()
-            self._task = self._progress.add_task("sources", total=self.total)
+            self._task = self._progress.add_task(self.label, total=self.total)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -558,9 +559,9 @@ class SourceProgress:
         if self._progress is not None:
             self._progress.update(self._task, description=shorten(sanitize(source), 50))
 
-    def advance(self) -> None:
+    def advance(self, n: int = 1) -> None:
         if self._progress is not None:
-            self._progress.advance(self._task)
+            self._progress.advance(self._task, n)
 
     def echo(self, line: str) -> None:
         if self._progress is not None:

@@ -1236,6 +1236,11 @@ class Store:
                 ).rowcount
         return count
 
+    def forget_model_version(self) -> None:
+        """Mark every paper's scores as stale, so that the next rescore redoes them all."""
+        with self.write() as conn:
+            conn.execute("UPDATE papers SET model_version = NULL")
+
     def papers_needing_scores(
         self, model_version: str | None, *, batch: int = 500
     ) -> Iterator[dict[str, Any]]:
@@ -1375,7 +1380,13 @@ class Store:
             ORDER BY _labelled_at, p.rowid"""
         )
         return [
-            {"id": r["id"], "title": r["title"], "abstract": r["abstract"], "labels": r["labels"]}
+            {
+                "id": r["id"],
+                "title": r["title"],
+                "abstract": r["abstract"],
+                "labels": r["labels"],
+                "categories": r["categories"],
+            }
             for r in map(_decode_paper, rows)
         ]
 

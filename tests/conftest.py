@@ -17,10 +17,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"CI: {SHARED} is missing; the real-sample tests cannot run")
 
 
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory) -> Path:
+    """One model cache for the whole session (fitting the product model takes seconds; the
+    cache tests use their own directories)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+def _isolated_user_dirs(tmp_path_factory, monkeypatch, model_cache_dir):
     """Never touch the real user data directory: every test gets its own default database."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("ADAPT_TRIAGE_CACHE", str(model_cache_dir))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("ADAPT_TRIAGE_DB", str(home / "default.db"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))

@@ -146,6 +146,7 @@ def test_unambiguous_unseen_abstracts_get_their_category(model, category):
 def test_decide_rule_on_many_score_vectors(model):
     rng = random.Random(7)
     slugs = list(DEFAULT_SLUGS)
+    topics = [c for c in slugs if c != OFF_TOPIC]
     for _ in range(500):
         scores = {c: rng.choice([0.0, 0.2, 0.5, 0.51, 0.9, 1.0, rng.random()]) for c in slugs}
         labels = model.decide(scores)
@@ -154,32 +155,41 @@ def test_decide_rule_on_many_score_vectors(model):
         assert OFF_TOPIC not in labels or labels == [OFF_TOPIC]
         values = [scores[c] for c in labels]
         assert values == sorted(values, reverse=True)
+        relevance = 1.0 - scores[OFF_TOPIC]
+        best = max(scores[c] for c in topics)
+        assert (labels == [OFF_TOPIC]) == (relevance < model.gate_threshold or best <= 0), scores
         if labels != [OFF_TOPIC]:
-            assert scores[labels[0]] == max(scores.values())
-        top_adaptation = max(scores[c] for c in slugs if c != OFF_TOPIC)
-        assert (labels == [OFF_TOPIC]) == (
-            scores[OFF_TOPIC] > top_adaptation or top_adaptation < model.min_score
-        ), scores
-        if labels != [OFF_TOPIC]:
-            assert all(scores[c] >= model.threshold for c in labels[1:])
-            # every category that passes the threshold is in, up to max_labels
-            passing = [c for c in slugs if c != OFF_TOPIC and scores[c] >= model.threshold]
+            assert scores[labels[0]] == best
+            floor = model.threshold * relevance
+            assert all(scores[c] >= floor for c in labels[1:])
+            # every category that passes the conditional threshold is in, up to max_labels
+            passing = [c for c in topics if scores[c] >= floor]
             assert len(labels) >= min(len(passing), model.max_labels)
 
 
 def test_decide_thresholds_and_off_topic(model):
     base = dict.fromkeys(DEFAULT_SLUGS, 0.01)
     assert model.decide({**base, "lora": 0.45}) == ["lora"]  # always one label
-    assert model.decide({**base, "lora": 0.3}) == [OFF_TOPIC]  # nothing reaches min_score
-    assert model.decide({**base, OFF_TOPIC: 0.0, "lora": 0.3}) == [OFF_TOPIC]
+    assert model.decide({**base, OFF_TOPIC: 0.7, "lora": 0.3}) == [OFF_TOPIC]  # the gate
+    assert model.decide({**base, OFF_TOPIC: 0.4, "lora": 0.6}) == ["lora"]
     assert model.decide({**base, "lora": 0.9, "adapters": 0.6}) == ["lora", "adapters"]
     assert model.decide({**base, "lora": 0.9, "adapters": 0.4}) == ["lora"]
-    assert model.decide({**base, OFF_TOPIC: 0.7, "lora": 0.65}) == [OFF_TOPIC]
-    assert model.decide({**base, OFF_TOPIC: 0.6, "lora": 0.7}) == ["lora"]
+    # the threshold is on P(c | on-topic) = score / P(on-topic): 0.3 / 0.5 passes 0.5
+    half = {**base, OFF_TOPIC: 0.5, "lora": 0.45, "adapters": 0.3}
+    assert model.decide(half) == ["lora", "adapters"]
+    assert model.decide({**base, OFF_TOPIC: 0.51, "lora": 0.45}) == [OFF_TOPIC]
     many = {**base, "lora": 0.9, "adapters": 0.8, "compression": 0.7, "fine-tuning": 0.6}
     assert model.decide(many) == ["lora", "adapters", "compression"]
     with pytest.raises(ValueError):
         model.decide({})
+
+
+def test_off_topic_papers_show_a_high_off_topic_score(model):
+    """An off-topic paper's score says how sure the model is that it is off-topic."""
+    ((labels, scores),) = model.predict([HELD_OUT[OFF_TOPIC]])
+    assert labels == [OFF_TOPIC] and scores[OFF_TOPIC] > 0.5
+    ((labels, scores),) = model.predict([HELD_OUT["lora"]])
+    assert scores[OFF_TOPIC] < 0.5 and scores["lora"] <= 1.0 - scores[OFF_TOPIC] + 1e-4
 
 
 def test_predictions_on_seed_obey_the_rule(model, seed):
@@ -241,13 +251,15 @@ def test_untaught_custom_category_is_scored_but_never_alone():
     model = build_default((), {PROTEIN: PROTEIN_DESCRIPTION})
     assert model.n_examples_[PROTEIN] == 0
     ((labels, scores),) = model.predict([PROTEIN_PAPER])
-    assert scores[PROTEIN] > 0.5  # learned from its description alone
+    # learned from its description alone: P(protein | on-topic) passes the threshold
+    assert scores[PROTEIN] / (1.0 - scores[OFF_TOPIC]) > 0.5
     assert any(model.n_examples_[c] > 0 for c in labels)
     # forced: the untaught category has the best score, and no taught one passes
     forced = {**dict.fromkeys(DEFAULT_SLUGS, 0.1), PROTEIN: 0.99, "lora": 0.45}
     assert model.decide(forced) == [PROTEIN, "lora"]
-    assert model.decide({**forced, OFF_TOPIC: 0.5}) == [OFF_TOPIC]
-    assert model.decide({**forced, "lora": 0.2}) == [OFF_TOPIC]
+    assert model.decide({**forced, OFF_TOPIC: 0.6}) == [OFF_TOPIC]
+    # the best taught category always joins it, however low its score
+    assert model.decide({**forced, "lora": 0.2}) == [PROTEIN, "lora"]
     # no description and no example: a constant score of 0
     bare = build_default((), {"empty-category": ""})
     assert {s["empty-category"] for s in bare.predict_scores([PROTEIN_PAPER])} == {0.0}

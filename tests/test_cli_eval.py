@@ -1,36 +1,88 @@
-"""`adapt-triage eval`: the per-category table and the baselines, model first."""
+"""`adapt-triage eval`: (a) the seed cross-validation, (b) real days grouped by day and the
+held-out days, (c) the baselines on the same folds; model first."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from helpers import run
 
+from adapt_triage.realday_eval import TEST_DAYS
 from adapt_triage.taxonomy import DEFAULT_SLUGS
 
+BASELINES = ("keywords", "tfidf-nb", "tfidf-svm")
 
-def test_eval_table_has_every_category_and_the_three_baselines():
-    result = run(["eval", "--folds", "3", "--repeats", "1"])
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    result = run(["eval", "--format", "json", "--folds", "5", "--repeats", "1"])
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def real_days(report) -> dict:
+    return report["real_days"]
+
+
+def test_eval_table_shows_the_three_views():
+    result = run(["eval", "--folds", "3", "--repeats", "1", "--day-folds", "3"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    lines = out.splitlines()
     for slug in DEFAULT_SLUGS:
         assert any(line.startswith(slug + " ") for line in lines), slug
     methods = {line.split()[0] for line in lines if line.split()[:1]}
-    assert {"model", "keywords", "tfidf-nb", "tfidf-svm"} <= methods
+    assert {"model", *BASELINES} <= methods
+    assert "(a) Cross-validation" in out and "(b, c) Real days, grouped by day" in out
+    assert "Real days held out: " + ", ".join(TEST_DAYS) in out
+    assert "papers drawn at random" in out and "reliability of the first label" in out
+    assert "score 0.9-1.0" in out
 
 
-def test_eval_json_shows_the_model_above_every_baseline_on_macro_f1():
-    result = run(["eval", "--format", "json", "--folds", "5", "--repeats", "1"])
-    assert result.exit_code == 0
-    report = json.loads(result.stdout)
-    assert report["n_examples"] == 71
+def test_eval_seed_json_shows_the_model_above_every_baseline_on_macro_f1(report):
+    assert set(report) == {"seed_cv", "real_days"}
+    report = report["seed_cv"]
+    assert report["n_examples"] == 71 and report["n_extra_training"] >= 1200
     macro = {name: m["macro"]["f1"]["mean"] for name, m in report["methods"].items()}
-    assert set(macro) == {"model", "keywords", "tfidf-nb", "tfidf-svm"}
-    for baseline in ("keywords", "tfidf-nb", "tfidf-svm"):
+    assert set(macro) == {"model", *BASELINES}
+    for baseline in BASELINES:
         assert macro["model"] > macro[baseline], macro
     per = report["methods"]["model"]["per_category"]
     assert set(per) == set(DEFAULT_SLUGS)
     assert all(0 <= per[c]["f1"]["mean"] <= 1 for c in per)
+
+
+def test_real_day_folds_never_train_on_a_papers_own_day(real_days):
+    assert set(real_days["test_days"]) == set(TEST_DAYS)
+    assert not set(real_days["dev_days"]) & set(TEST_DAYS)
+    assert len(real_days["dev_days"]) >= 10
+    assert real_days["n_dev"] + real_days["n_test"] >= 1200
+
+
+def test_model_beats_every_baseline_on_the_real_day_folds(real_days):
+    """On the development folds (grouped by day): on-topic F1 and primary accuracy, on the
+    papers drawn at random and on all labeled papers."""
+    for subset in ("random", "all"):
+        methods = real_days["views"]["cv"][subset]
+        model = methods["model"]
+        for baseline in BASELINES:
+            assert model["f1"] > methods[baseline]["f1"], (subset, baseline)
+            assert model["primary_accuracy_strict"] > methods[baseline]["primary_accuracy_strict"]
+
+
+def test_real_day_report_has_every_figure(real_days):
+    for view in ("cv", "test"):
+        for subset in ("random", "all"):
+            figures = real_days["views"][view][subset]["model"]
+            for name in ("precision", "recall", "f1", "primary_accuracy"):
+                assert 0.0 <= figures[name] <= 1.0
+            assert figures["papers"] >= figures["on_topic"] > 0
+            bins = [row["bin"] for row in figures["reliability"]]
+            assert bins == ["0.9-1.0", "0.7-0.9", "0.5-0.7", "0.0-0.5"]
+            assert sum(row["papers"] for row in figures["reliability"]) == figures["papers"]
+            assert set(figures["per_category"]) <= set(DEFAULT_SLUGS)
 
 
 def test_eval_rejects_too_few_folds():

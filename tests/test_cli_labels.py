@@ -110,9 +110,11 @@ def test_custom_category_appears_in_eval_once_it_has_examples(tmp_path):
         ids = [p["id"] for p in store.list_papers()]
     for paper_id in ids:
         assert run(["label", paper_id, "--add", "federated"], db=db).exit_code == 0
-    result = run(["eval", "--format", "json", "--folds", "3", "--repeats", "1"], db=db)
+    result = run(
+        ["eval", "--view", "seed", "--format", "json", "--folds", "3", "--repeats", "1"], db=db
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["seed_cv"]
     assert report["n_examples"] == 71 + 6
     assert report["support"]["federated"] == 6
     assert "federated" in report["methods"]["model"]["per_category"]

@@ -65,3 +65,24 @@ def test_no_arguments_prints_usage_with_status_2():
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_a_cold_one_abstract_classify_imports_no_scikit_learn(tmp_path):
+    """With the model cached, classifying an abstract in a new process predicts with numpy
+    alone: neither scikit-learn nor scipy is imported."""
+    from adapt_triage.classify import build_default
+
+    build_default()  # warm this session's cache
+    source = tmp_path / "one.jsonl"
+    source.write_text(
+        json.dumps(
+            {
+                "title": "Low-rank adaptation of language models",
+                "abstract": "We freeze a pretrained model and train low-rank updates (LoRA).",
+            }
+        )
+        + "\n"
+    )
+    out, imported = _imported("classify", "--format", "jsonl", str(source))
+    assert json.loads(out)["labels"][0] == "lora"
+    assert not imported["sklearn"] and not imported["scipy"]

@@ -610,7 +610,7 @@ def test_user_labels_win_and_feed_training(store):
         ("arxiv:2401.00001", ["prompt-tuning", "lora"]),
         ("arxiv:2401.00002", ["fine-tuning"]),
     ]
-    assert set(examples[0]) == {"id", "title", "abstract", "labels"}
+    assert set(examples[0]) == {"id", "title", "abstract", "labels", "categories"}
 
     assert store.clear_user_labels("2401.00002") is True
     assert store.get_paper("2401.00002")["labels"] == ["lora", "adapters"]

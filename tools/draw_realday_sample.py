@@ -67,7 +67,9 @@ def main(out: str) -> None:
 
     model = build_default()
     scores = model.predict_scores([(papers[i]["title"], papers[i]["abstract"]) for i in rest])
-    best = {i: max(v for k, v in s.items() if k != OFF_TOPIC) for i, s in zip(rest, scores)}
+    best = {
+        i: max(v for k, v in s.items() if k != OFF_TOPIC) for i, s in zip(rest, scores, strict=True)
+    }
     for i in sorted(rest, key=lambda i: (-best[i], papers[i]["id"]))[:150]:
         chosen[i] = "top-score"
     left = [i for i in rest if i not in chosen]
