@@ -138,6 +138,7 @@ ListFormatOption = Annotated[
     ListFormat | None,
     typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
 ]
+StarredOption = Annotated[bool, typer.Option("--starred", help="Only papers you starred.")]
 
 
 class SummaryFormat(str, Enum):
@@ -423,6 +424,8 @@ def list_command(
     include_all: AllOption = False,
     limit: LimitOption = None,
     format: ListFormatOption = None,
+    starred: StarredOption = False,
+    unread: Annotated[bool, typer.Option("--unread", help="Only papers not marked read.")] = False,
 ) -> None:
     """Stored papers, newest first."""
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
@@ -432,6 +435,8 @@ def list_command(
         since=_since(since),
         include_duplicates=include_all,
         limit=limit,
+        starred=starred,
+        unread=unread,
     )
     _emit_papers(rows, fmt, title=f"{len(rows)} papers")
 
@@ -590,6 +595,7 @@ class DigestFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     jsonl = "jsonl"
+    html = "html"
 
 
 @app.command()
@@ -601,7 +607,9 @@ def digest(
     ] = None,
     format: Annotated[
         DigestFormat | None,
-        typer.Option("--format", "-f", help="table (terminal default), markdown, json, jsonl."),
+        typer.Option(
+            "--format", "-f", help="table (terminal default), markdown, json, jsonl, html."
+        ),
     ] = None,
     category: CategoryOption = None,
     hide: Annotated[
@@ -627,6 +635,9 @@ def digest(
     no_mark: Annotated[
         bool, typer.Option("--no-mark", help="Do not record this digest (a preview).")
     ] = False,
+    hide_read: Annotated[
+        bool, typer.Option("--hide-read", help="Leave out the papers you marked read.")
+    ] = False,
 ) -> None:
     """The papers stored since the last digest, grouped by primary category, duplicates
     folded in. Papers shown once do not come back unless --all."""
@@ -651,8 +662,13 @@ def digest(
         min_score=min_score,
         limit=limit,
         announce=announce or (),
+        hide_read=hide_read,
     )
-    if fmt is DigestFormat.json:
+    if fmt is DigestFormat.html:
+        from adapt_triage.html_digest import digest_html
+
+        typer.echo(digest_html(result), nl=False)
+    elif fmt is DigestFormat.json:
         typer.echo(dumps(digest_dict(result)))
     elif fmt is DigestFormat.jsonl:
         write_jsonl(digest_jsonl_records(result), sys.stdout)
@@ -799,13 +815,16 @@ class ExportFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    bibtex = "bibtex"
+    ris = "ris"
 
 
 @app.command()
 def export(
     ctx: typer.Context,
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="jsonl, csv or markdown.")
+        ExportFormat,
+        typer.Option("--format", "-f", help="jsonl, csv, markdown, bibtex or ris."),
     ] = ExportFormat.jsonl,
     category: CategoryOption = None,
     since: SinceOption = None,
@@ -813,15 +832,19 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
     ] = None,
+    starred: StarredOption = False,
 ) -> None:
     """Every stored paper with labels, scores and duplicate links, for spreadsheets and
-    notes; columns in a stable order."""
+    notes (columns in a stable order), or for reference managers (bibtex, ris)."""
     from adapt_triage.render import EXPORT_COLUMNS, export_markdown, stored_record, write_csv
     from adapt_triage.render import write_jsonl as write_lines
 
     store = open_store(ctx, must_exist=True)
     rows = store.iter_papers(
-        category=category or None, since=_since(since), include_duplicates=include_all
+        category=category or None,
+        since=_since(since),
+        include_duplicates=include_all,
+        starred=starred,
     )
     records = (stored_record(r) for r in rows)
     try:
@@ -833,11 +856,73 @@ def export(
             write_lines(records, out)
         elif format is ExportFormat.csv:
             write_csv(records, out, EXPORT_COLUMNS)
+        elif format in (ExportFormat.bibtex, ExportFormat.ris):
+            from adapt_triage.export_formats import to_bibtex, to_ris
+
+            out.write((to_bibtex if format is ExportFormat.bibtex else to_ris)(rows))
         else:
             out.write(export_markdown(records))
     finally:
         if output:
             out.close()
+
+
+# --------------------------------------------------------------------------- mark / open
+
+
+@app.command()
+def mark(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
+    read: Annotated[
+        bool | None, typer.Option("--read/--unread", help="Mark read or unread.")
+    ] = None,
+    star: Annotated[bool | None, typer.Option("--star/--unstar", help="Star or unstar.")] = None,
+) -> None:
+    """Mark a paper read or unread, starred or not (`list --starred`, `list --unread`,
+    `digest --hide-read`, `export --starred`)."""
+    from adapt_triage.marks import set_marks
+    from adapt_triage.store import StoreError
+
+    if read is None and star is None:
+        fail("say what to mark: --read, --unread, --star or --unstar", 2)
+    store = open_store(ctx, must_exist=True)
+    try:
+        marks = set_marks(store, paper_id, read=read, starred=star)
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        states = ("read" if marks.read else "unread", "starred" if marks.starred else "not starred")
+        typer.echo(f"{marks.paper_id}: {', '.join(states)}")
+
+
+@app.command("open")
+def open_command(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the URL instead of opening a browser.")
+    ] = False,
+) -> None:
+    """Open a paper's page in the browser and mark it read; with no display (or --print)
+    print its URL instead."""
+    from adapt_triage.export_formats import paper_url
+    from adapt_triage.marks import open_in_browser, set_marks
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        paper = store.get_paper(paper_id)
+    except StoreError as exc:
+        fail(str(exc))
+    if paper is None:
+        fail(f"no stored paper matches {paper_id!r}")
+    url = paper_url(paper)
+    if url is None:
+        fail(f"{paper['id']}: no http(s) URL, arXiv id or DOI to open")
+    if print_only or not open_in_browser(url):
+        typer.echo(url)
+    set_marks(store, paper["id"], read=True)
 
 
 # --------------------------------------------------------------------------- entry point
