@@ -925,6 +925,67 @@ def open_command(
     set_marks(store, paper["id"], read=True)
 
 
+# --------------------------------------------------------------------------- trends
+
+
+class TrendsFormat(str, Enum):
+    text = "text"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@app.command()
+def trends(
+    ctx: typer.Context,
+    weeks: Annotated[
+        int | None, typer.Option(min=1, help="Only the last N weeks of the history.")
+    ] = None,
+    category: CategoryOption = None,
+    format: Annotated[
+        TrendsFormat, typer.Option("--format", "-f", help="text (a chart), csv or jsonl.")
+    ] = TrendsFormat.text,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw FILE.svg, .png or .pdf (needs adapt-triage[plot])."),
+    ] = None,
+) -> None:
+    """Papers per category per week over the stored history (by the day each paper was
+    published, else stored), as a chart in the terminal, CSV or JSON Lines."""
+    from adapt_triage.store import UnknownLabelError
+    from adapt_triage.trends import (
+        PlotUnavailableError,
+        render_text,
+        weekly_trends,
+        write_csv,
+        write_jsonl,
+    )
+    from adapt_triage.trends import plot as draw
+
+    store = open_store(ctx, must_exist=True)
+    if category:
+        unknown = [c for c in category if c not in store.known_labels()]
+        if unknown:
+            fail(str(UnknownLabelError(f"unknown category {', '.join(map(repr, unknown))}")), 2)
+    result = weekly_trends(store, weeks=weeks, categories=category or None)
+    if format is TrendsFormat.csv:
+        write_csv(result, sys.stdout)
+    elif format is TrendsFormat.jsonl:
+        write_jsonl(result, sys.stdout)
+    else:
+        from adapt_triage.render import sanitize
+
+        typer.echo(sanitize(render_text(result), single_line=False))
+    if plot is not None:
+        try:
+            draw(result, plot)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        except (PlotUnavailableError, OSError) as exc:
+            fail(str(exc))
+        if not settings(ctx).quiet:
+            typer.echo(f"adapt-triage: wrote {plot}", err=True)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
