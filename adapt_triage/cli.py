@@ -328,13 +328,23 @@ def ingest(
             "--wait", min=0.0, help="Seconds to wait for another run to finish before giving up."
         ),
     ] = 600.0,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Backfill: the first day (DATE) for arxiv:CATEGORY and hf: sources."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Backfill: the last day (DATE; default today).")
+    ] = None,
 ) -> None:
     """Read, classify, deduplicate and store papers; a summary per source on stderr.
 
+    Backfill the days a feed no longer shows: `arxiv:cs.LG --since DATE` (arXiv API, paged,
+    resumable; join categories with +) and `hf:DATE` (Hugging Face daily papers).
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
+    from adapt_triage.backfill import BackfillError, expand_sources, run_arxiv_backfill
     from adapt_triage.ingest import ingest_sources
-    from adapt_triage.render import SourceProgress, dumps, sanitize
+    from adapt_triage.render import PageProgress, SourceProgress, dumps, sanitize
     from adapt_triage.store import RunLockedError
 
     quiet = quiet or settings(ctx).quiet
@@ -343,6 +353,10 @@ def ingest(
         sources = [feed.url for feed in store.list_feeds()]
         if not sources:
             fail("nothing to ingest: give a SOURCE or subscribe with `feeds add URL`", 2)
+    try:
+        sources, backfills = expand_sources(sources, since=since, until=until)
+    except BackfillError as exc:
+        fail(str(exc), 2)
 
     def on_done(report: SourceReport) -> None:
         outage = report.status == "error" and report.source != "-"
@@ -361,7 +375,7 @@ def ingest(
                 progress.echo(_report_line(report))
         progress.advance()
 
-    show_bar = not quiet and sys.stderr.isatty() and len(sources) > 1
+    show_bar = not quiet and sys.stderr.isatty() and len(sources) + len(backfills) > 1
     try:
         with (
             store.run_lock(timeout=wait, command="ingest"),
@@ -377,6 +391,19 @@ def ingest(
                 on_done=on_done,
                 on_start=progress.start,
             )
+            for spec in backfills:
+                progress.start(spec.label)
+                with PageProgress(spec.label, enabled=not quiet and sys.stderr.isatty()) as pages:
+                    reports.append(
+                        run_arxiv_backfill(
+                            store,
+                            spec,
+                            fetcher=fetcher,
+                            classifier_factory=lambda: build_classifier(store),
+                            on_page=pages.update,
+                        )
+                    )
+                on_done(reports[-1])
     except RunLockedError as exc:
         fail(str(exc))
     if format is SummaryFormat.json:

@@ -571,3 +571,37 @@ class SourceProgress:
             import sys
 
             print(line, file=sys.stderr)
+
+
+class PageProgress:
+    """A progress bar over the entries of one paged download (an arXiv API backfill), on
+    stderr, only when `enabled`; the total is learnt from the first page."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> PageProgress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(shorten(sanitize(self.label), 50), total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def update(self, done: int, total: int | None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=total)
