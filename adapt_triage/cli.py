@@ -393,7 +393,9 @@ def ingest(
             )
             for spec in backfills:
                 progress.start(spec.label)
-                with PageProgress(spec.label, enabled=not quiet and sys.stderr.isatty()) as pages:
+                with PageProgress(
+                    spec.label, enabled=not quiet and sys.stderr.isatty(), within=progress
+                ) as pages:
                     reports.append(
                         run_arxiv_backfill(
                             store,

@@ -250,3 +250,21 @@ def test_an_api_error_feed_is_one_line_and_the_progress_is_kept(tmp_path, api, t
     resumed = run(["ingest", "arxiv:cs.LG", *WINDOW], db=db)
     assert resumed.exit_code == 0 and "resuming at entry 6 of 20" in resumed.stderr
     assert len(stored(db)) == 20
+
+
+def test_the_page_progress_bar_joins_the_sources_bar_when_there_is_one():
+    from adapt_triage.render import PageProgress, SourceProgress
+
+    with PageProgress("arxiv:cs.LG", enabled=True) as alone:
+        alone.update(6, 20)
+        (task,) = alone._progress.tasks
+        assert (task.completed, task.total) == (6, 20)
+    with SourceProgress(2, enabled=True) as sources:
+        with PageProgress("arxiv:cs.LG", enabled=True, within=sources) as pages:
+            pages.update(12, 20)
+            assert pages._progress is sources._progress
+            assert [t.completed for t in sources._progress.tasks] == [0, 12]
+        assert len(sources._progress.tasks) == 1  # the page bar is gone, the sources bar stays
+    with PageProgress("arxiv:cs.LG", enabled=False) as off:
+        off.update(1, 2)
+        assert off._progress is None
