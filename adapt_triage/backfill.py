@@ -144,12 +144,25 @@ def _total(content: bytes) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _progress(store: Store, query: str) -> tuple[int, int | None, bool] | None:
+def _progress(store: Store, spec: ArxivBackfill) -> tuple[int, int | None] | None:
+    """(next start, total) of the unfinished run to continue: this query's, else one of the
+    same categories and first day that ended earlier (its first pages are this query's
+    first pages, since results come oldest first); None to start from the beginning."""
     row = store.db.conn.execute(
-        "SELECT next_start, total, finished_at IS NOT NULL FROM backfill_progress WHERE query = ?",
-        (query,),
+        "SELECT query, next_start, total FROM backfill_progress WHERE source = ? AND since = ? "
+        "AND until <= ? AND finished_at IS NULL ORDER BY query = ? DESC, until DESC LIMIT 1",
+        (spec.source, spec.since.isoformat(), spec.until.isoformat(), spec.query),
     ).fetchone()
-    return (int(row[0]), row[1], bool(row[2])) if row else None
+    if row is None:
+        return None
+    if row[0] != spec.query:
+        with store.write() as conn:
+            conn.execute("DELETE FROM backfill_progress WHERE query = ?", (spec.query,))
+            conn.execute(
+                "UPDATE backfill_progress SET query = ?, until = ? WHERE query = ?",
+                (spec.query, spec.until.isoformat(), row[0]),
+            )
+    return int(row[1]), row[2]
 
 
 def _save_progress(
@@ -160,13 +173,23 @@ def _save_progress(
     now = utc_now()
     with store.write() as conn:
         conn.execute(
-            """INSERT INTO backfill_progress
-                (query, source, next_start, total, started_at, updated_at, finished_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """INSERT INTO backfill_progress (query, source, since, until, next_start, total,
+                started_at, updated_at, finished_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (query) DO UPDATE SET next_start = excluded.next_start,
                 total = excluded.total, updated_at = excluded.updated_at,
                 finished_at = excluded.finished_at""",
-            (spec.query, spec.source, next_start, total, now, now, now if finished else None),
+            (
+                spec.query,
+                spec.source,
+                spec.since.isoformat(),
+                spec.until.isoformat(),
+                next_start,
+                total,
+                now,
+                now,
+                now if finished else None,
+            ),
         )
 
 
@@ -189,10 +212,10 @@ def run_arxiv_backfill(
 
     size = page_size or PAGE_SIZE
     report = SourceReport(spec.label, format="arxiv-api")
-    saved = _progress(store, spec.query)
-    start, total = (saved[0], saved[1]) if saved and not saved[2] else (0, None)
+    start, total = _progress(store, spec) or (0, None)
     if start:
         report.warnings.append(f"{spec.label}: resuming at entry {start} of {total}")
+    total = None  # learnt again from the first page (the window may have grown)
     dedup = DedupIndex(store.db)
     classifier: TriageClassifier | None = None
     empty_tries = 0

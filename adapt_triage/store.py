@@ -351,12 +351,15 @@ def m004_browse_views(db: Database) -> None:
 @migration
 def m005_backfill_progress(db: Database) -> None:
     """Where each backfill (one arXiv API query over a date window) got to, so that a run
-    that was killed continues with the next page."""
+    that was killed continues with the next page (also when it is run again with a later
+    `until`, as `--until` defaults to today: the results are oldest first)."""
     db.executescript(
         """
         CREATE TABLE backfill_progress (
             query TEXT PRIMARY KEY,
             source TEXT NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT NOT NULL,
             next_start INTEGER NOT NULL DEFAULT 0,
             total INTEGER,
             started_at TEXT NOT NULL,

@@ -268,3 +268,35 @@ def test_the_page_progress_bar_joins_the_sources_bar_when_there_is_one():
     with PageProgress("arxiv:cs.LG", enabled=False) as off:
         off.update(1, 2)
         assert off._progress is None
+
+
+def test_a_run_stopped_yesterday_resumes_today_when_the_window_grew(tmp_path, api, through, shared):
+    """`--until` defaults to today, so a rerun the next day has a longer window: its first
+    pages are the stopped run's (oldest first), so it continues instead of starting over."""
+    error = (
+        shared / "realworld" / "arxiv-api" / "arxiv_api_2026-04-12_error-incorrect-id_HTTP400.xml"
+    ).read_bytes()
+    calls: list[httpx.Request] = []
+
+    def stops_at_the_third_page(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(400, content=error) if len(calls) == 3 else api(request)
+
+    through(stops_at_the_third_page)
+    db = tmp_path / "t.db"
+    stopped = run(
+        ["ingest", "arxiv:cs.LG", "--since", "2026-11-20", "--until", "2026-11-23"], db=db
+    )
+    assert stopped.exit_code == 1 and len(stored(db)) == 12
+    resumed = run(["ingest", "arxiv:cs.LG", *WINDOW], db=db)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "arxiv:cs.LG 2026-11-20..2026-11-24: resuming at entry 12 of" in resumed.stderr
+    assert [int(r.url.params["start"]) for r in calls[3:]] == [12, 18]
+    assert "202611242359" in calls[3].url.params["search_query"]
+    expected = matching(api.pool, {"cs.LG"}, FIRST, LAST)
+    assert set(stored(db)) == {f"arxiv:{e.arxiv_id}" for e in expected}
+    conn = sqlite3.connect(db)
+    assert conn.execute(
+        "SELECT until, next_start, finished_at IS NOT NULL FROM backfill_progress"
+    ).fetchall() == [("2026-11-24", 20, 1)]
+    conn.close()
