@@ -193,6 +193,15 @@ def _save_progress(
         )
 
 
+def _failed(store: Store, spec: ArxivBackfill, report: SourceReport, error: str) -> SourceReport:
+    """Report the error and count it against the backfill's source (`arxiv:CATS`), like a
+    feed that cannot be read, so that `--quiet` waits for consecutive failures."""
+    report.status = "error"
+    report.errors.insert(0, error)
+    store.record_fetch(spec.source, status="error", error=error)
+    return report
+
+
 def run_arxiv_backfill(
     store: Store,
     spec: ArxivBackfill,
@@ -224,15 +233,15 @@ def run_arxiv_backfill(
         try:
             fetched = fetcher.fetch(url)
         except FetchError as exc:
-            report.status = "error"
-            report.errors.append(f"{spec.label}: {exc}; run the same command again to resume")
-            return report
+            return _failed(
+                store, spec, report, f"{spec.label}: {exc}; run the same command again to resume"
+            )
         parsed = parse_arxiv_api(fetched.content, url, fetched.headers)
         report.warnings.extend(parsed.warnings)
         if parsed.fatal:
-            report.status = "error"
-            report.errors.extend(parsed.errors or [f"{spec.label}: unreadable API response"])
-            return report
+            errors = parsed.errors or [f"{spec.label}: unreadable API response"]
+            report.errors.extend(errors[1:])
+            return _failed(store, spec, report, errors[0])
         report.errors.extend(parsed.errors)
         total = _total(fetched.content) if _total(fetched.content) is not None else total
         if total is None:
@@ -241,12 +250,13 @@ def run_arxiv_backfill(
             empty_tries += 1
             if empty_tries <= EMPTY_PAGE_RETRIES:
                 continue
-            report.status = "error"
-            report.errors.append(
+            return _failed(
+                store,
+                spec,
+                report,
                 f"{spec.label}: the arXiv API returned no entries at {start} of {total}; "
-                "run the same command again to resume"
+                "run the same command again to resume",
             )
-            return report
         empty_tries = 0
         for paper in parsed.papers:
             primary = paper.categories[0] if paper.categories else None
@@ -265,9 +275,7 @@ def run_arxiv_backfill(
                     fetch_meta={"kind": "arxiv-api"},
                 )
             except StoreError as exc:
-                report.status = "error"
-                report.errors.append(str(exc))
-                return report
+                return _failed(store, spec, report, str(exc))
             report.new += summary.new
             report.updated += summary.updated
             report.duplicates += summary.duplicates

@@ -358,11 +358,13 @@ def ingest(
     except BackfillError as exc:
         fail(str(exc), 2)
 
+    state_keys = {spec.label: spec.source for spec in backfills}  # a window's source
+
     def on_done(report: SourceReport) -> None:
         outage = report.status == "error" and report.source != "-"
         failures = 0
         if outage:
-            state = store.get_fetch_state(report.source)
+            state = store.get_fetch_state(state_keys.get(report.source, report.source))
             failures = state.consecutive_failures if state else 1
         if not (quiet and outage and failures < report_after):
             for error in report.errors:

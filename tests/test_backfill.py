@@ -300,3 +300,18 @@ def test_a_run_stopped_yesterday_resumes_today_when_the_window_grew(tmp_path, ap
         "SELECT until, next_start, finished_at IS NOT NULL FROM backfill_progress"
     ).fetchall() == [("2026-11-24", 20, 1)]
     conn.close()
+
+
+def test_with_quiet_a_failing_backfill_is_reported_once_it_failed_three_runs(tmp_path, through):
+    through(lambda request: httpx.Response(404))
+    db = tmp_path / "t.db"
+    for attempt in (1, 2, 3):
+        result = run(["ingest", "--quiet", "arxiv:cs.LG", *WINDOW], db=db)
+        assert result.exit_code == 1
+        if attempt < 3:
+            assert result.stderr == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("adapt-triage: arxiv:cs.LG 2026-11-20..2026-11-24: ")
+    assert "HTTP 404" in line and line.endswith("(failed 3 runs in a row)")
+    loud = run(["ingest", "arxiv:cs.LG", *WINDOW], db=db)
+    assert "run the same command again to resume (failed 4 runs in a row)" in loud.stderr
