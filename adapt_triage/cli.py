@@ -979,6 +979,9 @@ def trends(
         Path | None,
         typer.Option("--plot", help="Also draw FILE.svg, .png or .pdf (needs adapt-triage[plot])."),
     ] = None,
+    share: Annotated[
+        bool, typer.Option("--share", help="Chart each category as a % of the week's papers.")
+    ] = False,
 ) -> None:
     """Papers per category per week over the stored history (by the day each paper was
     published, else stored), as a chart in the terminal, CSV or JSON Lines."""
@@ -1005,10 +1008,10 @@ def trends(
     else:
         from adapt_triage.render import sanitize
 
-        typer.echo(sanitize(render_text(result), single_line=False))
+        typer.echo(sanitize(render_text(result, share=share), single_line=False))
     if plot is not None:
         try:
-            draw(result, plot)
+            draw(result, plot, share=share)
         except ValueError as exc:
             fail(str(exc), 2)
         except (PlotUnavailableError, OSError) as exc:

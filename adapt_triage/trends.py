@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,6 +40,13 @@ class Trends:
     @property
     def categories(self) -> list[str]:
         return list(self.counts)
+
+    def shares(self, category: str) -> list[float]:
+        """The category's papers as a percentage of each week's papers."""
+        return [
+            100.0 * n / total if total else 0.0
+            for n, total in zip(self.counts[category], self.totals, strict=True)
+        ]
 
     def rows(self) -> list[dict[str, Any]]:
         """Long form: one row per week and category (for CSV and JSON Lines)."""
@@ -105,20 +113,21 @@ def weekly_trends(
     return Trends(weeks=span, counts=counts, totals=[totals.get(week, 0) for week in span])
 
 
-def sparkline(values: Sequence[int]) -> str:
+def sparkline(values: Sequence[float]) -> str:
     """One block character per value, scaled to the largest value (a space for zero)."""
     top = max(values, default=0)
     if top <= 0:
         return " " * len(values)
     return "".join(
-        " " if v <= 0 else SPARKS[min(len(SPARKS) - 1, (v * len(SPARKS) - 1) // top)]
+        " " if v <= 0 else SPARKS[min(len(SPARKS), math.ceil(v * len(SPARKS) / top)) - 1]
         for v in values
     )
 
 
-def render_text(trends: Trends, *, max_columns: int = 8) -> str:
+def render_text(trends: Trends, *, max_columns: int = 8, share: bool = False) -> str:
     """A plain-text chart: per category the counts of the last `max_columns` weeks, a
-    sparkline over every week, and the total."""
+    sparkline over every week, and the total. With `share`, each category's cells are its
+    percentage of the week's papers (the volume of a week no longer hides a rise)."""
     if not trends.weeks:
         return "no stored papers yet: run `adapt-triage ingest SOURCE` first\n"
     shown = trends.weeks[-max_columns:]
@@ -127,18 +136,29 @@ def render_text(trends: Trends, *, max_columns: int = 8) -> str:
     width = max(len(n) for n in names)
     head = " ".join(f"{w.strftime('%m-%d'):>5}" for w in shown)
     spark_width = max(len(trends.weeks), 5)
+    what = "% of each week's papers" if share else "Papers per week"
     lines = [
-        f"Papers per week by label, {trends.weeks[0]} to {trends.weeks[-1] + timedelta(days=6)}"
+        f"{what} by label, {trends.weeks[0]} to {trends.weeks[-1] + timedelta(days=6)}"
         f" ({len(trends.weeks)} weeks from Monday; a paper counts for each of its labels)",
         "",
         f"{'':<{width}}  {head}  {'trend':<{spark_width}}  {'total':>6}",
     ]
-    rows = [(c, trends.counts[c]) for c in trends.categories] + [("all papers", trends.totals)]
-    for name, values in rows:
-        cells = " ".join(f"{v:>5}" for v in values[offset:])
-        lines.append(
-            f"{name:<{width}}  {cells}  {sparkline(values):<{spark_width}}  {sum(values):>6}"
-        )
+    every = sum(trends.totals)
+    for name in trends.categories:
+        counts = trends.counts[name]
+        if share:
+            values: list[float] = trends.shares(name)
+            cells = " ".join(f"{v:>5.1f}" for v in values[offset:])
+            total = f"{100.0 * sum(counts) / every if every else 0.0:>6.1f}"
+        else:
+            values = list(counts)
+            cells = " ".join(f"{v:>5}" for v in counts[offset:])
+            total = f"{sum(counts):>6}"
+        lines.append(f"{name:<{width}}  {cells}  {sparkline(values):<{spark_width}}  {total}")
+    cells = " ".join(f"{v:>5}" for v in trends.totals[offset:])
+    lines.append(
+        f"{'all papers':<{width}}  {cells}  {sparkline(trends.totals):<{spark_width}}  {every:>6}"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -155,7 +175,7 @@ def write_jsonl(trends: Trends, out: TextIO) -> None:
         out.write(json.dumps(row) + "\n")
 
 
-def plot(trends: Trends, path: Path) -> None:
+def plot(trends: Trends, path: Path, *, share: bool = False) -> None:
     """A line chart, one series per category (SVG, PNG or PDF by the file's suffix). Each
     series is drawn with the id `series-<category>` so an SVG can be checked."""
     suffix = path.suffix.lower()
@@ -176,12 +196,15 @@ def plot(trends: Trends, path: Path) -> None:
     try:
         xs = list(range(len(trends.weeks)))
         for category in trends.categories:
-            (line,) = ax.plot(xs, trends.counts[category], marker="o", label=category)
+            values = trends.shares(category) if share else trends.counts[category]
+            (line,) = ax.plot(xs, values, marker="o", label=category)
             line.set_gid(f"series-{category}")
         ax.set_xticks(xs)
         ax.set_xticklabels([w.isoformat() for w in trends.weeks], rotation=30, ha="right")
-        ax.set_ylabel("papers per week")
-        ax.set_title("Papers per week by label")
+        ax.set_ylabel("% of the week's papers" if share else "papers per week")
+        ax.set_title(
+            "Share of each week's papers by label" if share else "Papers per week by label"
+        )
         ax.grid(True, alpha=0.3)
         if trends.categories:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -138,3 +139,28 @@ def test_trends_on_an_empty_history(tmp_path):
     result = run(["trends"], db=db)
     assert result.exit_code == 0 and "no stored papers yet" in result.stdout
     assert run(["trends", "-f", "csv"], db=db).stdout == "week,category,papers,week_total\n"
+
+
+def test_trends_share_charts_each_category_as_a_percentage_of_the_week(history, tmp_path):
+    per_label, totals = expected_counts(history)
+    result = run(["trends", "--share", "-c", "lora", "-c", "compression"], db=history)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("% of each week's papers by label, 2026-02-23")
+    rows = {}
+    for line in lines[3:]:
+        name, rest = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        rows[name] = rest.split()
+    assert list(rows) == ["lora", "compression", "all papers"]
+    for label in ("lora", "compression"):
+        shares = [f"{100 * per_label[label][w] / totals[w]:.1f}" for w in WEEKS]
+        assert rows[label][:6] == shares
+        overall = 100 * sum(per_label[label].values()) / sum(totals.values())
+        assert rows[label][7] == f"{overall:.1f}"
+    assert [int(c) for c in rows["all papers"][:6]] == [totals[w] for w in WEEKS]
+
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "share.svg"
+    assert run(["trends", "--share", "-c", "lora", "--plot", target], db=history).exit_code == 0
+    texts = [el.text for el in ET.parse(target).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert "% of the week's papers" in texts
