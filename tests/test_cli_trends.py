@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -49,6 +50,7 @@ def history(tmp_path_factory) -> Path:
     return db
 
 
+@functools.lru_cache(maxsize=2)
 def expected_counts(db: Path) -> tuple[dict[str, Counter], Counter]:
     """Counted independently of `trends`: from the stored papers as `list` gives them."""
     per_label: dict[str, Counter] = {}
