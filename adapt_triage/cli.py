@@ -160,6 +160,7 @@ ListFormatOption = Annotated[
     ListFormat | None,
     typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
 ]
+StarredOption = Annotated[bool, typer.Option("--starred", help="Only papers you starred.")]
 
 
 class SummaryFormat(str, Enum):
@@ -368,13 +369,23 @@ def ingest(
             "--wait", min=0.0, help="Seconds to wait for another run to finish before giving up."
         ),
     ] = 600.0,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Backfill: the first day (DATE) for arxiv:CATEGORY and hf: sources."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Backfill: the last day (DATE; default today).")
+    ] = None,
 ) -> None:
     """Read, classify, deduplicate and store papers; a summary per source on stderr.
 
+    Backfill the days a feed no longer shows: `arxiv:cs.LG --since DATE` (arXiv API, paged,
+    resumable; join categories with +) and `hf:DATE` (Hugging Face daily papers).
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
+    from adapt_triage.backfill import BackfillError, expand_sources, run_arxiv_backfill
     from adapt_triage.ingest import ingest_sources
-    from adapt_triage.render import SourceProgress, dumps, sanitize
+    from adapt_triage.render import PageProgress, SourceProgress, dumps, sanitize
     from adapt_triage.store import RunLockedError
 
     quiet = quiet or settings(ctx).quiet
@@ -383,12 +394,18 @@ def ingest(
         sources = [feed.url for feed in store.list_feeds()]
         if not sources:
             fail("nothing to ingest: give a SOURCE or subscribe with `feeds add URL`", 2)
+    try:
+        sources, backfills = expand_sources(sources, since=since, until=until)
+    except BackfillError as exc:
+        fail(str(exc), 2)
+
+    state_keys = {spec.label: spec.source for spec in backfills}  # a window's source
 
     def on_done(report: SourceReport) -> None:
         outage = report.status == "error" and report.source != "-"
         failures = 0
         if outage:
-            state = store.get_fetch_state(report.source)
+            state = store.get_fetch_state(state_keys.get(report.source, report.source))
             failures = state.consecutive_failures if state else 1
         if not (quiet and outage and failures < report_after):
             for error in report.errors:
@@ -401,7 +418,7 @@ def ingest(
                 progress.echo(_report_line(report))
         progress.advance()
 
-    show_bar = not quiet and sys.stderr.isatty() and len(sources) > 1
+    show_bar = not quiet and sys.stderr.isatty() and len(sources) + len(backfills) > 1
     try:
         with (
             store.run_lock(timeout=wait, command="ingest"),
@@ -417,6 +434,21 @@ def ingest(
                 on_done=on_done,
                 on_start=progress.start,
             )
+            for spec in backfills:
+                progress.start(spec.label)
+                with PageProgress(
+                    spec.label, enabled=not quiet and sys.stderr.isatty(), within=progress
+                ) as pages:
+                    reports.append(
+                        run_arxiv_backfill(
+                            store,
+                            spec,
+                            fetcher=fetcher,
+                            classifier_factory=lambda: build_classifier(store),
+                            on_page=pages.update,
+                        )
+                    )
+                on_done(reports[-1])
     except RunLockedError as exc:
         fail(str(exc))
     if format is SummaryFormat.json:
@@ -464,6 +496,8 @@ def list_command(
     include_all: AllOption = False,
     limit: LimitOption = None,
     format: ListFormatOption = None,
+    starred: StarredOption = False,
+    unread: Annotated[bool, typer.Option("--unread", help="Only papers not marked read.")] = False,
 ) -> None:
     """Stored papers, newest first."""
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
@@ -474,6 +508,8 @@ def list_command(
         since=_since(since),
         include_duplicates=include_all,
         limit=limit,
+        starred=starred,
+        unread=unread,
     )
     _emit_papers(rows, fmt, title=f"{len(rows)} papers")
 
@@ -657,6 +693,7 @@ class DigestFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     jsonl = "jsonl"
+    html = "html"
 
 
 @app.command()
@@ -668,7 +705,9 @@ def digest(
     ] = None,
     format: Annotated[
         DigestFormat | None,
-        typer.Option("--format", "-f", help="table (terminal default), markdown, json, jsonl."),
+        typer.Option(
+            "--format", "-f", help="table (terminal default), markdown, json, jsonl, html."
+        ),
     ] = None,
     category: CategoryOption = None,
     hide: Annotated[
@@ -693,6 +732,9 @@ def digest(
     ] = False,
     no_mark: Annotated[
         bool, typer.Option("--no-mark", help="Do not record this digest (a preview).")
+    ] = False,
+    hide_read: Annotated[
+        bool, typer.Option("--hide-read", help="Leave out the papers you marked read.")
     ] = False,
 ) -> None:
     """The papers stored since the last digest, grouped by primary category, duplicates
@@ -719,8 +761,13 @@ def digest(
         min_score=min_score,
         limit=limit,
         announce=announce or (),
+        hide_read=hide_read,
     )
-    if fmt is DigestFormat.json:
+    if fmt is DigestFormat.html:
+        from adapt_triage.html_digest import digest_html
+
+        typer.echo(digest_html(result), nl=False)
+    elif fmt is DigestFormat.json:
         typer.echo(dumps(digest_dict(result)))
     elif fmt is DigestFormat.jsonl:
         write_jsonl(digest_jsonl_records(result), sys.stdout)
@@ -867,13 +914,16 @@ class ExportFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    bibtex = "bibtex"
+    ris = "ris"
 
 
 @app.command()
 def export(
     ctx: typer.Context,
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="jsonl, csv or markdown.")
+        ExportFormat,
+        typer.Option("--format", "-f", help="jsonl, csv, markdown, bibtex or ris."),
     ] = ExportFormat.jsonl,
     category: CategoryOption = None,
     since: SinceOption = None,
@@ -881,15 +931,19 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
     ] = None,
+    starred: StarredOption = False,
 ) -> None:
     """Every stored paper with labels, scores and duplicate links, for spreadsheets and
-    notes; columns in a stable order."""
+    notes (columns in a stable order), or for reference managers (bibtex, ris)."""
     from adapt_triage.render import EXPORT_COLUMNS, export_markdown, stored_record, write_csv
     from adapt_triage.render import write_jsonl as write_lines
 
     store = open_store(ctx, must_exist=True)
     rows = store.iter_papers(
-        category=category or None, since=_since(since), include_duplicates=include_all
+        category=category or None,
+        since=_since(since),
+        include_duplicates=include_all,
+        starred=starred,
     )
     records = (stored_record(r) for r in rows)
     try:
@@ -901,11 +955,137 @@ def export(
             write_lines(records, out)
         elif format is ExportFormat.csv:
             write_csv(records, out, EXPORT_COLUMNS)
+        elif format in (ExportFormat.bibtex, ExportFormat.ris):
+            from adapt_triage.export_formats import to_bibtex, to_ris
+
+            out.write((to_bibtex if format is ExportFormat.bibtex else to_ris)(rows))
         else:
             out.write(export_markdown(records))
     finally:
         if output:
             out.close()
+
+
+# --------------------------------------------------------------------------- mark / open
+
+
+@app.command()
+def mark(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
+    read: Annotated[
+        bool | None, typer.Option("--read/--unread", help="Mark read or unread.")
+    ] = None,
+    star: Annotated[bool | None, typer.Option("--star/--unstar", help="Star or unstar.")] = None,
+) -> None:
+    """Mark a paper read or unread, starred or not (`list --starred`, `list --unread`,
+    `digest --hide-read`, `export --starred`)."""
+    from adapt_triage.marks import set_marks
+    from adapt_triage.store import StoreError
+
+    if read is None and star is None:
+        fail("say what to mark: --read, --unread, --star or --unstar", 2)
+    store = open_store(ctx, must_exist=True)
+    try:
+        marks = set_marks(store, paper_id, read=read, starred=star)
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        states = ("read" if marks.read else "unread", "starred" if marks.starred else "not starred")
+        typer.echo(f"{marks.paper_id}: {', '.join(states)}")
+
+
+@app.command("open")
+def open_command(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the URL instead of opening a browser.")
+    ] = False,
+) -> None:
+    """Open a paper's page in the browser and mark it read; with no display (or --print)
+    print its URL instead."""
+    from adapt_triage.export_formats import paper_url
+    from adapt_triage.marks import open_in_browser, set_marks
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        paper = store.get_paper(paper_id)
+    except StoreError as exc:
+        fail(str(exc))
+    if paper is None:
+        fail(f"no stored paper matches {paper_id!r}")
+    url = paper_url(paper)
+    if url is None:
+        fail(f"{paper['id']}: no http(s) URL, arXiv id or DOI to open")
+    if print_only or not open_in_browser(url):
+        typer.echo(url)
+    set_marks(store, paper["id"], read=True)
+
+
+# --------------------------------------------------------------------------- trends
+
+
+class TrendsFormat(str, Enum):
+    text = "text"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@app.command()
+def trends(
+    ctx: typer.Context,
+    weeks: Annotated[
+        int | None, typer.Option(min=1, help="Only the last N weeks of the history.")
+    ] = None,
+    category: CategoryOption = None,
+    format: Annotated[
+        TrendsFormat, typer.Option("--format", "-f", help="text (a chart), csv or jsonl.")
+    ] = TrendsFormat.text,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw FILE.svg, .png or .pdf (needs adapt-triage[plot])."),
+    ] = None,
+    share: Annotated[
+        bool, typer.Option("--share", help="Chart each category as a % of the week's papers.")
+    ] = False,
+) -> None:
+    """Papers per category per week over the stored history (by the day each paper was
+    published, else stored), as a chart in the terminal, CSV or JSON Lines."""
+    from adapt_triage.store import UnknownLabelError
+    from adapt_triage.trends import (
+        PlotUnavailableError,
+        render_text,
+        weekly_trends,
+        write_csv,
+        write_jsonl,
+    )
+    from adapt_triage.trends import plot as draw
+
+    store = open_store(ctx, must_exist=True)
+    if category:
+        unknown = [c for c in category if c not in store.known_labels()]
+        if unknown:
+            fail(str(UnknownLabelError(f"unknown category {', '.join(map(repr, unknown))}")), 2)
+    result = weekly_trends(store, weeks=weeks, categories=category or None)
+    if format is TrendsFormat.csv:
+        write_csv(result, sys.stdout)
+    elif format is TrendsFormat.jsonl:
+        write_jsonl(result, sys.stdout)
+    else:
+        from adapt_triage.render import sanitize
+
+        typer.echo(sanitize(render_text(result, share=share), single_line=False))
+    if plot is not None:
+        try:
+            draw(result, plot, share=share)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        except (PlotUnavailableError, OSError) as exc:
+            fail(str(exc))
+        if not settings(ctx).quiet:
+            typer.echo(f"adapt-triage: wrote {plot}", err=True)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -96,16 +96,21 @@ def build_digest(
     limit: int | None = None,
     announce: Sequence[str] = (),
     now: datetime | None = None,
+    hide_read: bool = False,
 ) -> Digest:
     """Group the canonical papers stored since `since` by primary category (taxonomy order,
     custom categories next, `off-topic` last), best score first within a group.
     `limit` keeps the N best-scoring papers of the whole digest. `announce` keeps arXiv
     papers announced as one of these types (new, cross, replace, replace-cross); papers
-    from sources without announce types are kept."""
+    from sources without announce types are kept. `hide_read` leaves out the papers the
+    user marked read."""
     now = now or now_utc()
     since = since or default_since(store, now)
     papers = store.papers_for_digest(
-        since, include_shown=include_shown, category=list(categories) if categories else None
+        since,
+        include_shown=include_shown,
+        category=list(categories) if categories else None,
+        unread=hide_read,
     )
     hidden, wanted = set(hide), set(announce)
     kept = [

@@ -572,3 +572,49 @@ class SourceProgress:
             import sys
 
             print(line, file=sys.stderr)
+
+
+class PageProgress:
+    """A progress bar over the entries of one paged download (an arXiv API backfill), on
+    stderr, only when `enabled`; the total is learnt from the first page. Inside a running
+    `SourceProgress` it is one more bar of that display (rich shows one live display)."""
+
+    def __init__(self, label: str, *, enabled: bool, within: SourceProgress | None = None) -> None:
+        self.label = label
+        self.enabled = enabled
+        self._parent = within._progress if within is not None else None
+        self._progress: Any = None
+        self._task: Any = None
+        self._own = False
+
+    def __enter__(self) -> PageProgress:
+        if not self.enabled:
+            return self
+        if self._parent is not None:
+            self._progress = self._parent
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._own = True
+        self._task = self._progress.add_task(shorten(sanitize(self.label), 50), total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is None:
+            return
+        if self._own:
+            self._progress.__exit__(*exc)
+        else:
+            self._progress.remove_task(self._task)
+
+    def update(self, done: int, total: int | None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=total)

@@ -284,6 +284,92 @@ def m002_user_labels_categories_digests_runs(db: Database) -> None:
     )
 
 
+@migration
+def m003_paper_marks(db: Database) -> None:
+    """Read and starred states (`mark`, `list --starred`, `digest --hide-read`)."""
+    db.executescript(
+        """
+        CREATE TABLE paper_marks (
+            paper_id TEXT PRIMARY KEY REFERENCES papers(id),
+            read_at TEXT,
+            starred_at TEXT
+        );
+        """
+    )
+
+
+@migration
+def m004_browse_views(db: Database) -> None:
+    """Views for sqlite3 and Datasette users: each paper with its final labels (the user's
+    winning over the model's), one row per label, the duplicates, and the sources."""
+    db.executescript(
+        """
+        CREATE VIEW browse_papers AS
+        SELECT p.id, p.title,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN (SELECT json_group_array(label) FROM (SELECT label FROM user_labels u
+                      WHERE u.paper_id = p.id ORDER BY u.position))
+                ELSE p.model_labels END AS labels,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN 'user' ELSE 'model' END AS labels_from,
+            COALESCE((SELECT label FROM user_labels u WHERE u.paper_id = p.id
+                      ORDER BY u.position LIMIT 1), json_extract(p.model_labels, '$[0]'))
+                AS primary_label,
+            p.authors, p.url, p.published, p.first_seen, p.arxiv_id, p.version, p.doi,
+            p.announce_type, p.source, p.duplicate_of,
+            (SELECT count(*) FROM papers d WHERE d.duplicate_of = p.id) AS duplicates,
+            (SELECT count(*) FROM paper_sources s WHERE s.paper_id = p.id) AS sources,
+            m.starred_at IS NOT NULL AS starred,
+            m.read_at IS NOT NULL AS read
+        FROM papers p LEFT JOIN paper_marks m ON m.paper_id = p.id;
+
+        CREATE VIEW browse_labels AS
+        SELECT u.paper_id, p.title, u.label, u.position, 'user' AS labels_from,
+            json_extract(p.model_scores, '$."' || u.label || '"') AS model_score
+        FROM user_labels u JOIN papers p ON p.id = u.paper_id
+        UNION ALL
+        SELECT p.id, p.title, m.value, CAST(m.key AS INTEGER), 'model',
+            json_extract(p.model_scores, '$."' || m.value || '"')
+        FROM papers p, json_each(p.model_labels) m
+        WHERE NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id);
+
+        CREATE VIEW browse_duplicates AS
+        SELECT c.id AS canonical_id, c.title AS canonical_title,
+            d.id AS duplicate_id, d.title AS duplicate_title, d.source AS duplicate_source,
+            d.dup_reason AS reason, d.dup_score AS score, d.first_seen AS duplicate_first_seen
+        FROM papers d JOIN papers c ON c.id = d.duplicate_of;
+
+        CREATE VIEW browse_sources AS
+        SELECT ps.paper_id, p.title, ps.source, s.name AS source_name, s.kind AS source_kind,
+            ps.first_seen
+        FROM paper_sources ps JOIN papers p ON p.id = ps.paper_id
+        LEFT JOIN sources s ON s.url = ps.source;
+        """
+    )
+
+
+@migration
+def m005_backfill_progress(db: Database) -> None:
+    """Where each backfill (one arXiv API query over a date window) got to, so that a run
+    that was killed continues with the next page (also when it is run again with a later
+    `until`, as `--until` defaults to today: the results are oldest first)."""
+    db.executescript(
+        """
+        CREATE TABLE backfill_progress (
+            query TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT NOT NULL,
+            next_start INTEGER NOT NULL DEFAULT 0,
+            total INTEGER,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        """
+    )
+
+
 def applied_migrations(db: Database) -> list[str]:
     if not db["_migrations"].exists():
         return []
@@ -996,9 +1082,21 @@ class Store:
         category: str | Sequence[str] | None,
         since: str | datetime | date | None,
         include_duplicates: bool,
+        starred: bool = False,
+        unread: bool = False,
     ) -> tuple[list[str], dict[str, Any]]:
         where: list[str] = []
         params: dict[str, Any] = {}
+        if starred:
+            where.append(
+                "EXISTS (SELECT 1 FROM paper_marks k WHERE k.paper_id = p.id "
+                "AND k.starred_at IS NOT NULL)"
+            )
+        if unread:
+            where.append(
+                "NOT EXISTS (SELECT 1 FROM paper_marks k WHERE k.paper_id = p.id "
+                "AND k.read_at IS NOT NULL)"
+            )
         if not include_duplicates:
             where.append("p.duplicate_of IS NULL")
         if since is not None:
@@ -1024,12 +1122,19 @@ class Store:
         since: str | datetime | date | None = None,
         include_duplicates: bool = False,
         limit: int | None = None,
+        starred: bool = False,
+        unread: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Stored papers, newest first (first_seen, then published, then feed order), streamed.
         `category` matches any effective label; `since` is a lower bound on first_seen;
-        duplicates are left out unless `include_duplicates`."""
+        duplicates are left out unless `include_duplicates`; `starred` / `unread` keep the
+        papers marked so (`mark`)."""
         where, params = self._filters(
-            category=category, since=since, include_duplicates=include_duplicates
+            category=category,
+            since=since,
+            include_duplicates=include_duplicates,
+            starred=starred,
+            unread=unread,
         )
         sql = f"SELECT {_PAPER_COLUMNS} FROM papers p"
         if where:
@@ -1048,6 +1153,8 @@ class Store:
         since: str | datetime | date | None = None,
         include_duplicates: bool = False,
         limit: int | None = None,
+        starred: bool = False,
+        unread: bool = False,
     ) -> list[dict[str, Any]]:
         return list(
             self.iter_papers(
@@ -1055,6 +1162,8 @@ class Store:
                 since=since,
                 include_duplicates=include_duplicates,
                 limit=limit,
+                starred=starred,
+                unread=unread,
             )
         )
 
@@ -1424,11 +1533,15 @@ class Store:
         include_shown: bool = False,
         category: str | Sequence[str] | None = None,
         limit: int | None = None,
+        unread: bool = False,
     ) -> list[dict[str, Any]]:
         """Canonical papers first seen at or after `since` (None: no bound), newest first,
-        leaving out papers already shown in a digest unless `include_shown`. Each carries
-        `duplicates`: its linked papers (id, title, url, source, dup_reason, dup_score)."""
-        where, params = self._filters(category=category, since=since, include_duplicates=False)
+        leaving out papers already shown in a digest unless `include_shown` (and the papers
+        marked read when `unread`). Each carries `duplicates`: its linked papers (id, title,
+        url, source, dup_reason, dup_score)."""
+        where, params = self._filters(
+            category=category, since=since, include_duplicates=False, unread=unread
+        )
         if not include_shown:
             where.append("p.shown_in_digest IS NULL")
         sql = f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE {' AND '.join(where)}"

@@ -20,10 +20,20 @@ from adapt_triage.fetch import Fetcher  # noqa: E402
 ROUTES = {
     "https://rss.arxiv.org/rss/cs.LG": REPO / "fixtures/cli/arxiv_cs_lg_day1.xml",
     "https://huggingface.co/api/daily_papers": REPO / "fixtures/cli/hf_daily_day1.json",
+    "https://huggingface.co/api/daily_papers?date=2026-11-30": REPO
+    / "fixtures/cli/hf_daily_day1.json",
 }
+# The arXiv API of the backfill example: pages built from the real API samples beside the
+# repository (tests/arxiv_api_mock.py).
+API_SAMPLES = REPO.parent / "shared" / "realworld" / "arxiv-api"
 
 
 def handler(request: httpx.Request) -> httpx.Response:
+    if request.url.host == "export.arxiv.org" and API_SAMPLES.is_dir():
+        sys.path.insert(0, str(REPO / "tests"))
+        from arxiv_api_mock import MockArxivApi, load_pool
+
+        return MockArxivApi(*load_pool(API_SAMPLES))(request)
     path = ROUTES.get(str(request.url))
     if path is None:
         return httpx.Response(404)

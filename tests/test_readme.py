@@ -77,6 +77,10 @@ def test_every_readme_example_runs(tmp_path):
         if "| jq" in command or "classify" in command:
             assert result.stdout.strip(), command
     assert (work / "papers.csv").read_text().startswith("id,title,authors")
+    assert (work / "digest.html").read_text().startswith("<!DOCTYPE html>")
+    assert (work / "lora.bib").read_text().startswith("@misc{")
+    assert "ID  - arxiv:2501.00001" in (work / "starred.ris").read_text()
+    assert (work / "trends.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_help_examples_in_the_readme_work():
