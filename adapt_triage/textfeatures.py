@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from adapt_triage.paper import clean_text
 
@@ -97,11 +98,17 @@ def analyze(doc: Document | str, ngram_max: int = 2) -> list[str]:
     return grams
 
 
+# Training sees the same documents again and again (cross-validation folds, calibration):
+# their terms are memoised there, bounded to about one training set (results are shared:
+# callers must not change them). Prediction calls `analyze` directly and keeps nothing.
+_analyze_training = lru_cache(maxsize=4096)(analyze)
+
+
 def analyzer(ngram_max: int):
-    """`analyze` with a fixed `ngram_max`, for TfidfVectorizer(analyzer=...)."""
+    """Memoised `analyze` with a fixed `ngram_max`, for TfidfVectorizer(analyzer=...)."""
 
     def run(doc: Document | str) -> list[str]:
-        return analyze(doc, ngram_max)
+        return _analyze_training(doc, ngram_max)
 
     return run
 

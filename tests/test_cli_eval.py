@@ -27,7 +27,7 @@ def real_days(report) -> dict:
 
 
 def test_eval_table_shows_the_three_views():
-    result = run(["eval", "--folds", "3", "--repeats", "1", "--day-folds", "3"])
+    result = run(["eval", "--folds", "2", "--repeats", "1", "--day-folds", "2"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     lines = out.splitlines()
