@@ -246,6 +246,7 @@ class Fetcher:
         self._lock = threading.Lock()
         self._deadline_at = math.inf
         self._expired = threading.Event()
+        self._last_failure: str | None = None
 
     def configure(
         self,
@@ -353,11 +354,14 @@ class Fetcher:
     def _send_with_retries(self, request: httpx.Request, url: str) -> tuple[httpx.Response, bytes]:
         label = url if str(request.url) == url else f"{url} (redirected to {request.url})"
         attempts = self.retries + 1
+        self._last_failure = None
         for attempt in range(1, attempts + 1):
             self._check_deadline(label)
             try:
                 return self._exchange(request, label)
             except _Retryable as failure:
+                times = "attempt" if attempt == 1 else "attempts"
+                self._last_failure = f"{failure.reason} after {attempt} {times}"
                 self._check_deadline(label)
                 if attempt == attempts:
                     times = "attempt" if attempts == 1 else "attempts"
@@ -453,7 +457,9 @@ class Fetcher:
 
     def _check_deadline(self, label: str) -> None:
         if self._expired.is_set() or self._clock() >= self._deadline_at:
-            raise FetchError(label, f"no complete response within the {self.deadline:g} s deadline")
+            reason = f"no complete response within the {self.deadline:g} s deadline"
+            last = self._last_failure
+            raise FetchError(label, f"{reason} (last: {last})" if last else reason)
 
     def _result(
         self, url: str, response: httpx.Response, body: bytes, state: FetchState | None
