@@ -925,11 +925,11 @@ def main() -> None:
         except KeyboardInterrupt:
             code = 130
     except BrokenPipeError:
-        # The reader went away (`| head`): not an error worth a message.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        _reader_gone()
     except SystemExit:
+        # typer answers a broken pipe with exit status 1, after wrapping stdout this way.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            _reader_gone()
         raise
     except Exception as exc:  # the last line of defence: one line, never a traceback
         # typer's own (vendored) click: a usage error shows itself, exit status 2.
@@ -963,6 +963,14 @@ def main() -> None:
         with contextlib.suppress(OSError, ValueError):
             typer.echo("adapt-triage: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> NoReturn:
+    """The reader went away (`| head`): what fitted was written; not an error worth a
+    message, and nothing more to flush at exit."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    sys.exit(0)
 
 
 def settings_db_path() -> str:
