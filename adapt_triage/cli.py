@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -456,7 +457,7 @@ def ingest(
 # --------------------------------------------------------------------------- list / search
 
 
-def _emit_papers(rows: list[dict[str, Any]], fmt: ListFormat, title: str) -> None:
+def _emit_papers(rows: Iterable[dict[str, Any]], fmt: ListFormat, title: str) -> None:
     from adapt_triage.render import (
         EXPORT_COLUMNS,
         render_paper_table,
@@ -470,7 +471,7 @@ def _emit_papers(rows: list[dict[str, Any]], fmt: ListFormat, title: str) -> Non
     elif fmt is ListFormat.csv:
         write_csv((stored_record(r) for r in rows), sys.stdout, EXPORT_COLUMNS)
     else:
-        render_paper_table(rows, title=title)
+        render_paper_table(list(rows), title=title)
 
 
 def _since(text: str | None) -> str | None:
@@ -496,13 +497,17 @@ def list_command(
     """Stored papers, newest first."""
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
     store = open_store(ctx)
-    rows = store.list_papers(
+    rows = store.iter_papers(  # streamed: a large history is never held whole for jsonl/csv
         category=category or None,
         since=_since(since),
         include_duplicates=include_all,
         limit=limit,
     )
-    _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+    if fmt is ListFormat.table:
+        rows = list(rows)
+        _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+    else:
+        _emit_papers(rows, fmt, title="")
 
 
 @app.command()
