@@ -325,7 +325,7 @@ def test_sigkill_at_a_random_point_keeps_the_database_whole(kill_db, trial):
     source = write_jsonl(db.parent / f"trial{trial}.jsonl", 40 + trial * 60, 300)
     before = stored_ids(db)
     links_before = query(db, "SELECT count(*) FROM paper_sources")[0][0]
-    delay = random.Random(trial).uniform(0.8, 3.5)
+    delay = random.Random(trial).uniform(0.6, 2.0)
     proc = subprocess.Popen(
         [sys.executable, "-m", "adapt_triage", "--db", str(db), "ingest", str(source)],
         cwd=REPO,
@@ -348,10 +348,22 @@ def test_sigkill_at_a_random_point_keeps_the_database_whole(kill_db, trial):
         assert links == links_before + 300
     count, distinct = query(db, "SELECT count(*), count(DISTINCT id) FROM papers")[0]
     assert count == distinct == len(after)
-    # The lock died with the process: the next run is not blocked, and stores all of it.
-    again = cli_process("--db", str(db), "ingest", str(source), "--wait", "0")
+
+
+def test_after_the_kills_the_lock_is_free_and_every_source_stores_whole(kill_db):
+    db = kill_db
+    sources = [
+        write_jsonl(db.parent / f"trial{trial}.jsonl", 40 + trial * 60, 300) for trial in range(10)
+    ]
+    before = stored_ids(db)
+    # The locks died with the processes: this run is not blocked (--wait 0).
+    again = cli_process("--db", str(db), "ingest", *map(str, sources), "--wait", "0")
     assert again.returncode == 0, again.stderr
-    assert stored_ids(db) == before | ids_in(source)
+    expected = before.union(*(ids_in(path) for path in sources))
+    assert stored_ids(db) == expected
+    count, distinct = query(db, "SELECT count(*), count(DISTINCT id) FROM papers")[0]
+    assert count == distinct == len(expected)
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
 
 
 # --------------------------------------------------------------------------- concurrency
