@@ -177,6 +177,20 @@ class _SocketWatch(httpcore.NetworkBackend):
             self._cut = False
 
 
+def _watch_sockets(client: httpx.Client) -> _SocketWatch | None:
+    """Put a _SocketWatch under every connection pool of `client` (the direct one and the
+    proxies from the environment); None if this httpx keeps its pools elsewhere (the
+    deadline is then checked between reads only)."""
+    watch = _SocketWatch()
+    transports = [client._transport, *client._mounts.values()]
+    pools = [getattr(t, "_pool", None) for t in transports if t is not None]
+    if not pools or not all(hasattr(pool, "_network_backend") for pool in pools):
+        return None  # pragma: no cover - another httpx layout
+    for pool in pools:
+        pool._network_backend = watch
+    return watch
+
+
 def _shutdown(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
@@ -223,14 +237,12 @@ class Fetcher:
         self._owns_client = client is None
         self._watch: _SocketWatch | None = None
         if client is None:
-            self._watch = _SocketWatch()
-            transport = httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
-            pool = getattr(transport, "_pool", None)
-            if pool is not None and hasattr(pool, "_network_backend"):
-                pool._network_backend = self._watch
-            else:  # pragma: no cover - another httpx layout: chunk checks only
-                self._watch = None
-            client = httpx.Client(transport=transport, timeout=self._request_timeout(timeout))
+            # No keep-alive: every request opens a socket the deadline watchdog knows of.
+            client = httpx.Client(
+                timeout=self._request_timeout(timeout),
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+            self._watch = _watch_sockets(client)
         self._client = client
         self.retries = max(0, retries)
         self.backoff = backoff

@@ -106,6 +106,8 @@ class FaultServer:
             with self._lock:
                 self.requests.append(request)
             path = request.split(b" ", 2)[1].decode("latin-1")
+            if path.startswith("http://"):  # asked as a proxy: serve the path the same way
+                path = "/" + path.split("/", 3)[3]
             with self._lock:
                 self.hits[path] += 1
                 hit = self.hits[path]

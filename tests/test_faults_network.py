@@ -177,3 +177,33 @@ def test_an_unsubscribed_local_feed_sends_no_validators_and_a_304_is_an_error(se
     # The fetcher's own view of the rule: a 304 is success only after validators were sent.
     with Fetcher(retries=0) as fetcher, pytest.raises(FetchError, match="no validators"):
         fetcher.fetch(server.url("/not-modified"))
+
+
+def test_proxies_from_the_environment_are_used_and_the_deadline_holds_through_them(
+    server, monkeypatch
+):
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url(""))
+    with Fetcher(deadline=0.5) as fetcher:
+        assert fetcher.fetch("http://feeds.invalid/ok/good").content == papers_jsonl("net")
+        with pytest.raises(FetchError, match=r"within the 0.5 s deadline"):
+            fetcher.fetch("http://feeds.invalid/trickle")
+    assert any(r.startswith(b"GET http://feeds.invalid/ok/good ") for r in server.requests)
+
+
+def test_a_huge_retry_after_is_refused_in_words_not_in_digits():
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"Retry-After": "9" * 302})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    with (
+        Fetcher(client=client, sleep=lambda _s: None) as fetcher,
+        pytest.raises(FetchError) as caught,
+    ):
+        fetcher.fetch("https://feeds.example/x")
+    message = str(caught.value)
+    assert "retry after more than a week, more than the 120 s this tool waits" in message
+    assert "999" not in message
