@@ -327,3 +327,28 @@ def test_hostile_records_never_leave_a_traceback(tmp_path):
         assert result.exit_code == 0, (command, result.output)
         assert "\x1b" not in result.output
     assert jsonl(run(["list", "--format", "jsonl"], db=db).stdout)
+
+
+# --------------------------------------------------------------------------- charsets
+
+RUSSIAN_FEED = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+    "<title>Адаптация моделей</title><link>https://a.example/1</link>"
+    "<description>Низкоранговые адаптеры</description></item></channel></rss>"
+)
+
+
+def test_utf8_bytes_labelled_koi8r_are_read_as_utf8_with_a_warning():
+    headers = {"Content-Type": "application/rss+xml; charset=koi8-r"}
+    result = parse_bytes(RUSSIAN_FEED.encode("utf-8"), source="ru.xml", headers=headers)
+    assert [p.title for p in result.papers] == ["Адаптация моделей"]
+    assert result.warnings == [
+        "ru.xml: the server says charset koi8-r, but the bytes are UTF-8; read as UTF-8"
+    ]
+
+
+def test_real_koi8r_bytes_labelled_koi8r_are_decoded_as_koi8r():
+    headers = {"Content-Type": "application/rss+xml; charset=koi8-r"}
+    result = parse_bytes(RUSSIAN_FEED.encode("koi8-r"), source="ru.xml", headers=headers)
+    assert [p.title for p in result.papers] == ["Адаптация моделей"]
+    assert result.warnings == []
