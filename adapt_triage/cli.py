@@ -950,10 +950,14 @@ def main() -> None:
         import sqlite3
 
         from adapt_triage.render import sanitize
-        from adapt_triage.store import StoreError, storage_error
+        from adapt_triage.store import CorruptDatabaseError, StoreError, storage_error
 
         if isinstance(exc, sqlite3.Error):
             exc = storage_error(exc, settings_db_path(), "database error")
+        if isinstance(exc, CorruptDatabaseError):
+            # Found damaged after the open: the next run checks the whole file again.
+            with contextlib.suppress(OSError):
+                os.unlink(settings_db_path() + ".checked")
         if isinstance(exc, StoreError):
             typer.echo(f"adapt-triage: {sanitize(exc)}", err=True)
             sys.exit(1)

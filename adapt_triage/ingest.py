@@ -227,7 +227,7 @@ def ingest_sources(
     import sqlite3
 
     from adapt_triage.dedup import DedupIndex
-    from adapt_triage.store import CorruptDatabaseError, StoreError, storage_error
+    from adapt_triage.store import CorruptDatabaseError, StoreError
 
     dedup = DedupIndex(store.db)
     built: list[TriageClassifier] = []
@@ -246,7 +246,7 @@ def ingest_sources(
             _ingest_one_source(store, source, report, dedup, classifier, fetcher, stdin)
         except (StoreError, sqlite3.Error) as exc:
             # A storage failure (full disk, read-only file, ...) stays inside its source.
-            error = exc if isinstance(exc, StoreError) else storage_error(exc, store.path)
+            error = exc if isinstance(exc, StoreError) else store.error_for(exc)
             if isinstance(error, CorruptDatabaseError):
                 raise error from None  # the whole file is in doubt: stop the run
             message = _named(source, error)

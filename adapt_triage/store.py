@@ -559,6 +559,9 @@ class Store:
         except sqlite3.DatabaseError as exc:
             conn.close()
             if is_corruption(exc):
+                if not self.memory:
+                    with contextlib.suppress(OSError):
+                        self.check_path.unlink()
                 raise corrupt_error(where, exc) from None
             raise StoreError(f"{where}: not a usable adapt-triage database: {exc}") from None
         except BaseException:
@@ -577,7 +580,10 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-        if not self.memory and not self._damaged:
+        if not self.memory and self._damaged:
+            with contextlib.suppress(OSError):
+                self.check_path.unlink()  # the next open checks the whole file again
+        elif not self.memory:
             # Remember the file as it is now: the next open skips the check if it is unchanged.
             with contextlib.suppress(OSError):
                 stamp = self._file_stamp()
@@ -690,6 +696,11 @@ class Store:
                 # A full disk or a read-only file can fail the COMMIT itself: nothing is kept.
                 self._rollback(conn)
                 raise self._failed(exc, "could not commit, nothing was saved") from exc
+
+    def error_for(self, exc: sqlite3.Error, doing: str = "cannot write") -> StoreError:
+        """The named StoreError for a SQLite failure on this store; a damaged file is
+        remembered, so that closing does not record it as checked."""
+        return self._failed(exc, doing)
 
     def _failed(self, exc: sqlite3.Error, doing: str = "cannot write") -> StoreError:
         error = storage_error(exc, self.path, doing)

@@ -243,6 +243,31 @@ def test_a_damaged_page_is_refused_with_a_named_error_never_exit_0(
             assert code == 0, (page, argv, err)
 
 
+def test_damage_that_keeps_the_files_time_is_still_named_and_checked_next_time(
+    tmp_path, template_db, monkeypatch, capsys
+):
+    db = tmp_path / "t.db"
+    shutil.copy(template_db, db)
+    code, _ = run_main(monkeypatch, capsys, "--db", str(db), "list", "--format", "jsonl")
+    assert code == 0
+    stamp = db.with_name("t.db.checked")
+    assert stamp.exists()  # unchanged since this clean close: the next open skips the check
+    info = db.stat()
+    page_size = query(db, "PRAGMA page_size")[0][0]
+    with db.open("r+b") as handle:  # every page but the schema's
+        for page in range(2, info.st_size // page_size + 1):
+            handle.seek((page - 1) * page_size)
+            handle.write(b"\xff" * 16)
+    os.utime(db, ns=(info.st_atime_ns, info.st_mtime_ns))
+    for _ in range(2):
+        code, err = run_main(monkeypatch, capsys, "--db", str(db), "list", "--format", "jsonl")
+        assert code == 1
+        assert_no_crash(err)
+        (line,) = error_lines(err)
+        assert "the database is damaged" in line
+        assert not stamp.exists()
+
+
 def test_a_damaged_header_is_refused_with_a_named_error(tmp_path, monkeypatch, capsys):
     db = tmp_path / "t.db"
     db.write_bytes(b"SQLite format 3\x00" + os.urandom(4096 * 3))
