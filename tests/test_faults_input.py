@@ -352,3 +352,26 @@ def test_real_koi8r_bytes_labelled_koi8r_are_decoded_as_koi8r():
     result = parse_bytes(RUSSIAN_FEED.encode("koi8-r"), source="ru.xml", headers=headers)
     assert [p.title for p in result.papers] == ["Адаптация моделей"]
     assert result.warnings == []
+
+
+# --------------------------------------------------------------------------- large JSON arrays
+
+
+def test_a_large_json_array_is_read_item_by_item_not_built_whole():
+    items = [json.loads(a_paper(i)) for i in range(15_000)] + [{"nope": 1}] * 30
+    data = json.dumps(items).encode()
+    assert len(data) > 1024 * 1024
+    result = parse_bytes(data, source="big.json")
+    assert result.format == "json" and not result.fatal
+    assert not isinstance(result.papers, list)
+    assert len(result.papers) == 15_000 and result.item_count == 15_030
+    assert result.papers[-1].input_id == "input-14999"
+    assert result.errors[0] == "big.json: item 15001: missing or empty title"
+    assert result.errors[-1] == "big.json: ... and 10 more items: missing or empty title"
+
+
+def test_a_large_broken_json_array_names_the_item():
+    data = json.dumps([json.loads(a_paper(i)) for i in range(15_000)]).encode()
+    result = parse_bytes(data[:-1] + b", oops]", source="broken.json")
+    assert result.fatal
+    assert result.errors == ["broken.json: line 1: invalid JSON: Expecting value (item 15001)"]

@@ -19,7 +19,7 @@ from .common import ParseResult, ProblemLog, fatal_result, one_line, oversize_pr
 from .detect import detect_format, sniff
 from .feeds import finish, parse_feed
 from .huggingface import parse_huggingface
-from .jsonl import load_json, parse_json_objects, parse_jsonl
+from .jsonl import load_json, parse_json_array, parse_json_objects, parse_jsonl
 from .pasted import parse_pasted
 from .semantic_scholar import parse_semantic_scholar
 
@@ -44,6 +44,8 @@ def _parse(data: bytes, source: str, headers: Mapping[str, str] | None) -> Parse
         return parse_pasted(data, source)
     if fmt == "jsonl" and not sniffed.json_ok:
         return parse_jsonl(data, source)
+    if fmt == "json-stream":
+        return finish(parse_json_array(data, source), source)
     value = sniffed.json_value
     if not sniffed.json_ok:
         value, failure = load_json(data, source, fmt)

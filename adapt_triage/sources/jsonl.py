@@ -151,6 +151,111 @@ def _line_object(raw: bytes) -> tuple[Any, str | None]:
         return None, "invalid JSON: nested too deeply"
 
 
+class ItemPapers(Sequence[Paper]):
+    """The good items of a large JSON array, made into papers one at a time when iterated
+    (the array was checked item by item once; only the offsets of good items are kept)."""
+
+    def __init__(self, text: str, source: str, spans: array) -> None:
+        self._text = text
+        self._source = source
+        self._spans = spans
+        self._decoder = json.JSONDecoder()
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def _paper(self, index: int) -> Paper:
+        obj, _ = self._decoder.raw_decode(self._text, self._spans[index])
+        paper, _ = paper_from_object(obj, self._source)
+        assert paper is not None  # the item was checked when the input was read
+        return paper
+
+    @overload
+    def __getitem__(self, index: int) -> Paper: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Paper]: ...
+    def __getitem__(self, index: int | slice) -> Paper | list[Paper]:
+        if isinstance(index, slice):
+            return [self._paper(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._paper(index)
+
+    def __iter__(self) -> Iterator[Paper]:
+        for index in range(len(self)):
+            yield self._paper(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, ItemPapers)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def parse_json_array(data: bytes, source: str) -> ParseResult:
+    """A large JSON array of paper objects, decoded item by item (never built whole)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return fatal_result("json", source, f"line {line}: invalid UTF-8 in JSON")
+    decoder = json.JSONDecoder()
+    errors: list[str] = []
+    warnings: list[str] = []
+    error_log = ProblemLog(source, errors, "items")
+    warning_log = ProblemLog(source, warnings, "items")
+    spans = array("q")
+    scratch: list[Paper] = []
+    index = text.index("[") + 1
+    count = 0
+    size = len(text)
+
+    def skip(at: int) -> int:
+        while at < size and text[at] in " \t\r\n":
+            at += 1
+        return at
+
+    def broken(at: int, what: str) -> ParseResult:
+        line = text.count("\n", 0, at) + 1
+        return fatal_result("json", source, f"line {line}: invalid JSON: {what}")
+
+    index = skip(index)
+    if index < size and text[index] == "]":
+        index += 1
+    else:
+        while True:
+            start = index
+            try:
+                obj, index = decoder.raw_decode(text, start)
+            except json.JSONDecodeError as exc:
+                return broken(exc.pos, f"{exc.msg} (item {count + 1})")
+            except RecursionError:
+                return broken(start, "nested too deeply")
+            count += 1
+            _take(obj, f"item {count}", scratch, error_log, warning_log, source)
+            if scratch:
+                scratch.clear()
+                spans.append(start)
+            index = skip(index)
+            if index < size and text[index] == ",":
+                index = skip(index + 1)
+                continue
+            if index < size and text[index] == "]":
+                index += 1
+                break
+            return broken(index, f"expected ',' or ']' after item {count}")
+    if skip(index) != size:
+        return broken(index, "extra data after the array")
+    error_log.close()
+    warning_log.close()
+    papers = ItemPapers(text, source, spans)
+    fatal = not papers and bool(errors)
+    return ParseResult("json", papers, errors, warnings, item_count=count, fatal=fatal)  # type: ignore[arg-type]
+
+
 class LinePapers(Sequence[Paper]):
     """The good lines of a JSON Lines input, made into papers one at a time when iterated
     (the input was checked line by line once; only the offsets of good lines are kept),
