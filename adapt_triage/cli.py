@@ -852,7 +852,7 @@ def review(
 
     def read(prompt: str) -> str:
         typer.echo(prompt, nl=False)
-        line = sys.stdin.readline()
+        line = sys.stdin.readline() if sys.stdin is not None else ""  # closed stdin: the end
         if not line:
             raise EOFError
         return line
