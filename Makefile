@@ -21,7 +21,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).lock
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).lock $(DEMO_DB).checked
 	$(BIN)/adapt-triage --db $(DEMO_DB) ingest fixtures/seed_page.txt
 	$(BIN)/adapt-triage --db $(DEMO_DB) list --all --format table
 	$(BIN)/adapt-triage --db $(DEMO_DB) dedup
@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).lock $(DEMO_DB).checked .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -132,6 +133,65 @@ def make_fetcher() -> Fetcher:
     return Fetcher()
 
 
+# Time and size limits of the commands that read sources (defaults in fetch.py, README).
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        metavar="SECONDS",
+        help="Per-request timeout (connect, and each wait for data). Default 15.",
+        show_default=False,
+    ),
+]
+RetriesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--retries",
+        min=0,
+        help="Retries of a failed request (timeouts, refused, 429, 5xx). Default 2.",
+        show_default=False,
+    ),
+]
+DeadlineOption = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline",
+        min=0.1,
+        metavar="SECONDS",
+        help="Overall limit per source, over every attempt and the whole body. Default 60.",
+        show_default=False,
+    ),
+]
+MaxSizeOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-size",
+        min=0.001,
+        metavar="MB",
+        help="Largest source read (URL body, file or stdin), in MB. Default 20.",
+        show_default=False,
+    ),
+]
+
+
+def limited_fetcher(
+    timeout: float | None,
+    retries: int | None,
+    deadline: float | None,
+    max_size: float | None,
+) -> Fetcher:
+    """make_fetcher() with the limits the user gave (the others keep their defaults)."""
+    fetcher = make_fetcher()
+    fetcher.configure(
+        timeout=timeout,
+        retries=retries,
+        deadline=deadline,
+        max_bytes=int(max_size * 1024 * 1024) if max_size is not None else None,
+    )
+    return fetcher
+
+
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
@@ -232,20 +292,24 @@ def classify(
     explain: Annotated[
         bool, typer.Option("--explain", help="Add the terms that drove each label.")
     ] = False,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    max_size: MaxSizeOption = None,
 ) -> None:
     """Classify papers without storing them.
 
     Example: adapt-triage classify --format jsonl papers.jsonl | jq -c '{title, labels}'
     """
-    from adapt_triage.ingest import classify_papers, read_and_parse
+    from adapt_triage.ingest import classified, read_and_parse
     from adapt_triage.render import paper_record, render_classify_table, sanitize, write_jsonl
 
     fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
     classifier = build_classifier(existing_store(ctx))
     failed = False
-    with make_fetcher() as fetcher:
+    with limited_fetcher(timeout, retries, deadline, max_size) as fetcher:
         for source in sources:
-            outcome = read_and_parse(source, fetcher=fetcher, stdin=sys.stdin.buffer)
+            outcome = read_and_parse(source, fetcher=fetcher)
             errors = [outcome.error] if outcome.error else []
             papers = []
             if outcome.parsed is not None:
@@ -257,18 +321,18 @@ def classify(
             for error in errors:
                 typer.echo(f"adapt-triage: {sanitize(error)}", err=True)
             failed = failed or bool(errors)
-            classify_papers(papers, classifier)
             records = []
-            for paper in papers:
+            for paper in classified(papers, classifier):
                 record = paper_record(paper)
                 if explain:
                     record["explain"] = {
                         label: classifier.explain(paper, label) for label in paper.labels
                     }
-                records.append(record)
-            if fmt is ClassifyFormat.jsonl:
-                write_jsonl(records, sys.stdout)
-            else:
+                if fmt is ClassifyFormat.jsonl:
+                    write_jsonl([record], sys.stdout)
+                else:
+                    records.append(record)
+            if fmt is not ClassifyFormat.jsonl:
                 render_classify_table(records, explain=explain)
             sys.stdout.flush()
     if failed:
@@ -376,6 +440,10 @@ def ingest(
     until: Annotated[
         str | None, typer.Option(help="Backfill: the last day (DATE; default today).")
     ] = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    max_size: MaxSizeOption = None,
 ) -> None:
     """Read, classify, deduplicate and store papers; a summary per source on stderr.
 
@@ -386,7 +454,7 @@ def ingest(
     from adapt_triage.backfill import BackfillError, expand_sources, run_arxiv_backfill
     from adapt_triage.ingest import ingest_sources
     from adapt_triage.render import PageProgress, SourceProgress, dumps, sanitize
-    from adapt_triage.store import RunLockedError
+    from adapt_triage.store import StoreError
 
     quiet = quiet or settings(ctx).quiet
     store = open_store(ctx)
@@ -405,7 +473,10 @@ def ingest(
         outage = report.status == "error" and report.source != "-"
         failures = 0
         if outage:
-            state = store.get_fetch_state(state_keys.get(report.source, report.source))
+            try:
+                state = store.get_fetch_state(state_keys.get(report.source, report.source))
+            except Exception:  # a storage failure is already this source's error line
+                state = None
             failures = state.consecutive_failures if state else 1
         if not (quiet and outage and failures < report_after):
             for error in report.errors:
@@ -422,7 +493,7 @@ def ingest(
     try:
         with (
             store.run_lock(timeout=wait, command="ingest"),
-            make_fetcher() as fetcher,
+            limited_fetcher(timeout, retries, deadline, max_size) as fetcher,
             SourceProgress(len(sources), enabled=show_bar) as progress,
         ):
             reports = ingest_sources(
@@ -430,7 +501,6 @@ def ingest(
                 sources,
                 classifier_factory=lambda: build_classifier(store),
                 fetcher=fetcher,
-                stdin=sys.stdin.buffer,
                 on_done=on_done,
                 on_start=progress.start,
             )
@@ -449,7 +519,7 @@ def ingest(
                         )
                     )
                 on_done(reports[-1])
-    except RunLockedError as exc:
+    except StoreError as exc:  # the run lock, or a database found damaged mid-run
         fail(str(exc))
     if format is SummaryFormat.json:
         typer.echo(dumps({"sources": [r.to_dict() for r in reports]}))
@@ -460,7 +530,7 @@ def ingest(
 # --------------------------------------------------------------------------- list / search
 
 
-def _emit_papers(rows: list[dict[str, Any]], fmt: ListFormat, title: str) -> None:
+def _emit_papers(rows: Iterable[dict[str, Any]], fmt: ListFormat, title: str) -> None:
     from adapt_triage.render import (
         EXPORT_COLUMNS,
         render_paper_table,
@@ -474,7 +544,7 @@ def _emit_papers(rows: list[dict[str, Any]], fmt: ListFormat, title: str) -> Non
     elif fmt is ListFormat.csv:
         write_csv((stored_record(r) for r in rows), sys.stdout, EXPORT_COLUMNS)
     else:
-        render_paper_table(rows, title=title)
+        render_paper_table(list(rows), title=title)
 
 
 def _since(text: str | None) -> str | None:
@@ -503,7 +573,7 @@ def list_command(
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
     store = open_store(ctx)
     refresh_scores(ctx, store)
-    rows = store.list_papers(
+    rows = store.iter_papers(  # streamed: a large history is never held whole for jsonl/csv
         category=category or None,
         since=_since(since),
         include_duplicates=include_all,
@@ -511,7 +581,11 @@ def list_command(
         starred=starred,
         unread=unread,
     )
-    _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+    if fmt is ListFormat.table:
+        rows = list(rows)
+        _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+    else:
+        _emit_papers(rows, fmt, title="")
 
 
 @app.command()
@@ -893,7 +967,7 @@ def review(
 
     def read(prompt: str) -> str:
         typer.echo(prompt, nl=False)
-        line = sys.stdin.readline()
+        line = sys.stdin.readline() if sys.stdin is not None else ""  # closed stdin: the end
         if not line:
             raise EOFError
         return line
@@ -1092,27 +1166,78 @@ def trends(
 
 
 def main() -> None:
-    """Console-script entry point: no traceback reaches the user for bad input or faults."""
+    """Console-script entry point: no traceback reaches the user for bad input or faults.
+
+    Ctrl-C prints one "interrupted" line and exits 130; a reader that went away (`| head`)
+    ends the run quietly with 0 after what fitted was written.
+    """
     try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("adapt-triage: interrupted", err=True)
-        sys.exit(130)
+        try:
+            code = app(standalone_mode=False)
+            sys.stdout.flush()
+        except KeyboardInterrupt:
+            code = 130
     except BrokenPipeError:
-        # The reader went away (`| head`): not an error worth a message.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        _reader_gone()
     except SystemExit:
+        # typer answers a broken pipe with exit status 1, after wrapping stdout this way.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            _reader_gone()
         raise
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        # typer's own (vendored) click: a usage error shows itself, exit status 2.
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in kinds:
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if "Abort" in kinds:
+            typer.echo("adapt-triage: aborted", err=True)
+            sys.exit(1)
         if os.environ.get("ADAPT_TRIAGE_DEBUG"):
             raise
-        from adapt_triage.render import sanitize
+        import sqlite3
 
+        from adapt_triage.render import sanitize
+        from adapt_triage.store import CorruptDatabaseError, StoreError, storage_error
+
+        if isinstance(exc, sqlite3.Error):
+            exc = storage_error(exc, settings_db_path(), "database error")
+        if isinstance(exc, CorruptDatabaseError):
+            # Found damaged after the open: the next run checks the whole file again.
+            with contextlib.suppress(OSError):
+                os.unlink(settings_db_path() + ".checked")
+        if isinstance(exc, StoreError):
+            typer.echo(f"adapt-triage: {sanitize(exc)}", err=True)
+            sys.exit(1)
         typer.echo(
             f"adapt-triage: unexpected error: {sanitize(type(exc).__name__)}: {sanitize(exc)}"
             " (set ADAPT_TRIAGE_DEBUG=1 for details)",
             err=True,
         )
         sys.exit(1)
+    # typer turns Ctrl-C into exit status 130 without a word; nothing else exits 130.
+    if code == 130:
+        with contextlib.suppress(OSError, ValueError):
+            typer.echo("adapt-triage: interrupted", err=True)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> NoReturn:
+    """The reader went away (`| head`): what fitted was written; not an error worth a
+    message, and nothing more to flush at exit."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    sys.exit(0)
+
+
+def settings_db_path() -> str:
+    """The database a failed command was using, for its error line."""
+    from adapt_triage.store import default_db_path
+
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--db" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--db="):
+            return arg[5:]
+    return str(default_db_path())

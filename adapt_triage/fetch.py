@@ -3,12 +3,18 @@
 `Fetcher` wraps one `httpx.Client` and is polite and robust:
 
 - a User-Agent naming the tool and its version, and an Accept header for feeds and JSON;
-- connect/read timeouts; retries with exponential backoff (plus a little jitter) on
-  connection errors, timeouts, HTTP 429 and 5xx, honouring `Retry-After` up to a cap
-  (a server asking for a longer wait is a clear error, not an hours-long sleep);
-- a cap on the body size, checked against `Content-Length` and while streaming;
+- connect/read timeouts per request (`timeout`, default 15 s); retries (`retries`, default
+  2) with exponential backoff (plus a little jitter) on connection errors, timeouts, HTTP
+  429 and 5xx, honouring `Retry-After` up to a cap (a server asking for a longer wait is a
+  clear error, not an hours-long sleep);
+- one overall deadline per source (`deadline`, default 60 s) over every attempt, redirect,
+  backoff wait, connect, headers and body, kept with a monotonic clock: a server that
+  trickles one byte at a time is cut off when the deadline passes (a watchdog shuts the
+  socket down, so even a blocked read ends), with an error naming the deadline;
+- a cap on the body size, checked against `Content-Length` and while streaming (after
+  decompression, so a gzip bomb stops at the cap); local files and stdin have the same cap;
 - conditional GET from a stored `FetchState` (`If-None-Match`, `If-Modified-Since`);
-  a 304 is a success with no content;
+  a 304 is a success with no content, but only in reply to a request that sent validators;
 - arXiv's terms of use: at most one request every `polite_delay` seconds to arXiv
   (every host under arxiv.org shares one slot, since the limit covers all of its legacy
   APIs together), counted for every request including retries and redirect hops, and a
@@ -27,10 +33,14 @@ feed parser can report arXiv's own error text; callers must not assume `status =
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import math
+import os
 import random
 import re
+import socket
+import stat
 import sys
 import threading
 import time
@@ -39,8 +49,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import httpcore
 import httpx
 
 from adapt_triage import __version__
@@ -52,6 +63,10 @@ ACCEPT = (
     "application/x-ndjson;q=0.8, text/plain;q=0.5, */*;q=0.1"
 )
 MAX_REDIRECTS = 10
+DEFAULT_TIMEOUT = 15.0  # seconds, per request (connect at most 10 s)
+DEFAULT_RETRIES = 2  # retries after the first attempt
+DEFAULT_DEADLINE = 60.0  # seconds, per source, over every attempt
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # per source: URL bodies, files and stdin alike
 MAX_BACKOFF = 60.0  # seconds; one backoff step never waits longer than this
 _ARXIV_SLOT = "arxiv.org"
 _SPACE_RE = re.compile(r"\s+")
@@ -103,6 +118,84 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class _SocketWatch(httpcore.NetworkBackend):
+    """The network backend of a Fetcher's own client: it keeps a duplicate of every socket
+    it opens during one fetch, so that the deadline watchdog can shut them down (which
+    wakes a read blocked in another thread, unlike close)."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._guard = threading.Lock()
+        self._dups: list[socket.socket] = []
+        self._cut = False
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        return self._track(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:  # pragma: no cover - not used for http(s) URLs
+        stream = self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+        return self._track(stream)
+
+    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore's own waits
+        self._inner.sleep(seconds)
+
+    def _track(self, stream: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        sock = stream.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with self._guard:
+                dup = sock.dup()
+                self._dups.append(dup)
+                if self._cut:
+                    _shutdown(dup)
+        return stream
+
+    def cut(self) -> None:
+        with self._guard:
+            self._cut = True
+            for dup in self._dups:
+                _shutdown(dup)
+
+    def release(self) -> None:
+        with self._guard:
+            for dup in self._dups:
+                dup.close()
+            self._dups.clear()
+            self._cut = False
+
+
+def _watch_sockets(client: httpx.Client) -> _SocketWatch | None:
+    """Put a _SocketWatch under every connection pool of `client` (the direct one and the
+    proxies from the environment); None if this httpx keeps its pools elsewhere (the
+    deadline is then checked between reads only)."""
+    watch = _SocketWatch()
+    transports = [client._transport, *client._mounts.values()]
+    pools = [getattr(t, "_pool", None) for t in transports if t is not None]
+    if not pools or not all(hasattr(pool, "_network_backend") for pool in pools):
+        return None  # pragma: no cover - another httpx layout
+    for pool in pools:
+        pool._network_backend = watch
+    return watch
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def is_arxiv_host(host: str) -> bool:
     host = host.lower().rstrip(".")
     return host == "arxiv.org" or host.endswith(".arxiv.org")
@@ -111,7 +204,8 @@ def is_arxiv_host(host: str) -> bool:
 class Fetcher:
     """Fetch URLs politely. See the module docstring for the rules it follows.
 
-    `retries` is the number of retries after the first attempt (0 = try once).
+    `retries` is the number of retries after the first attempt (0 = try once); `timeout`
+    applies to each request, `deadline` to one whole `fetch()` (None or 0: no deadline).
     The wait before retry n (1-based) is `backoff * 2**(n-1)` seconds, capped at 60 s,
     plus up to `jitter` times that (drawn with `rand`), unless the server sent
     `Retry-After`, which is used instead when it is at most `max_retry_after` seconds.
@@ -125,10 +219,11 @@ class Fetcher:
         self,
         *,
         client: httpx.Client | None = None,
-        timeout: float = 30.0,
-        retries: int = 3,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
         backoff: float = 1.0,
-        max_bytes: int = 20 * 1024 * 1024,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float | None = DEFAULT_DEADLINE,
         polite_delay: float = 3.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -137,9 +232,18 @@ class Fetcher:
         rand: Callable[[], float] = random.random,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.timeout = timeout
+        self.deadline = deadline
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=self._timeout)
+        self._watch: _SocketWatch | None = None
+        if client is None:
+            # No keep-alive: every request opens a socket the deadline watchdog knows of.
+            client = httpx.Client(
+                timeout=self._request_timeout(timeout),
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+            self._watch = _watch_sockets(client)
+        self._client = client
         self.retries = max(0, retries)
         self.backoff = backoff
         self.max_bytes = max_bytes
@@ -152,22 +256,73 @@ class Fetcher:
         self._wall_clock = wall_clock
         self._last_done: dict[str, float] = {}  # politeness slot -> clock() at last completion
         self._lock = threading.Lock()
+        self._deadline_at = math.inf
+        self._expired = threading.Event()
+        self._last_failure: str | None = None
+
+    def configure(
+        self,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        deadline: float | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
+        """Change the limits given (None keeps a limit as it is)."""
+        if timeout is not None:
+            self.timeout = timeout
+        if retries is not None:
+            self.retries = max(0, retries)
+        if deadline is not None:
+            self.deadline = deadline
+        if max_bytes is not None:
+            self.max_bytes = max_bytes
+
+    @staticmethod
+    def _request_timeout(seconds: float) -> httpx.Timeout:
+        seconds = max(seconds, 0.001)
+        return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
     # -- public ---------------------------------------------------------------------------
 
     def fetch(self, url: str, state: FetchState | None = None) -> FetchResult:
         """GET `url` (following redirects) and return its bytes, or raise FetchError."""
         with self._lock:
-            request = self._build_request(url, state)
-            for _hop in range(MAX_REDIRECTS + 1):
-                response, body = self._send_with_retries(request, url)
-                next_request = response.next_request
-                if next_request is None:
-                    return self._result(url, response, body, state)
-                if next_request.url.scheme not in ("http", "https"):
-                    raise FetchError(url, f"redirected to a non-HTTP URL: {next_request.url}")
-                request = next_request
-            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+            expired = self._expired = threading.Event()
+            timer: threading.Timer | None = None
+            if self.deadline:
+                self._deadline_at = self._clock() + self.deadline
+                if self._watch is not None:
+                    watch = self._watch
+
+                    def cut() -> None:
+                        expired.set()
+                        watch.cut()
+
+                    timer = threading.Timer(self.deadline, cut)
+                    timer.daemon = True
+                    timer.start()
+            else:
+                self._deadline_at = math.inf
+            try:
+                return self._fetch(url, state)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if self._watch is not None:
+                    self._watch.release()
+
+    def _fetch(self, url: str, state: FetchState | None) -> FetchResult:
+        request = self._build_request(url, state)
+        for _hop in range(MAX_REDIRECTS + 1):
+            response, body = self._send_with_retries(request, url)
+            next_request = response.next_request
+            if next_request is None:
+                return self._result(url, response, body, state)
+            if next_request.url.scheme not in ("http", "https"):
+                raise FetchError(url, f"redirected to a non-HTTP URL: {next_request.url}")
+            request = next_request
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
     def close(self) -> None:
         if self._owns_client:
@@ -202,17 +357,24 @@ class Fetcher:
         if state is not None and state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
         try:
-            return self._client.build_request("GET", parsed, headers=headers, timeout=self._timeout)
+            return self._client.build_request(
+                "GET", parsed, headers=headers, timeout=self._request_timeout(self.timeout)
+            )
         except (httpx.InvalidURL, httpx.HTTPError, ValueError, UnicodeError) as exc:
             raise FetchError(url, f"invalid request: {_describe(exc)}") from None
 
     def _send_with_retries(self, request: httpx.Request, url: str) -> tuple[httpx.Response, bytes]:
         label = url if str(request.url) == url else f"{url} (redirected to {request.url})"
         attempts = self.retries + 1
+        self._last_failure = None
         for attempt in range(1, attempts + 1):
+            self._check_deadline(label)
             try:
                 return self._exchange(request, label)
             except _Retryable as failure:
+                times = "attempt" if attempt == 1 else "attempts"
+                self._last_failure = f"{failure.reason} after {attempt} {times}"
+                self._check_deadline(label)
                 if attempt == attempts:
                     times = "attempt" if attempts == 1 else "attempts"
                     reason = failure.reason
@@ -227,13 +389,21 @@ class Fetcher:
                         raise FetchError(
                             label,
                             f"{failure.reason}; the server asks to retry after "
-                            f"{failure.retry_after:.0f} s, more than the "
+                            f"{_seconds(failure.retry_after)}, more than the "
                             f"{self.max_retry_after:.0f} s this tool waits",
                             status=failure.status,
                         ) from None
                     delay = failure.retry_after
                 else:
                     delay = self._backoff_delay(attempt)
+                if self._clock() + delay >= self._deadline_at:
+                    times = "attempt" if attempt == 1 else "attempts"
+                    raise FetchError(
+                        label,
+                        f"{failure.reason} after {attempt} {times}; no time left for another "
+                        f"within the {self.deadline:g} s deadline",
+                        status=failure.status,
+                    ) from None
                 if delay > 0:
                     self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -243,6 +413,20 @@ class Fetcher:
         (capped) when it will be used; the response is closed before returning."""
         slot = _ARXIV_SLOT if is_arxiv_host(request.url.host) else None
         self._wait_turn(slot)
+        self._check_deadline(label)
+        request.extensions["timeout"] = self._request_timeout(
+            min(self.timeout, self._deadline_at - self._clock())
+        ).as_dict()
+        try:
+            return self._exchange_once(request, label)
+        except (_Retryable, FetchError):
+            self._check_deadline(label)
+            raise
+        finally:
+            if slot is not None:
+                self._last_done[slot] = self._clock()
+
+    def _exchange_once(self, request: httpx.Request, label: str) -> tuple[httpx.Response, bytes]:
         try:
             response = self._client.send(request, stream=True, follow_redirects=False)
             try:
@@ -268,9 +452,6 @@ class Fetcher:
             raise FetchError(label, reason) from None
         except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
             raise FetchError(label, f"request failed: {_describe(exc)}") from None
-        finally:
-            if slot is not None:
-                self._last_done[slot] = self._clock()
 
     def _read_capped(self, response: httpx.Response, label: str) -> bytes:
         limit = self.max_bytes
@@ -282,7 +463,15 @@ class Fetcher:
             body += chunk
             if len(body) > limit:
                 raise FetchError(label, f"response larger than {_size(limit)}")
+            self._check_deadline(label)
+        self._check_deadline(label)  # a socket shut by the watchdog may look like a clean end
         return bytes(body)
+
+    def _check_deadline(self, label: str) -> None:
+        if self._expired.is_set() or self._clock() >= self._deadline_at:
+            reason = f"no complete response within the {self.deadline:g} s deadline"
+            last = self._last_failure
+            raise FetchError(label, f"{reason} (last: {last})" if last else reason)
 
     def _result(
         self, url: str, response: httpx.Response, body: bytes, state: FetchState | None
@@ -291,7 +480,15 @@ class Fetcher:
         headers = {key.lower(): value for key, value in response.headers.items()}
         final_url = str(response.url)
         if status == 304:
-            previous = state or FetchState()
+            if state is None or not (state.etag or state.last_modified):
+                label = url if final_url == url else f"{url} (redirected to {final_url})"
+                raise FetchError(
+                    label,
+                    "HTTP 304 Not Modified in reply to a request that sent no validators "
+                    "(a broken server or proxy)",
+                    status=status,
+                )
+            previous = state
             return FetchResult(
                 url=final_url,
                 status=status,
@@ -356,27 +553,40 @@ def read_source(
     fetcher: Fetcher | None = None,
     state: FetchState | None = None,
     stdin: BinaryIO | None = None,
+    max_bytes: int | None = None,
 ) -> FetchResult:
     """The bytes of SOURCE: "-" for stdin, an http(s) URL, or a local path.
 
     Local input gives status 200, empty headers and no etag. A URL with another
     scheme is a FetchError. Without a `fetcher`, a temporary one is used for URLs.
+    Local input larger than `max_bytes` (default: the fetcher's cap, else 20 MB) is refused
+    without being read whole. stdin is touched only when SOURCE is "-".
     """
+    limit = max_bytes or (fetcher.max_bytes if fetcher is not None else DEFAULT_MAX_BYTES)
     if source == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
+        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise FetchError("-", "cannot read stdin: it is closed")
         try:
-            content = stream.read()
+            content = _read_limited(stream, limit)
         except (OSError, ValueError) as exc:
             raise FetchError("-", f"cannot read stdin: {_describe(exc)}") from None
+        if content is None:
+            raise FetchError("-", f"input larger than the {_size(limit)} limit (--max-size)")
         return _local_result("-", content)
     if _URL_RE.match(source):
         if fetcher is not None:
             return fetcher.fetch(source, state)
         with Fetcher() as temporary:
             return temporary.fetch(source, state)
+    return _local_result(source, _read_file(source, limit))
+
+
+def _read_file(source: str, limit: int) -> bytes:
     path = Path(source)
     try:
-        content = path.read_bytes()
+        # O_NONBLOCK: a FIFO without a writer must not hang the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise FetchError(source, "no such file") from None
     except IsADirectoryError:
@@ -387,7 +597,45 @@ def read_source(
         if path.is_dir():
             raise FetchError(source, "is a directory, not a file") from None
         raise FetchError(source, f"cannot read: {_describe(exc)}") from None
-    return _local_result(source, content)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise FetchError(source, "is a directory, not a file")
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise FetchError(
+                source,
+                f"file is {_size(info.st_size, exact=False)}, more than the {_size(limit)} "
+                "limit (--max-size)",
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            content = _read_limited(stream, limit)
+    except FetchError:
+        raise
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, IsADirectoryError):
+            raise FetchError(source, "is a directory, not a file") from None
+        raise FetchError(source, f"cannot read: {_describe(exc)}") from None
+    finally:
+        os.close(fd)
+    if content is None:
+        raise FetchError(source, f"input larger than the {_size(limit)} limit (--max-size)")
+    return content
+
+
+def _read_limited(stream: BinaryIO, limit: int) -> bytes | None:
+    """At most `limit` bytes from `stream`, or None when there is more."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(1024 * 1024, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            return None
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -427,9 +675,18 @@ def _http_date(value: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
-def _size(n: int) -> str:
+def _size(n: int, *, exact: bool = True) -> str:
     mb = 1024 * 1024
-    return f"{n // mb} MB" if n >= mb and n % mb == 0 else f"{n} bytes"
+    if n >= mb and (n % mb == 0 or not exact):
+        return f"{n / mb:.0f} MB" if n % mb == 0 else f"{n / mb:.1f} MB"
+    return f"{n} bytes"
+
+
+def _seconds(value: float) -> str:
+    """A wait for a message: never hundreds of digits from a hostile header."""
+    if value > 7 * 86400:
+        return "more than a week"
+    return f"{value:.0f} s"
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ naming it, and the others go on. Nothing here prints; the CLI renders the report
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -113,6 +114,100 @@ def classified(
     yield from batch
 
 
+def _ingest_one_source(
+    store: Store,
+    source: str,
+    report: SourceReport,
+    dedup: Any,
+    classifier: Callable[[], TriageClassifier],
+    fetcher: Fetcher | None,
+    stdin: BinaryIO | None,
+) -> None:
+    """Read, classify and store one source, filling `report`. Storage errors propagate."""
+    from adapt_triage.store import CorruptDatabaseError, StoreError
+
+    state = store.get_fetch_state(source) if source != "-" else None
+    outcome = read_and_parse(
+        source,
+        fetcher=fetcher,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+        stdin=stdin,
+    )
+    meta: dict[str, Any] = {}
+    if outcome.error:
+        report.status = "error"
+        report.errors.append(outcome.error)
+    elif outcome.not_modified:
+        report.status = "not-modified"
+        meta.update(etag=outcome.etag, last_modified=outcome.last_modified)
+    else:
+        parsed = outcome.parsed
+        assert parsed is not None
+        report.format = parsed.format
+        report.items = parsed.item_count
+        report.errors.extend(parsed.errors)
+        report.warnings.extend(parsed.warnings)
+        report.feed_date = parsed.feed_date
+        report.skip_days = list(parsed.skip_days)
+        if parsed.fatal:
+            report.status = "error"
+        else:
+            report.status = "ok" if parsed.papers else "empty"
+            meta.update(
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                item_count=parsed.item_count,
+                feed_date=parsed.feed_date,
+                skip_days=list(parsed.skip_days),
+            )
+    meta["status"] = report.status
+    if report.status == "error":
+        meta["error"] = report.errors[0] if report.errors else "unreadable"
+    papers = outcome.parsed.papers if report.status == "ok" and outcome.parsed else []
+    stored = False
+    if papers:
+        model = classifier()
+        try:
+            summary = store.ingest_source(
+                source,
+                classified(papers, model),
+                dedup=dedup,
+                model_version=model.model_version,
+                fetch_meta=meta if source != "-" else None,
+            )
+        except CorruptDatabaseError:
+            raise
+        except StoreError as exc:
+            message = _named(source, exc)
+            report.status = "error"
+            report.errors.append(message)
+            meta.update(status="error", error=message)
+            if source != "-":
+                with contextlib.suppress(StoreError):
+                    store.record_fetch(source, **_error_meta(meta))
+            return
+        else:
+            stored = True
+            report.new = summary.new
+            report.updated = summary.updated
+            report.duplicates = summary.duplicates
+            report.unchanged = summary.unchanged
+            report.errors.extend(summary.errors)
+    if source != "-" and not stored:
+        store.record_fetch(source, **(_error_meta(meta) if meta["status"] == "error" else meta))
+
+
+def _error_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """Keep the previous conditional-GET state: nothing new was stored."""
+    return {k: v for k, v in meta.items() if k not in ("etag", "last_modified")}
+
+
+def _named(source: str, exc: BaseException) -> str:
+    message = str(exc)
+    return message if message.startswith(f"{source}:") else f"{source}: not stored: {message}"
+
+
 def ingest_sources(
     store: Store,
     sources: Iterable[str],
@@ -129,84 +224,37 @@ def ingest_sources(
     be read, or whose papers cannot be stored, is reported and recorded as failed (its
     consecutive-failure count goes up); the other sources go on.
     """
+    import sqlite3
+
     from adapt_triage.dedup import DedupIndex
-    from adapt_triage.store import StoreError
+    from adapt_triage.store import CorruptDatabaseError, StoreError
 
     dedup = DedupIndex(store.db)
-    classifier: TriageClassifier | None = None
+    built: list[TriageClassifier] = []
+
+    def classifier() -> TriageClassifier:
+        if not built:
+            built.append(classifier_factory())
+        return built[0]
+
     reports: list[SourceReport] = []
     for source in sources:
         if on_start is not None:
             on_start(source)
         report = SourceReport(source)
-        state = store.get_fetch_state(source) if source != "-" else None
-        outcome = read_and_parse(
-            source,
-            fetcher=fetcher,
-            etag=state.etag if state else None,
-            last_modified=state.last_modified if state else None,
-            stdin=stdin,
-        )
-        meta: dict[str, Any] = {}
-        if outcome.error:
+        try:
+            _ingest_one_source(store, source, report, dedup, classifier, fetcher, stdin)
+        except (StoreError, sqlite3.Error) as exc:
+            # A storage failure (full disk, read-only file, ...) stays inside its source.
+            error = exc if isinstance(exc, StoreError) else store.error_for(exc)
+            if isinstance(error, CorruptDatabaseError):
+                raise error from None  # the whole file is in doubt: stop the run
+            message = _named(source, error)
             report.status = "error"
-            report.errors.append(outcome.error)
-        elif outcome.not_modified:
-            report.status = "not-modified"
-            meta.update(etag=outcome.etag, last_modified=outcome.last_modified)
-        else:
-            parsed = outcome.parsed
-            assert parsed is not None
-            report.format = parsed.format
-            report.items = parsed.item_count
-            report.errors.extend(parsed.errors)
-            report.warnings.extend(parsed.warnings)
-            report.feed_date = parsed.feed_date
-            report.skip_days = list(parsed.skip_days)
-            if parsed.fatal:
-                report.status = "error"
-            else:
-                report.status = "ok" if parsed.papers else "empty"
-                meta.update(
-                    etag=outcome.etag,
-                    last_modified=outcome.last_modified,
-                    item_count=parsed.item_count,
-                    feed_date=parsed.feed_date,
-                    skip_days=list(parsed.skip_days),
-                )
-        meta["status"] = report.status
-        if report.status == "error":
-            meta["error"] = report.errors[0] if report.errors else "unreadable"
-        papers = outcome.parsed.papers if report.status == "ok" and outcome.parsed else []
-        stored = False
-        if papers:
-            if classifier is None:
-                classifier = classifier_factory()
-            try:
-                summary = store.ingest_source(
-                    source,
-                    classified(papers, classifier),
-                    dedup=dedup,
-                    model_version=classifier.model_version,
-                    fetch_meta=meta if source != "-" else None,
-                )
-            except StoreError as exc:
-                report.status = "error"
-                report.errors.append(str(exc))
-                meta.update(status="error", error=str(exc))
-            else:
-                stored = True
-                report.new = summary.new
-                report.updated = summary.updated
-                report.duplicates = summary.duplicates
-                report.unchanged = summary.unchanged
-                report.errors.extend(summary.errors)
-        if source != "-" and not stored:
-            if meta["status"] == "error":
-                # Keep the previous conditional-GET state: nothing new was stored.
-                meta.pop("etag", None)
-                meta.pop("last_modified", None)
-            store.record_fetch(source, **meta)
+            report.errors.append(message)
+            if source != "-":
+                with contextlib.suppress(StoreError, sqlite3.Error):
+                    store.record_fetch(source, status="error", error=message)
         reports.append(report)
         if on_done is not None:
             on_done(report)

@@ -73,18 +73,30 @@ def write_json(records: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     return len(items)
 
 
+# Spreadsheets read a cell that starts with one of these as a formula (OWASP's list, plus
+# the full-width forms some spreadsheets fold to ASCII).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: a leading `'` when it starts like a formula,
+    unless the whole cell is a plain number (`-0.5`, `1e-3`)."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER_RE.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, bool):
+        value = str(value).lower()
+    elif isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
     elif isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False, sort_keys=False)
-    text = sanitize(value)
-    # Spreadsheets execute cells that start with these characters as formulas.
-    if text[:1] in ("=", "+", "@", "-") and not text[1:2].isdigit():
-        text = "'" + text
-    return text
+    return csv_safe(sanitize(value))
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[str]) -> int:
@@ -97,10 +109,40 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[
     return count
 
 
+# `!` and `(` need no escape: with every `[` escaped no image or link can start.
+_MD_ACTIVE_RE = re.compile(r"([\\`*_\[\]<>|~&])")
+_MD_LINE_START_RE = re.compile(r"^(\d+)([.)])|^([-+=#>])")
+
+
 def md_escape(text: Any) -> str:
-    """Sanitised text with Markdown's active characters escaped, for one-line use."""
-    text = sanitize(text)
-    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
+    """Sanitised text with every Markdown-active character backslash-escaped, for one-line
+    use anywhere on a line: no link, image, raw HTML, entity, code span or emphasis can
+    come out of it, and it cannot start a list, quote, heading or rule either."""
+    text = _MD_ACTIVE_RE.sub(r"\\\1", sanitize(text))
+    return _MD_LINE_START_RE.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
+
+
+# Characters left as they are in a Markdown link destination; the rest is percent-encoded
+# (so `<`, `>`, `(`, `)`, spaces, quotes and backslashes never end or break out of it).
+_URL_SAFE = "/:?#@!$&'*+,;=-._~%[]"
+
+
+def md_url(url: Any) -> str | None:
+    """An http(s) URL percent-encoded for a Markdown link destination, or None for any
+    other scheme (`javascript:`, `data:`): those are shown as text, never linked."""
+    from urllib.parse import quote
+
+    text = sanitize(url).replace(" ", "")
+    if not re.match(r"(?i)https?://[^/\s]", text):
+        return None
+    encoded = quote(text, safe=_URL_SAFE.replace("'", ""))
+    return encoded.replace("[", "%5B").replace("]", "%5D")
+
+
+def md_link(label: str, url: Any) -> str:
+    """`[label](url)` for an http(s) URL, else the label alone; `label` is already escaped."""
+    target = md_url(url)
+    return f"[{label}]({target})" if target else label
 
 
 def top_scores(scores: Mapping[str, float], n: int = 3) -> list[tuple[str, float]]:
@@ -225,10 +267,10 @@ def render_classify_table(records: Sequence[Mapping[str, Any]], *, explain: bool
                 for lab, terms in rec["explain"].items()
             )
         table.add_row(
-            str(i),
+            Text(str(i)),
             Text(shorten(sanitize(rec["title"]), 120)),
-            Text(labels),
-            Text(format_scores(rec["scores"])),
+            Text(sanitize(labels, single_line=False)),
+            Text(sanitize(format_scores(rec["scores"]))),
         )
     console().print(table)
 
@@ -239,7 +281,7 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=sanitize(title) or None, expand=False, show_lines=False)
+    table = Table(title=Text(sanitize(title)) if title else None, expand=False, show_lines=False)
     table.add_column("paper", overflow="fold", ratio=4)
     table.add_column("labels", overflow="fold", ratio=2)
     table.add_column("score", justify="right", no_wrap=True)
@@ -255,8 +297,8 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
         table.add_row(
             cell,
             Text(", ".join(sanitize(x) for x in labels) + (" *" if row.get("user_labels") else "")),
-            score,
-            (row.get("first_seen") or "")[:10],
+            Text(score),
+            Text(sanitize((row.get("first_seen") or "")[:10])),
         )
     console().print(table)
 
@@ -336,7 +378,7 @@ def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
 
     out = console()
     if not clusters:
-        out.print("no duplicates stored")
+        out.print(Text("no duplicates stored"))
         return
     for cluster in clusters:
         canon = cluster["canonical"]
@@ -406,9 +448,7 @@ def digest_markdown(digest: Any) -> str:
         lines.append(f"## {md_escape(group.category)} ({len(group.papers)})")
         lines.append("")
         for paper in group.papers:
-            title = md_escape(paper.get("title"))
-            url = sanitize(paper.get("url") or "")
-            head = f"[{title}](<{url}>)" if url and " " not in url else title
+            head = md_link(md_escape(paper.get("title")), paper.get("url"))
             extra = []
             if paper.get("announce_type"):
                 extra.append(md_escape(paper["announce_type"]))
@@ -458,7 +498,7 @@ def render_digest(digest: Any, *, stderr_notes: bool = True) -> None:
                 out.print(Text("  " + " · ".join(details), style="dim"))
             others = [lab for lab in paper.get("labels") or [] if lab != group.category]
             if others:
-                out.print(Text("  also labelled: " + ", ".join(others), style="dim"))
+                out.print(Text("  also labelled: " + sanitize(", ".join(others)), style="dim"))
             for dup in paper.get("duplicates") or []:
                 out.print(
                     Text(
@@ -478,7 +518,7 @@ def render_feeds(feeds: Sequence[Any]) -> None:
     from rich.text import Text
 
     if not feeds:
-        console().print("no subscribed feeds; add one with `adapt-triage feeds add URL`")
+        console().print(Text("no subscribed feeds; add one with `adapt-triage feeds add URL`"))
         return
     table = Table()
     for col in ("name", "url", "last fetch", "status", "items", "new", "failures"):
@@ -489,9 +529,9 @@ def render_feeds(feeds: Sequence[Any]) -> None:
             Text(sanitize(feed.url)),
             Text(sanitize((feed.last_fetch_at or "never")[:19].replace("T", " "))),
             Text(sanitize(feed.last_status or "")),
-            "" if feed.last_item_count is None else str(feed.last_item_count),
-            "" if feed.last_new is None else str(feed.last_new),
-            str(feed.consecutive_failures or 0),
+            Text("" if feed.last_item_count is None else str(feed.last_item_count)),
+            Text("" if feed.last_new is None else str(feed.last_new)),
+            Text(str(feed.consecutive_failures or 0)),
         )
     console().print(table)
 
@@ -503,10 +543,7 @@ def export_markdown(records: Iterable[Mapping[str, Any]]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for rec in records:
-        url = sanitize(rec.get("url") or "")
-        title = md_escape(rec.get("title"))
-        if url and " " not in url:
-            title = f"[{title}](<{url}>)"
+        title = md_link(md_escape(rec.get("title")), rec.get("url"))
         score = rec.get("primary_score")
         lines.append(
             "| "
@@ -541,7 +578,7 @@ class SourceProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self._progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
                 console=console(stderr=True),

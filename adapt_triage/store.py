@@ -32,6 +32,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -85,6 +86,61 @@ class UnknownLabelError(StoreError):
 
 class RunLockedError(StoreError):
     """Another run holds the whole-run lock."""
+
+
+class LockFileError(StoreError):
+    """The run-lock file is not one this user may use: a symbolic link, a hard link, not a
+    regular file, or owned by another user."""
+
+
+class CorruptDatabaseError(StoreError):
+    """SQLite reports the database file as damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a
+    failed `PRAGMA quick_check`)."""
+
+
+class StorageError(StoreError):
+    """Writing failed: a full disk, a read-only database, an I/O error. Nothing of the
+    transaction was kept."""
+
+
+_CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+_CORRUPT_TEXT = ("malformed", "file is not a database", "database corruption")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    if any(name.startswith(code) for code in _CORRUPT_CODES):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and any(t in text for t in _CORRUPT_TEXT)
+
+
+def corrupt_error(path: Any, detail: Any) -> CorruptDatabaseError:
+    return CorruptDatabaseError(
+        f"{path}: the database is damaged ({_one_line(detail)}); restore it from a backup, "
+        f"or rescue what is left with `sqlite3 {path} .recover | sqlite3 recovered.db`"
+    )
+
+
+def storage_error(exc: sqlite3.Error, path: Any, doing: str = "cannot write") -> StoreError:
+    """A one-line StoreError for a SQLite failure, named by its cause."""
+    if is_corruption(exc):
+        return corrupt_error(path, exc)
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    text = str(exc).lower()
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        cause = "the disk is full"
+    elif name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
+        cause = "the database is read-only"
+    elif name.startswith("SQLITE_IOERR") or "i/o error" in text:
+        cause = "a disk I/O error"
+    elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        cause = "the database stayed locked by another process"
+    elif name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        cause = "the database file cannot be opened"
+    else:
+        cause = "SQLite error"
+    return StorageError(f"{path}: {doing}: {cause} ({_one_line(exc)})")
 
 
 def default_db_path() -> Path:
@@ -584,9 +640,15 @@ class Store:
             self.db = Database(conn, execute_plugins=False)
             self._set_wal()
             conn.execute("PRAGMA foreign_keys = ON")
+            self._quick_check_if_changed()
             migrate(self.db, path=where)
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if is_corruption(exc):
+                if not self.memory:
+                    with contextlib.suppress(OSError):
+                        self.check_path.unlink()
+                raise corrupt_error(where, exc) from None
             raise StoreError(f"{where}: not a usable adapt-triage database: {exc}") from None
         except BaseException:
             conn.close()
@@ -604,6 +666,65 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if not self.memory and self._damaged:
+            with contextlib.suppress(OSError):
+                self.check_path.unlink()  # the next open checks the whole file again
+        elif not self.memory:
+            # Remember the file as it is now: the next open skips the check if it is unchanged.
+            with contextlib.suppress(OSError):
+                stamp = self._file_stamp()
+                try:
+                    known = self.check_path.read_text()
+                except OSError:
+                    known = None
+                if stamp is not None and known != stamp:
+                    self.check_path.write_text(stamp)
+
+    # -- integrity
+
+    _damaged = False
+
+    @property
+    def check_path(self) -> Path:
+        """Where the state of the file at the last good close is kept."""
+        return self.path.with_name(self.path.name + ".checked")
+
+    def _file_stamp(self) -> str | None:
+        parts = []
+        for suffix in ("", "-wal"):
+            try:
+                info = os.stat(str(self.path) + suffix)
+            except FileNotFoundError:
+                parts.append("-")
+                continue
+            parts.append(f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}")
+        return " ".join(parts)
+
+    def _quick_check_if_changed(self) -> None:
+        """`PRAGMA quick_check` when the file changed since the last good close (another
+        tool, a crash, a copy): a damaged file is refused at open, never half-used."""
+        if self.memory:
+            return
+        try:
+            unchanged = self.check_path.read_text() == self._file_stamp()
+        except OSError:
+            unchanged = False
+        if unchanged:
+            return
+        self.quick_check()
+
+    def quick_check(self) -> None:
+        """Raise CorruptDatabaseError unless `PRAGMA quick_check` says ok."""
+        try:
+            rows = [r[0] for r in self.db.conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                self._damaged = True
+                raise corrupt_error(self.path, exc) from None
+            raise
+        if rows != ["ok"]:
+            self._damaged = True
+            raise corrupt_error(self.path, "; ".join(str(r) for r in rows[:2]))
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -644,15 +765,40 @@ class Store:
                     f"{self.path}: the database stayed busy for {self.busy_timeout:g} s "
                     f"(another adapt-triage run is writing): {exc}"
                 ) from None
-            raise StoreError(f"{self.path}: cannot write: {exc}") from None
+            raise self._failed(exc) from None
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from None
         try:
             yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                raise self._failed(exc) from exc
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # A full disk or a read-only file can fail the COMMIT itself: nothing is kept.
+                self._rollback(conn)
+                raise self._failed(exc, "could not commit, nothing was saved") from exc
+
+    def error_for(self, exc: sqlite3.Error, doing: str = "cannot write") -> StoreError:
+        """The named StoreError for a SQLite failure on this store; a damaged file is
+        remembered, so that closing does not record it as checked."""
+        return self._failed(exc, doing)
+
+    def _failed(self, exc: sqlite3.Error, doing: str = "cannot write") -> StoreError:
+        error = storage_error(exc, self.path, doing)
+        if isinstance(error, CorruptDatabaseError):
+            self._damaged = True
+        return error
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
 
     def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
         cursor = self.db.conn.execute(sql, params)
@@ -706,7 +852,7 @@ class Store:
                     continue
                 try:
                     self._ingest_one(conn, paper, source, when, model_version, dedup, summary)
-                except StoreError:
+                except (StoreError, sqlite3.Error):
                     raise
                 except Exception as exc:
                     raise StoreError(
@@ -1643,13 +1789,13 @@ class Store:
         if self.memory:
             yield
             return
-        handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115
+        handle = self._open_lock()
         try:
             deadline = None if timeout is None else time.monotonic() + timeout
             while not _try_lock(handle, blocking=deadline is None):
                 if deadline is not None and time.monotonic() >= deadline:
                     handle.seek(0)
-                    holder = _one_line(handle.read()) or "unknown"
+                    holder = _one_line(handle.read(200)) or "unknown"
                     raise RunLockedError(
                         f"another adapt-triage run holds {self.lock_path} ({holder}); "
                         "try again when it has finished"
@@ -1662,12 +1808,51 @@ class Store:
             try:
                 yield
             finally:
-                handle.seek(0)
-                handle.truncate()
-                handle.flush()
+                with contextlib.suppress(OSError):
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.flush()
                 _unlock(handle)
         finally:
             handle.close()
+
+    def _open_lock(self) -> Any:
+        """The lock file, opened without following a symbolic link (O_NOFOLLOW), created
+        0600 if missing, and refused unless it is a regular file with one link owned by
+        this user: a planted link can never make a run truncate someone else's file."""
+        path = self.lock_path
+        flags = os.O_RDWR | os.O_CREAT
+        for name in ("O_NOFOLLOW", "O_CLOEXEC", "O_NONBLOCK"):
+            flags |= getattr(os, name, 0)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except OSError as exc:
+            if path.is_symlink():
+                raise LockFileError(
+                    f"{path} is a symbolic link; adapt-triage will not follow it (remove it "
+                    "if you did not make it)"
+                ) from None
+            raise StoreError(f"{path}: cannot open the run lock: {exc.strerror or exc}") from None
+        try:
+            info = os.fstat(fd)
+            problem = None
+            if not stat.S_ISREG(info.st_mode):
+                problem = "is not a regular file"
+            elif hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+                problem = f"is owned by another user (uid {info.st_uid})"
+            elif info.st_nlink > 1:
+                problem = f"has {info.st_nlink} hard links"
+            if problem:
+                raise LockFileError(
+                    f"{path} {problem}; adapt-triage will not use it as its run lock "
+                    "(remove it if you did not make it)"
+                )
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            return os.fdopen(fd, "r+", encoding="utf-8")
+        except BaseException:
+            os.close(fd)
+            raise
 
 
 def _try_lock(handle: Any, *, blocking: bool) -> bool:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .arxiv_api import parse_arxiv_api
-from .common import ParseResult, fatal_result, one_line
+from .common import ParseResult, ProblemLog, fatal_result, one_line, oversize_problem
 from .detect import detect_format, sniff
 from .feeds import finish, parse_feed
 from .huggingface import parse_huggingface
-from .jsonl import load_json, parse_json_objects, parse_jsonl
+from .jsonl import load_json, parse_json_array, parse_json_objects, parse_jsonl
 from .pasted import parse_pasted
 from .semantic_scholar import parse_semantic_scholar
 
@@ -44,6 +44,8 @@ def _parse(data: bytes, source: str, headers: Mapping[str, str] | None) -> Parse
         return parse_pasted(data, source)
     if fmt == "jsonl" and not sniffed.json_ok:
         return parse_jsonl(data, source)
+    if fmt == "json-stream":
+        return finish(parse_json_array(data, source), source)
     value = sniffed.json_value
     if not sniffed.json_ok:
         value, failure = load_json(data, source, fmt)
@@ -63,6 +65,28 @@ def parse_bytes(
     `headers` are the HTTP response headers (they carry the feed's encoding).
     """
     try:
-        return _parse(bytes(data), source, headers)
+        return _refuse_oversized(_parse(bytes(data), source, headers), source)
     except Exception as exc:  # a reader bug must not take the other sources down
         return fatal_result("unknown", source, f"could not be read: {one_line(exc)}")
+
+
+def _refuse_oversized(result: ParseResult, source: str) -> ParseResult:
+    """Records with a title over 2,000 or an abstract over 100,000 characters are refused
+    with a line each (JSON Lines checks this while reading)."""
+    if not isinstance(result.papers, list):
+        return result
+    log = ProblemLog(source, result.errors, "items")
+    kept = []
+    for number, paper in enumerate(result.papers, 1):
+        problem = oversize_problem(paper)
+        if problem:
+            log.add(f"item {number}", problem)
+        else:
+            kept.append(paper)
+    log.close()
+    if len(kept) != len(result.papers):
+        result.papers = kept
+        if not kept and not result.fatal:
+            result.fatal = True
+            result.errors.insert(0, f"{source}: no readable item among {result.item_count}")
+    return result

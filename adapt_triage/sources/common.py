@@ -32,6 +32,50 @@ class ParseResult:
     fatal: bool = False  # nothing at all could be read
 
 
+MAX_TITLE_CHARS = 2_000
+MAX_ABSTRACT_CHARS = 100_000
+REPEAT_LIMIT = 20  # identical per-line problems reported one by one before a summary
+
+
+def oversize_problem(paper: Paper) -> str | None:
+    """Why a record is too large to store (refused, not truncated), or None."""
+    if len(paper.title or "") > MAX_TITLE_CHARS:
+        return f"title of {len(paper.title):,} characters, more than {MAX_TITLE_CHARS:,}; refused"
+    if len(paper.abstract or "") > MAX_ABSTRACT_CHARS:
+        return (
+            f"abstract of {len(paper.abstract):,} characters, more than "
+            f"{MAX_ABSTRACT_CHARS:,}; refused"
+        )
+    return None
+
+
+class ProblemLog:
+    """Per-record messages with repeats summarised: the first REPEAT_LIMIT records with the
+    same problem get a line each, the rest one closing line ("... and 999,980 more lines:
+    missing or empty title"), so a million bad lines never make a million lines of output."""
+
+    def __init__(self, source: str, lines: list[str], unit: str = "lines") -> None:
+        self.source = source
+        self.lines = lines
+        self.unit = unit
+        self.counts: dict[str, int] = {}
+
+    def add(self, where: str, problem: str) -> None:
+        seen = self.counts.get(problem, 0) + 1
+        self.counts[problem] = seen
+        if seen <= REPEAT_LIMIT:
+            self.lines.append(f"{self.source}: {where}: {problem}")
+
+    def close(self) -> list[str]:
+        for problem, seen in self.counts.items():
+            if seen > REPEAT_LIMIT:
+                self.lines.append(
+                    f"{self.source}: ... and {seen - REPEAT_LIMIT:,} more {self.unit}: {problem}"
+                )
+        self.counts = {}
+        return self.lines
+
+
 def fatal_result(fmt: str, source: str, message: str, item_count: int = 0) -> ParseResult:
     return ParseResult(
         format=fmt,

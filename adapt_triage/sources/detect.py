@@ -123,6 +123,29 @@ def _json_format(value: Any) -> Sniffed:
     return Sniffed(None, "JSON that is neither an object nor a list of objects")
 
 
+LARGE_JSON = 1024 * 1024  # a JSON array larger than this is read item by item
+
+
+def _first_items(data: bytes, count: int = 50) -> list[Any] | None:
+    """The first items of a JSON array, decoded one at a time (None when they are not
+    valid JSON: the full reader then reports where)."""
+    text = data[: 4 * 1024 * 1024].decode("utf-8-sig", errors="ignore")
+    decoder = json.JSONDecoder()
+    index = text.index("[") + 1
+    items: list[Any] = []
+    while len(items) < count:
+        while index < len(text) and text[index] in " \t\r\n,":
+            index += 1
+        if index >= len(text) or text[index] == "]":
+            break
+        try:
+            item, index = decoder.raw_decode(text, index)
+        except (ValueError, RecursionError):
+            return items or None
+        items.append(item)
+    return items
+
+
 def sniff(data: bytes) -> Sniffed:
     if not data.strip():
         return Sniffed(None, "empty input")
@@ -132,6 +155,14 @@ def sniff(data: bytes) -> Sniffed:
         return _xml_format(stripped)
     if not wide and looks_binary(data):
         return Sniffed(None, "binary data, not a feed, JSON or text")
+    if stripped.startswith("[") and len(data) > LARGE_JSON:
+        # Never build a large array whole just to name its format: judge its first items.
+        head_items = _first_items(data)
+        if head_items is not None:
+            sniffed = _json_format(head_items)
+            if sniffed.format == "json":
+                return Sniffed("json-stream")
+            return Sniffed(sniffed.format)
     if stripped.startswith(("{", "[")):
         try:
             text = data.decode("utf-8-sig")

@@ -9,6 +9,7 @@ script/style), so the stored abstract is plain text.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections.abc import Mapping
@@ -268,9 +269,43 @@ def read_feed(
     return parsed, None
 
 
+_CHARSET_RE = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]+)\"?", re.IGNORECASE)
+_UNICODE_CODECS = ("utf-8", "ascii", "utf-16", "utf-32")
+
+
+def trust_utf8(
+    data: bytes, source: str, headers: Mapping[str, str] | None
+) -> tuple[Mapping[str, str] | None, str | None]:
+    """A server that labels UTF-8 bytes with a legacy charset (`charset=koi8-r`) would make
+    every non-ASCII letter mojibake: such bytes are read as UTF-8, with a warning."""
+    if not headers:
+        return headers, None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    content_type = lowered.get("content-type", "")
+    match = _CHARSET_RE.search(content_type)
+    if not match:
+        return headers, None
+    try:
+        declared = codecs.lookup(match.group(1)).name
+    except LookupError:
+        return headers, None
+    if declared.startswith(_UNICODE_CODECS) or data.isascii():
+        return headers, None
+    try:
+        data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError:
+        return headers, None
+    lowered["content-type"] = _CHARSET_RE.sub("", content_type)
+    return lowered, (
+        f"{source}: the server says charset {match.group(1)}, but the bytes are UTF-8; "
+        "read as UTF-8"
+    )
+
+
 def parse_feed(
     data: bytes, source: str, headers: Mapping[str, str] | None = None, guess: str | None = None
 ) -> ParseResult:
+    headers, charset_note = trust_utf8(data, source, headers)
     parsed, failure = read_feed(data, source, headers, guess)
     if failure:
         return failure
@@ -286,6 +321,8 @@ def parse_feed(
         feed_date=date,
         skip_days=_skip_days(data),
     )
+    if charset_note:
+        result.warnings.append(charset_note)
     if parsed.get("bozo"):
         result.warnings.append(
             f"{source}: feed is not well-formed ({bozo_message(parsed)}); "

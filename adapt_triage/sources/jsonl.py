@@ -12,11 +12,23 @@ from __future__ import annotations
 
 import codecs
 import json
-from typing import Any
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
 
-from .common import ParseResult, arxiv_abs_url, author_names, fatal_result, iso_date
+from .common import (
+    MAX_ABSTRACT_CHARS,
+    MAX_TITLE_CHARS,
+    ParseResult,
+    ProblemLog,
+    arxiv_abs_url,
+    author_names,
+    fatal_result,
+    iso_date,
+    oversize_problem,
+)
 
 NO_ABSTRACT = "no abstract (or summary); classified on the title alone"
 
@@ -31,11 +43,17 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
         return None, "missing or empty title"
     if not isinstance(title, str):
         return None, "title is not a string"
+    if len(title) > 4 * MAX_TITLE_CHARS:  # not worth collapsing: refused either way
+        return None, f"title of {len(title):,} characters, more than {MAX_TITLE_CHARS:,}; refused"
     abstract = obj.get("abstract")
     if abstract is None or abstract == "":
         abstract = obj.get("summary")
     if abstract is not None and not isinstance(abstract, str):
         return None, "abstract is not a string"
+    if abstract is not None and len(abstract) > 4 * MAX_ABSTRACT_CHARS:
+        return None, (
+            f"abstract of {len(abstract):,} characters, more than {MAX_ABSTRACT_CHARS:,}; refused"
+        )
     warning = None if abstract and abstract.strip() else NO_ABSTRACT
 
     paper = Paper(
@@ -75,25 +93,28 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
     categories = obj.get("categories")
     if isinstance(categories, list):
         paper.categories = [c for c in categories if isinstance(c, str)]
+    too_big = oversize_problem(paper)
+    if too_big:
+        return None, too_big
     return paper, warning
 
 
 def _take(
     obj: Any,
-    source: str,
     where: str,
     papers: list[Paper],
-    errors: list[str],
-    warnings: list[str],
+    errors: ProblemLog,
+    warnings: ProblemLog,
+    source: str,
 ) -> None:
     """Read one object into `papers`, or say at `where` why not (an error), or what is
     missing though it is still a paper (a warning)."""
     paper, problem = paper_from_object(obj, source)
     if paper is None:
-        errors.append(f"{source}: {where}: {problem}")
+        errors.add(where, problem or "not a paper")
         return
     if problem:
-        warnings.append(f"{source}: {where}: {problem}")
+        warnings.add(where, problem)
     papers.append(paper)
 
 
@@ -101,36 +122,219 @@ def _decode_error(exc: json.JSONDecodeError) -> str:
     return f"invalid JSON: {exc.msg} (column {exc.colno})"
 
 
-def parse_jsonl(data: bytes, source: str) -> ParseResult:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    papers: list[Paper] = []
+def _lines(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(line number, start, end) of every line of `data`, without copying it."""
+    start = 0
+    number = 0
+    size = len(data)
+    while start < size:
+        end = data.find(b"\n", start)
+        if end < 0:
+            end = size
+        number += 1
+        yield number, start, end
+        start = end + 1
+
+
+def _line_object(raw: bytes) -> tuple[Any, str | None]:
+    """The JSON value of one line, or why it is not one."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1}"
+        return None, f"invalid UTF-8 ({where})"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, _decode_error(exc)
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
+
+
+class ItemPapers(Sequence[Paper]):
+    """The good items of a large JSON array, made into papers one at a time when iterated
+    (the array was checked item by item once; only the offsets of good items are kept)."""
+
+    def __init__(self, text: str, source: str, spans: array) -> None:
+        self._text = text
+        self._source = source
+        self._spans = spans
+        self._decoder = json.JSONDecoder()
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def _paper(self, index: int) -> Paper:
+        obj, _ = self._decoder.raw_decode(self._text, self._spans[index])
+        paper, _ = paper_from_object(obj, self._source)
+        assert paper is not None  # the item was checked when the input was read
+        return paper
+
+    @overload
+    def __getitem__(self, index: int) -> Paper: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Paper]: ...
+    def __getitem__(self, index: int | slice) -> Paper | list[Paper]:
+        if isinstance(index, slice):
+            return [self._paper(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._paper(index)
+
+    def __iter__(self) -> Iterator[Paper]:
+        for index in range(len(self)):
+            yield self._paper(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, ItemPapers)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def parse_json_array(data: bytes, source: str) -> ParseResult:
+    """A large JSON array of paper objects, decoded item by item (never built whole)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return fatal_result("json", source, f"line {line}: invalid UTF-8 in JSON")
+    decoder = json.JSONDecoder()
     errors: list[str] = []
     warnings: list[str] = []
+    error_log = ProblemLog(source, errors, "items")
+    warning_log = ProblemLog(source, warnings, "items")
+    spans = array("q")
+    scratch: list[Paper] = []
+    index = text.index("[") + 1
     count = 0
-    for number, raw in enumerate(data.split(b"\n"), 1):
+    size = len(text)
+
+    def skip(at: int) -> int:
+        while at < size and text[at] in " \t\r\n":
+            at += 1
+        return at
+
+    def broken(at: int, what: str) -> ParseResult:
+        line = text.count("\n", 0, at) + 1
+        return fatal_result("json", source, f"line {line}: invalid JSON: {what}")
+
+    index = skip(index)
+    if index < size and text[index] == "]":
+        index += 1
+    else:
+        while True:
+            start = index
+            try:
+                obj, index = decoder.raw_decode(text, start)
+            except json.JSONDecodeError as exc:
+                return broken(exc.pos, f"{exc.msg} (item {count + 1})")
+            except RecursionError:
+                return broken(start, "nested too deeply")
+            count += 1
+            _take(obj, f"item {count}", scratch, error_log, warning_log, source)
+            if scratch:
+                scratch.clear()
+                spans.append(start)
+            index = skip(index)
+            if index < size and text[index] == ",":
+                index = skip(index + 1)
+                continue
+            if index < size and text[index] == "]":
+                index += 1
+                break
+            return broken(index, f"expected ',' or ']' after item {count}")
+    if skip(index) != size:
+        return broken(index, "extra data after the array")
+    error_log.close()
+    warning_log.close()
+    papers = ItemPapers(text, source, spans)
+    fatal = not papers and bool(errors)
+    return ParseResult("json", papers, errors, warnings, item_count=count, fatal=fatal)  # type: ignore[arg-type]
+
+
+class LinePapers(Sequence[Paper]):
+    """The good lines of a JSON Lines input, made into papers one at a time when iterated
+    (the input was checked line by line once; only the offsets of good lines are kept),
+    so a large input is never held as a list of papers."""
+
+    def __init__(self, data: bytes, source: str, spans: array) -> None:
+        self._data = data
+        self._source = source
+        self._spans = spans  # start, end, start, end, ...
+
+    def __len__(self) -> int:
+        return len(self._spans) // 2
+
+    def _paper(self, index: int) -> Paper:
+        raw = self._data[self._spans[2 * index] : self._spans[2 * index + 1]]
+        obj, _ = _line_object(raw)
+        paper, _ = paper_from_object(obj, self._source)
+        assert paper is not None  # the line was checked when the input was read
+        return paper
+
+    @overload
+    def __getitem__(self, index: int) -> Paper: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Paper]: ...
+    def __getitem__(self, index: int | slice) -> Paper | list[Paper]:
+        if isinstance(index, slice):
+            return [self._paper(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._paper(index)
+
+    def __iter__(self) -> Iterator[Paper]:
+        for index in range(len(self)):
+            yield self._paper(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, LinePapers)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} papers from JSON Lines {self._source!r}>"
+
+
+def parse_jsonl(data: bytes, source: str) -> ParseResult:
+    """JSON Lines, read line by line; repeated identical problems are summarised."""
+    offset = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    errors: list[str] = []
+    warnings: list[str] = []
+    error_log = ProblemLog(source, errors)
+    warning_log = ProblemLog(source, warnings)
+    spans = array("q")
+    count = 0
+    scratch: list[Paper] = []
+    for number, start, end in _lines(data):
+        start = max(start, offset)
+        raw = data[start:end]
         if not raw.strip():
             continue
         count += 1
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where = f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1}"
-            errors.append(f"{source}: line {number}: invalid UTF-8 ({where})")
+        obj, problem = _line_object(raw)
+        if problem:
+            error_log.add(f"line {number}", problem)
             continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{source}: line {number}: {_decode_error(exc)}")
-            continue
-        except RecursionError:
-            errors.append(f"{source}: line {number}: invalid JSON: nested too deeply")
-            continue
-        _take(obj, source, f"line {number}", papers, errors, warnings)
+        _take(obj, f"line {number}", scratch, error_log, warning_log, source)
+        if scratch:
+            scratch.clear()
+            spans.extend((start, end))
+    error_log.close()
+    warning_log.close()
+    papers = LinePapers(data, source, spans)
     fatal = not papers and bool(errors)
     if fatal:
-        errors.insert(0, f"{source}: no readable paper in {count} JSON lines")
-    return ParseResult("jsonl", papers, errors, warnings, item_count=count, fatal=fatal)
+        errors.insert(0, f"{source}: no readable paper in {count:,} JSON lines")
+    return ParseResult("jsonl", papers, errors, warnings, item_count=count, fatal=fatal)  # type: ignore[arg-type]
 
 
 def load_json(data: bytes, source: str, fmt: str) -> tuple[Any, ParseResult | None]:
@@ -156,7 +360,11 @@ def parse_json_objects(value: Any, source: str, fmt: str = "json") -> ParseResul
     papers: list[Paper] = []
     errors: list[str] = []
     warnings: list[str] = []
+    error_log = ProblemLog(source, errors, "items")
+    warning_log = ProblemLog(source, warnings, "items")
     for number, obj in enumerate(items, 1):
-        _take(obj, source, f"item {number}", papers, errors, warnings)
+        _take(obj, f"item {number}", papers, error_log, warning_log, source)
+    error_log.close()
+    warning_log.close()
     fatal = not papers and bool(errors)
     return ParseResult(fmt, papers, errors, warnings, item_count=len(items), fatal=fatal)
