@@ -290,6 +290,8 @@ def _report_line(report: SourceReport) -> str:
         f"duplicates {report.duplicates}",
         f"errors {len(report.errors)}",
     ]
+    if report.merged:
+        parts.insert(5, f"merged {report.merged}")
     if report.feed_date:
         parts.append(f"feed date {report.feed_date}")
     if report.status == "empty" and report.skip_days:

@@ -53,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -117,6 +118,13 @@ _BAND_MUL = _constants(ROWS, 5)
 
 # --- normalisation ------------------------------------------------------------------
 _TOKEN_RE = re.compile(r"plusplus|\d+(?:\.\d+)*|[a-z]+")
+# Text that is not ASCII after cleaning: words of every script; each Han, kana or Hangul
+# character is a word of its own (those scripts put no spaces between words), and the
+# combining vowel signs of Indic and Thai scripts stay inside their words.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_UNICODE_TOKEN_RE = re.compile(
+    rf"plusplus|\d+(?:\.\d+)*|[{_CJK}]|(?:[^\W\d_{_CJK}]|[\u0300-\u036f\u0900-\u0eff])+"
+)
 _PREFIX_RE = re.compile(
     r"^\s*(?:arxiv:\s*\S+\s+announce\s+type:\s*[\w-]+\s*)?"
     r"(?:(?:abstract|summary)\s*(?:[:.\u2013\u2014-]|\n)\s*)?",
@@ -143,8 +151,11 @@ def tokens(text: str | None) -> list[str]:
     # clean_text only changes the tokens of text with markup, entities, LaTeX or non-ASCII
     if not text.isascii() or _MARKUP_RE.search(text):
         text = clean_text(text)
-    text = text.lower().replace("++", " plusplus ")
-    return _TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
+    if text.isascii():
+        text = text.lower().replace("++", " plusplus ")
+        return _TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
+    text = unicodedata.normalize("NFKC", text).casefold().replace("++", " plusplus ")
+    return _UNICODE_TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
 
 
 def abstract_tokens(abstract: str | None) -> list[str]:

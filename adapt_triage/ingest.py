@@ -31,6 +31,7 @@ class SourceReport:
     updated: int = 0
     duplicates: int = 0
     unchanged: int = 0
+    merged: int = 0  # inputs folded into a stored paper of the same title id (in warnings)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     feed_date: str | None = None
@@ -200,7 +201,9 @@ def ingest_sources(
                 report.updated = summary.updated
                 report.duplicates = summary.duplicates
                 report.unchanged = summary.unchanged
+                report.merged = summary.merged
                 report.errors.extend(summary.errors)
+                report.warnings.extend(summary.warnings)
         if source != "-" and not stored:
             if meta["status"] == "error":
                 # Keep the previous conditional-GET state: nothing new was stored.

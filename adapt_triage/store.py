@@ -44,6 +44,7 @@ from sqlite_utils import Database
 from adapt_triage.paper import (
     CONTRACT_FIELDS,
     Paper,
+    collapse_whitespace,
     normalize_doi,
     parse_arxiv_id,
     text_variant_id,
@@ -354,7 +355,12 @@ class IngestSummary:
     updated: int = 0
     duplicates: int = 0
     unchanged: int = 0
+    # Inputs folded into a stored paper of the same `title:` id although their text
+    # differs (a title-only listing and the full entry, say): counted and named in
+    # `warnings`, so that N distinct inputs are always N papers or N - merged.
+    merged: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
     duplicate_ids: list[str] = field(default_factory=list)
@@ -404,6 +410,15 @@ def _other_work(row: Mapping[str, Any], paper: Paper) -> bool:
 
     stored = Paper(title=row["title"], abstract=row["abstract"])
     return similarity(stored, Paper(title=paper.title, abstract=paper.abstract))[0] < THRESHOLD
+
+
+def _differs(row: Mapping[str, Any], paper: Paper) -> bool:
+    """The incoming paper is not a re-read of the stored one (its title or abstract text
+    differs beyond whitespace)."""
+    return collapse_whitespace(row["title"]) != collapse_whitespace(paper.title) or (
+        bool((paper.abstract or "").strip())
+        and collapse_whitespace(row["abstract"]) != collapse_whitespace(paper.abstract)
+    )
 
 
 def contract_view(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -683,6 +698,20 @@ class Store:
             # Same title, different work (no arXiv id or DOI to tell them apart): keep both.
             pid = text_variant_id(paper)
             row = cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
+        if (
+            row is not None
+            and pid.startswith("title:")
+            and _differs(row, paper)
+            and not conn.execute(
+                "SELECT 1 FROM paper_sources WHERE paper_id = ? AND source = ?", (pid, source)
+            ).fetchone()
+        ):
+            summary.merged += 1
+            summary.warnings.append(
+                f"{source}: item {summary.items}: {_one_line(paper.title)[:80]!r} merged into "
+                f"{pid} ({_one_line(row['title'])[:80]!r}): same normalised title, "
+                "no arXiv id or DOI, and the texts do not show two works"
+            )
         labels = list(paper.labels or [])
         scores = dict(paper.scores or {})
         if row is None:
