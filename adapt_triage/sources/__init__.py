@@ -5,9 +5,9 @@
 
 Formats (`ParseResult.format`): "arxiv-rss" (rss.arxiv.org, RSS or Atom), "arxiv-rdf" (the
 old RSS 1.0 arXiv feed), "arxiv-api", "rss", "atom", "huggingface", "semantic-scholar",
-"jsonl", "json" (an array of paper objects), "jsonfeed" (jsonfeed.org), "pasted", and "unknown" when the bytes are
-none of these. `parse_bytes` never raises for bad input: it returns `fatal=True` with a
-one-line error naming the source.
+"jsonl", "json" (an array of paper objects), "jsonfeed" (jsonfeed.org), "pasted", and
+"unknown" when the bytes are none of these. `parse_bytes` never raises for bad input: it
+returns `fatal=True` with a one-line error naming the source.
 """
 
 from __future__ import annotations
