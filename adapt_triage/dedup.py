@@ -74,10 +74,15 @@ ANCHOR_K = 8  # words per anchor k-gram
 ANCHOR_W = 16  # winnowing window: any shared run of K + W - 1 words shares an anchor
 ANCHOR_BAND = -1
 TITLE_BAND = -2
+REST_BAND = -3  # the title's content words after a leading "Name:" (or all of them)
+HEAD_BAND = -4  # the first EDGE_WORDS content words of that rest ...
+TAIL_BAND = -5  # ... and its last EDGE_WORDS (a qualifier added at the other end)
+EDGE_WORDS = 3
+TITLE_KEY_BANDS = (TITLE_BAND, REST_BAND, HEAD_BAND, TAIL_BAND)
 MAX_WORDS = 4000  # abstract words kept for indexing and verification (bounds cost)
-BUCKET_CAP = 64  # papers read per key
+BUCKET_CAP = 64  # papers read per key (the newest first; `bucket_stats` shows full ones)
 MAX_VERIFY = 12  # candidates verified per lookup
-PARAMS_VERSION = f"dedup-1:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=20240811"
+PARAMS_VERSION = f"dedup-2:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=20240811"
 
 # --- verification thresholds (see `similarity`; measured in tests/test_dedup.py) ---
 THRESHOLD = 0.5  # a pair is a duplicate when its score is at least this
@@ -90,8 +95,16 @@ PASSAGE_COVERAGE = 0.2  # ... with this share of the shorter abstract verbatim (
 # ... and TITLE_OVERLAP of the title content words
 SAME_TITLE_TEXT = 0.2  # same normalised title: 3-gram containment of the abstracts
 SAME_TITLE_MIN_WORDS = 5  # same title, an abstract missing: title content words needed
-STRONG_RUN = 30  # verbatim run that overrides the id / author vetoes ...
-STRONG_CONTAINMENT = 0.8  # ... or containment that does
+SPECIFIC_TITLE = 6  # a title of this many content words (4 after a "Name:") is specific:
+SPECIFIC_VOCABULARY = 0.4  # ... the same such title AND this share of abstract words (a)
+EXTENDED_TEXT = 0.3  # title extended / same subtitle AND this 3-gram containment (b, d)
+EXTENDED_MAX_EXTRA = 5  # content words a title may gain and still be "extended"
+REUSE_CONTAINMENT = 0.5  # another title, AND this 3-gram containment ... (d)
+REUSE_COVERAGE = 0.35  # ... AND this share of the shorter abstract's 8-grams verbatim
+REUSE_TITLE = 0.3  # ... AND this title overlap
+MARKER_ONLY_TEXT = 0.9  # titles equal but for a version marker: 3-gram containment (c)
+STRONG_CONTAINMENT = 0.8  # two different arXiv ids or DOIs link only at this containment
+STRONG_RUN = 30  # (kept for the record: a shared run no longer overrides a veto)
 
 _SEED = 20240811
 
@@ -133,6 +146,38 @@ _PREFIX_RE = re.compile(
 _MARKUP_RE = re.compile(r"[<&\\${}]")
 _PLUS_RE = re.compile(r"(?<=[a-z0-9])\+")
 _ROMAN = frozenset({"ii", "iii", "iv", "vi", "vii", "viii", "ix"})
+_GREEK_NAMES = frozenset(
+    {
+        *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"),
+        *("kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau"),
+        *("upsilon", "phi", "chi", "psi", "omega"),
+    }
+)
+# Words that name a successor or sibling model ("Plus", "Pro", "Turbo", "XL", "Lite").
+_SUCCESSOR_WORDS = frozenset({"plus", "plusplus", "pro", "turbo", "xl", "lite"})
+# Title words that make a paper a different kind of work than the one it is titled after.
+_KIND_WORDS = frozenset(
+    {
+        *("comment", "comments", "erratum", "errata", "corrigendum", "correction"),
+        *("reply", "rejoinder", "retraction", "retracted", "survey", "review"),
+        *("reproducibility", "reproduction", "replication", "revisited", "revisiting"),
+    }
+)
+_REPRODUCTION_RE = re.compile(r"^\s*\[\s*re\s*\]", re.IGNORECASE)  # "[Re] Title" (ReScience)
+_SUPERSCRIPT_PLUS_RE = re.compile(r"\s*\^\s*\{?\s*(\+\+?)\s*\}?")  # "Name$^{+}$"
+# Boilerplate removed before abstracts are compared: licence, copyright and permission
+# notices, arXiv's "this https URL", code and funding lines.
+_BOILERPLATE_RE = re.compile(
+    r"(?:©|\(c\)\s*\d{4}|copyright\b|all rights reserved|licen[cs]ed under|creative commons"
+    r"|\bcc[ -]by\b|permission to (?:make|reprint|copy)|published by (?:elsevier|springer)"
+    r"|this article is protected|funded by|supported (?:in part )?by (?:the |a )?(?:national|"
+    r"grant|nsf|european|erc|dfg)|grant (?:no|number)|code (?:and data |and models )?"
+    r"(?:is|are|will be) (?:publicly |made )?(?:available|released)|available at this https?"
+    r" url|https?://\S+)",
+    re.IGNORECASE,
+)
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\d(\[©])")
+_URL_PHRASE_RE = re.compile(r"\bthis\s+https?\s+url\b", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)*")
 _STOPWORDS = frozenset(
     {
@@ -151,6 +196,8 @@ def tokens(text: str | None) -> list[str]:
     # clean_text only changes the tokens of text with markup, entities, LaTeX or non-ASCII
     if not text.isascii() or _MARKUP_RE.search(text):
         text = clean_text(text)
+        if "^" in text:
+            text = _SUPERSCRIPT_PLUS_RE.sub(r"\1", text)
     if text.isascii():
         text = text.lower().replace("++", " plusplus ")
         return _TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
@@ -158,10 +205,32 @@ def tokens(text: str | None) -> list[str]:
     return _UNICODE_TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
 
 
+def strip_boilerplate(text: str) -> str:
+    """The abstract without its licence, copyright, permission, funding and code-availability
+    sentences and arXiv's "this https URL" placeholders (shared by unrelated papers)."""
+    text = _URL_PHRASE_RE.sub(" ", text)
+    if not _BOILERPLATE_RE.search(text):
+        return text
+    return " ".join(s for s in _SENTENCE_RE.split(text) if not _BOILERPLATE_RE.search(s))
+
+
 def abstract_tokens(abstract: str | None) -> list[str]:
-    """`tokens` of an abstract without an "Abstract:" or arXiv "Announce Type" prefix."""
-    text = _PREFIX_RE.sub("", abstract or "", count=1)
+    """`tokens` of an abstract without an "Abstract:" or arXiv "Announce Type" prefix and
+    without boilerplate (`strip_boilerplate`)."""
+    text = strip_boilerplate(_PREFIX_RE.sub("", abstract or "", count=1))
     return tokens(text)[:MAX_WORDS]
+
+
+def title_tokens(title: str | None) -> list[str]:
+    """`tokens` of a title, with "|" after a leading "Name:" of at most 4 words ("LoRA-Drop:
+    Efficient ..."), and "[Re]" read as "reproduction"."""
+    text = _REPRODUCTION_RE.sub("reproduction ", title or "")
+    head, colon, tail = text.partition(":")
+    if colon:
+        name, rest = tokens(head), tokens(tail)
+        if 1 <= len(name) <= 4 and rest:
+            return [*name, "|", *rest]
+    return tokens(text)
 
 
 def _last_name(name: str) -> str:
@@ -184,7 +253,7 @@ class _Doc:
     def of(cls, paper: Paper) -> _Doc:
         authors = frozenset(n for n in (_last_name(str(a)) for a in paper.authors or ()) if n)
         return cls(
-            title=tuple(tokens(paper.title)),
+            title=tuple(title_tokens(paper.title)),
             words=tuple(abstract_tokens(paper.abstract)),
             arxiv_id=str(paper.arxiv_id) if paper.arxiv_id else None,
             doi=str(paper.doi).lower() if paper.doi else None,
@@ -261,20 +330,49 @@ def _anchors(h: np.ndarray) -> list[int]:
     return [int(v) for v in np.unique(picked).view(np.int64)]
 
 
-def _title_bucket(title: Sequence[str]) -> int:
-    digest = hashlib.blake2b(" ".join(title).encode(), digest_size=8).digest()
+def _title_bucket(title: Sequence[str], salt: str = "") -> int:
+    digest = hashlib.blake2b((salt + " ".join(title)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
 
+def _plain(title: Sequence[str]) -> list[str]:
+    """Title tokens without the "|" that marks the end of a leading "Name:"."""
+    return [w for w in title if w != "|"]
+
+
+def _rest(title: Sequence[str]) -> list[str]:
+    """The content stems of the title after a leading "Name:" (all of them without one),
+    version markers left out."""
+    if "|" in title:
+        title = title[title.index("|") + 1 :]
+    return [_stem(w) for w in title if w not in _STOPWORDS and not _is_marker(w)]
+
+
+def _title_keys(title: Sequence[str]) -> list[tuple[int, int]]:
+    """The title's candidate keys: the whole normalised title; its content words after a
+    leading "Name:" (a name added, dropped or changed); and the first and the last
+    EDGE_WORDS of those (a qualifier added at the other end)."""
+    plain = _plain(title)
+    if not plain:
+        return []
+    keys = [(TITLE_BAND, _title_bucket(plain))]
+    rest = _rest(title)
+    if len(rest) >= EDGE_WORDS:
+        keys.append((REST_BAND, _title_bucket(rest, "rest:")))
+    if len(rest) > EDGE_WORDS:
+        keys.append((HEAD_BAND, _title_bucket(rest[:EDGE_WORDS], "head:")))
+        keys.append((TAIL_BAND, _title_bucket(rest[-EDGE_WORDS:], "tail:")))
+    return keys
+
+
 def _keys(doc: _Doc) -> list[tuple[int, int]]:
-    """(band, bucket) keys of a document: LSH bands, anchors, title."""
+    """(band, bucket) keys of a document: LSH bands, anchors, title keys."""
     keys: list[tuple[int, int]] = []
-    title, words = _token_hashes(doc.title), _token_hashes(doc.words)
+    title, words = _token_hashes(_plain(doc.title)), _token_hashes(doc.words)
     if len(title) or len(words):
         keys += list(enumerate(_band_buckets(_minhash(np.concatenate([title, words])))))
     keys += [(ANCHOR_BAND, a) for a in _anchors(words)]
-    if doc.title:
-        keys.append((TITLE_BAND, _title_bucket(doc.title)))
+    keys += _title_keys(doc.title)
     return keys
 
 
@@ -288,7 +386,40 @@ def _stem(word: str) -> str:
 
 
 def _content(title: Sequence[str]) -> set[str]:
-    return {_stem(w) for w in title if w not in _STOPWORDS}
+    return {_stem(w) for w in title if w not in _STOPWORDS and w != "|"}
+
+
+def _vocabulary(words: Sequence[str]) -> set[str]:
+    """Content stems of an abstract (words of 3+ letters that are not stopwords)."""
+    return {_stem(w) for w in words if len(w) > 2 and w not in _STOPWORDS and not w.isdigit()}
+
+
+def _title_relation(a: Sequence[str], b: Sequence[str]) -> str:
+    """How two titles (title tokens) relate: "equal" (the same content words), "subtitle"
+    (the same words after a leading "Name:", the name added, dropped or changed),
+    "extended" (one is the other with at most EXTENDED_MAX_EXTRA content words added at
+    its start or end) or ""."""
+    ca = [_stem(w) for w in a if w not in _STOPWORDS and w != "|"]
+    cb = [_stem(w) for w in b if w not in _STOPWORDS and w != "|"]
+    if ca and ca == cb:
+        return "equal"
+    ra, rb = _rest(a), _rest(b)
+    if len(ra) >= EDGE_WORDS and ra == rb:
+        return "subtitle"
+    for x, y in ((ca, cb), (ra, rb)):
+        short, long_ = sorted((x, y), key=len)
+        n = len(short)
+        if n >= EDGE_WORDS and 0 < len(long_) - n <= EXTENDED_MAX_EXTRA:
+            if long_[:n] == short or long_[-n:] == short:
+                return "extended"
+    return ""
+
+
+def _specific(title: Sequence[str]) -> bool:
+    """A title specific enough that two papers with it are one work: SPECIFIC_TITLE content
+    words, or 4 after a leading "Name:" (the name is what makes it specific)."""
+    n = len(_content(title))
+    return n >= SPECIFIC_TITLE or ("|" in title and n >= 4)
 
 
 @dataclass(frozen=True)
@@ -303,15 +434,20 @@ class _Evidence:
     run: int  # longest verbatim run of words shared (from 8-gram matches)
     opening: int  # words the two abstracts share from their first word
     shorter: int  # words in the shorter abstract
+    vocabulary: float = 0.0  # shared content stems / content stems of the smaller abstract
+    relation: str = ""  # see `_title_relation`
 
 
 def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     ta, tb = _content(a.title), _content(b.title)
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
-    title_equal = bool(a.title) and a.title == b.title
+    title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
+    relation = _title_relation(a.title, b.title) if a.title and b.title else ""
     short, long_ = sorted((a.words, b.words), key=len)
     if len(short) < MIN_WORDS:
-        return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short))
+        return _Evidence(
+            title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation
+        )
     s3, l3 = _grams(short, 3), _grams(long_, 3)
     inter = len(s3 & l3)
     resemblance = inter / len(s3 | l3)
@@ -329,8 +465,19 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
         if x != y:
             break
         opening += 1
+    va, vb = _vocabulary(a.words), _vocabulary(b.words)
+    vocabulary = len(va & vb) / min(len(va), len(vb)) if va and vb else 0.0
     return _Evidence(
-        title_equal, overlap, resemblance, containment, coverage, run, opening, len(short)
+        title_equal,
+        overlap,
+        resemblance,
+        containment,
+        coverage,
+        run,
+        opening,
+        len(short),
+        vocabulary,
+        relation,
     )
 
 
@@ -347,12 +494,40 @@ def _grade_count(value: float, threshold: float) -> float:
     return min(1.0, 0.5 * value / threshold)
 
 
+def _is_marker(word: str) -> bool:
+    return bool(
+        _NUMBER_RE.fullmatch(word)
+        or word in _ROMAN
+        or word in _GREEK_NAMES
+        or word in _SUCCESSOR_WORDS
+    )
+
+
 def _markers(title: Iterable[str]) -> set[str]:
-    return {w for w in title if _NUMBER_RE.fullmatch(w) or w in _ROMAN or w in ("plusplus", "plus")}
+    """Version and successor markers of a title: numbers ("Qwen2", "Namev2", "Llama 2"),
+    roman numerals, "+"/"++" (also LaTeX "$^{+}$"), Greek-letter suffixes ("Name-β") and
+    the words Plus, Pro, Turbo, XL and Lite."""
+    return {w for w in title if _is_marker(w)}
 
 
-def _verdict(a: _Doc, b: _Doc) -> tuple[float, str]:
-    ev = _evidence(a, b)
+def _unmarked(title: Sequence[str]) -> list[str]:
+    """Title tokens without their markers (and the "v" of "v2" or "Namev2")."""
+    out: list[str] = []
+    words = _plain(title)
+    for i, w in enumerate(words):
+        if _is_marker(w):
+            continue
+        if i + 1 < len(words) and _NUMBER_RE.fullmatch(words[i + 1]) and w.endswith("v"):
+            w = w[:-1]
+            if not w:
+                continue
+        out.append(w)
+    return out
+
+
+def _rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
+    """Every rule's score (each graded so that its threshold maps to 0.5; an AND of
+    conditions takes the lowest grade) and its reason."""
     title = _grade(ev.title_overlap, TITLE_OVERLAP)
     rules: list[tuple[float, str]] = []
     if ev.shorter >= MIN_WORDS:
@@ -373,6 +548,34 @@ def _verdict(a: _Doc, b: _Doc) -> tuple[float, str]:
                     f"same normalised title, abstract containment {ev.containment:.2f}",
                 )
             )
+        if ev.relation == "equal" and _specific(a.title):
+            rules.append(
+                (
+                    _grade(ev.vocabulary, SPECIFIC_VOCABULARY),
+                    f"same specific title ({len(_content(a.title))} content words), abstract "
+                    f"vocabulary overlap {ev.vocabulary:.2f}",
+                )
+            )
+        if ev.relation in ("extended", "subtitle"):
+            what = "same subtitle, name changed" if ev.relation == "subtitle" else "title extended"
+            rules.append(
+                (
+                    _grade(ev.containment, EXTENDED_TEXT),
+                    f"{what}, abstract containment {ev.containment:.2f}",
+                )
+            )
+        reuse = min(
+            _grade(ev.containment, REUSE_CONTAINMENT),
+            _grade(ev.coverage, REUSE_COVERAGE),
+            _grade(ev.title_overlap, REUSE_TITLE),
+        )
+        rules.append(
+            (
+                reuse,
+                f"text reused under another title (containment {ev.containment:.2f}, verbatim "
+                f"coverage {ev.coverage:.2f}, title overlap {ev.title_overlap:.2f})",
+            )
+        )
         passage = min(
             _grade_count(ev.run, PASSAGE_RUN), _grade(ev.coverage, PASSAGE_COVERAGE), title
         )
@@ -392,6 +595,12 @@ def _verdict(a: _Doc, b: _Doc) -> tuple[float, str]:
                 f"same normalised title ({n} content words), an abstract missing",
             )
         )
+    return rules
+
+
+def _verdict(a: _Doc, b: _Doc) -> tuple[float, str]:
+    ev = _evidence(a, b)
+    rules = _rules(ev, a, b)
     score, reason = max(rules, key=lambda rule: rule[0], default=(0.0, "nothing in common"))
     if score < THRESHOLD:
         return score, reason
@@ -402,17 +611,23 @@ def _verdict(a: _Doc, b: _Doc) -> tuple[float, str]:
 
 
 def _veto(a: _Doc, b: _Doc, ev: _Evidence) -> str | None:
+    kinds = (set(a.title) & _KIND_WORDS) ^ (set(b.title) & _KIND_WORDS)
+    if kinds:
+        return f"not a duplicate: a different kind of work ({', '.join(sorted(kinds))})"
     diff = _markers(a.title) ^ _markers(b.title)
     if diff:
-        return f"not a duplicate: successor/version marker in title ({', '.join(sorted(diff))})"
-    if ev.run >= STRONG_RUN or ev.containment >= STRONG_CONTAINMENT:
-        return None
-    if a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id:
-        return f"not a duplicate: different arXiv ids ({a.arxiv_id}, {b.arxiv_id})"
-    if a.doi and b.doi and a.doi != b.doi:
-        return f"not a duplicate: different DOIs ({a.doi}, {b.doi})"
-    if a.authors and b.authors and not a.authors & b.authors:
-        return "not a duplicate: no author in common"
+        marker_only = _unmarked(a.title) == _unmarked(b.title)
+        if not (marker_only and ev.containment >= MARKER_ONLY_TEXT):
+            return (
+                f"not a duplicate: successor/version marker in title ({', '.join(sorted(diff))})"
+            )
+    if ev.containment < STRONG_CONTAINMENT:
+        if a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id:
+            return f"not a duplicate: different arXiv ids ({a.arxiv_id}, {b.arxiv_id})"
+        if a.doi and b.doi and a.doi != b.doi:
+            return f"not a duplicate: different DOIs ({a.doi}, {b.doi})"
+        if a.authors and b.authors and not a.authors & b.authors:
+            return "not a duplicate: no author in common"
     return None
 
 
