@@ -102,7 +102,7 @@ EXTENDED_MAX_EXTRA = 5  # content words a title may gain and still be "extended"
 REUSE_CONTAINMENT = 0.5  # another title, AND this 3-gram containment ... (d)
 REUSE_COVERAGE = 0.35  # ... AND this share of the shorter abstract's 8-grams verbatim
 REUSE_TITLE = 0.3  # ... AND this title overlap
-MARKER_ONLY_TEXT = 0.9  # titles equal but for a version marker: 3-gram containment (c)
+MARKER_ONLY_TEXT = 0.8  # titles equal but for a version marker: 3-gram Jaccard (c)
 STRONG_CONTAINMENT = 0.8  # two different arXiv ids or DOIs link only at this containment
 STRONG_RUN = 30  # (kept for the record: a shared run no longer overrides a veto)
 
@@ -168,7 +168,7 @@ _SUPERSCRIPT_PLUS_RE = re.compile(r"\s*\^\s*\{?\s*(\+\+?)\s*\}?")  # "Name$^{+}$
 # Boilerplate removed before abstracts are compared: licence, copyright and permission
 # notices, arXiv's "this https URL", code and funding lines.
 _BOILERPLATE_RE = re.compile(
-    r"(?:©|\(c\)\s*\d{4}|copyright\b|all rights reserved|licen[cs]ed under|creative commons"
+    r"(?:©|\(c\)\s*\d{4}|copyright\b|all rights reserved|licen[cs]ed (?:under|to)|creative commons"
     r"|\bcc[ -]by\b|permission to (?:make|reprint|copy)|published by (?:elsevier|springer)"
     r"|this article is protected|funded by|supported (?:in part )?by (?:the |a )?(?:national|"
     r"grant|nsf|european|erc|dfg)|grant (?:no|number)|code (?:and data |and models )?"
@@ -409,9 +409,12 @@ def _title_relation(a: Sequence[str], b: Sequence[str]) -> str:
     for x, y in ((ca, cb), (ra, rb)):
         short, long_ = sorted((x, y), key=len)
         n = len(short)
-        if n >= EDGE_WORDS and 0 < len(long_) - n <= EXTENDED_MAX_EXTRA:
-            if long_[:n] == short or long_[-n:] == short:
-                return "extended"
+        if (
+            n >= EDGE_WORDS
+            and 0 < len(long_) - n <= EXTENDED_MAX_EXTRA
+            and (long_[:n] == short or long_[-n:] == short)
+        ):
+            return "extended"
     return ""
 
 
@@ -445,9 +448,7 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
     short, long_ = sorted((a.words, b.words), key=len)
     if len(short) < MIN_WORDS:
-        return _Evidence(
-            title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation
-        )
+        return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
     s3, l3 = _grams(short, 3), _grams(long_, 3)
     inter = len(s3 & l3)
     resemblance = inter / len(s3 | l3)
@@ -617,10 +618,8 @@ def _veto(a: _Doc, b: _Doc, ev: _Evidence) -> str | None:
     diff = _markers(a.title) ^ _markers(b.title)
     if diff:
         marker_only = _unmarked(a.title) == _unmarked(b.title)
-        if not (marker_only and ev.containment >= MARKER_ONLY_TEXT):
-            return (
-                f"not a duplicate: successor/version marker in title ({', '.join(sorted(diff))})"
-            )
+        if not (marker_only and ev.resemblance >= MARKER_ONLY_TEXT):
+            return f"not a duplicate: successor/version marker in title ({', '.join(sorted(diff))})"
     if ev.containment < STRONG_CONTAINMENT:
         if a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id:
             return f"not a duplicate: different arXiv ids ({a.arxiv_id}, {b.arxiv_id})"
