@@ -677,18 +677,40 @@ _SCHEMA = (
         PRIMARY KEY (band, bucket, doc)
     ) WITHOUT ROWID""",
     "CREATE TABLE IF NOT EXISTS dedup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # The user's decisions (`dedup link` / `dedup unlink`), one row per pair of paper ids
+    # (a < b): they win over the rules and are never recomputed.
+    """CREATE TABLE IF NOT EXISTS dedup_decisions (
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('link', 'unlink')),
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (a, b)
+    ) WITHOUT ROWID""",
 )
 _DOC_COLUMNS = "doc, paper_id, canonical_id, arxiv_id, doi, authors, title, words"
-# All keys of a document in one statement: for each (band, bucket), at most ? papers.
+# All keys of a document in one statement: for each (band, bucket), at most ? papers, the
+# newest first (a full bucket of a generic key never stops finding recent papers; the
+# more specific keys of a pair are looked up all the same).
 _LOOKUP = """
     SELECT json_extract(k.value, '$[0]') AS band,
         (SELECT group_concat(doc) FROM (
             SELECT doc FROM dedup_bands b
             WHERE b.band = json_extract(k.value, '$[0]')
               AND b.bucket = json_extract(k.value, '$[1]')
+            ORDER BY doc DESC
             LIMIT ?2))
     FROM json_each(?1) k
 """
+# Candidate weight per key hit: a shared title key counts like every LSH band at once;
+# the looser title keys count for a few bands each.
+_WEIGHTS = {TITLE_BAND: BANDS, REST_BAND: BANDS // 2, HEAD_BAND: 3, TAIL_BAND: 3}
+_BAND_NAMES = {
+    ANCHOR_BAND: "anchor",
+    TITLE_BAND: "title",
+    REST_BAND: "title after name",
+    HEAD_BAND: "title head",
+    TAIL_BAND: "title tail",
+}
 
 
 def _pack_words(words: Sequence[str]) -> bytes:
@@ -754,7 +776,7 @@ class DedupIndex:
         doc, keys = self._prepare(paper)
         counts: Counter[int] = Counter()
         for band, hits in self.db.execute(_LOOKUP, (json.dumps(keys), BUCKET_CAP)):
-            weight = BANDS if band == TITLE_BAND else 1
+            weight = _WEIGHTS.get(band, 1)
             for hit in (hits or "").split(","):
                 if hit:
                     counts[int(hit)] += weight
@@ -768,10 +790,13 @@ class DedupIndex:
         ).fetchall()
         best: tuple[float, Sequence] | None = None
         best_reason = ""
+        refused = self._refused(paper_id)
         for row in rows:
             other_id, root = row[1], row[2] or row[1]
             if paper_id is not None and paper_id in (other_id, root):
                 continue
+            if other_id in refused or root in refused:
+                continue  # the user said these are different works
             score, reason = _verdict(doc, _row_doc(row))
             if score >= THRESHOLD and (best is None or score > best[0]):
                 best, best_reason = (score, row), reason
@@ -850,6 +875,75 @@ class DedupIndex:
                     (children[0], paper_id),
                 )
 
+    # -- the user's decisions and the index's own figures
+
+    def decide(self, a: str, b: str, decision: str, when: str) -> None:
+        """Record the user's `link` or `unlink` of two paper ids (replacing an earlier one)."""
+        x, y = sorted((a, b))
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR REPLACE INTO dedup_decisions (a, b, decision, decided_at) "
+                "VALUES (?, ?, ?, ?)",
+                (x, y, decision, when),
+            )
+
+    def decision(self, a: str, b: str) -> str | None:
+        x, y = sorted((a, b))
+        row = self.db.execute(
+            "SELECT decision FROM dedup_decisions WHERE a = ? AND b = ?", (x, y)
+        ).fetchone()
+        return row[0] if row else None
+
+    def decisions(self) -> list[dict[str, str]]:
+        rows = self.db.execute(
+            "SELECT a, b, decision, decided_at FROM dedup_decisions ORDER BY decided_at, a, b"
+        ).fetchall()
+        return [dict(zip(("a", "b", "decision", "decided_at"), r, strict=True)) for r in rows]
+
+    def _refused(self, paper_id: str | None) -> set[str]:
+        """The ids the user unlinked from `paper_id`."""
+        if paper_id is None:
+            return set()
+        rows = self.db.execute(
+            "SELECT a, b FROM dedup_decisions WHERE decision = 'unlink' AND (a = ?1 OR b = ?1)",
+            (paper_id,),
+        ).fetchall()
+        return {x for row in rows for x in row} - {paper_id}
+
+    def set_root(self, paper_id: str, root: str | None) -> None:
+        """Make `root` the canonical paper of `paper_id` and of everything linked to it
+        (None: `paper_id` stands alone again, its own duplicates stay with it)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE dedup_docs SET canonical_id = ? WHERE paper_id = ?", (root, paper_id)
+            )
+            if root is not None:
+                self.db.execute(
+                    "UPDATE dedup_docs SET canonical_id = ? WHERE canonical_id = ?",
+                    (root, paper_id),
+                )
+
+    def bucket_stats(self) -> list[dict[str, object]]:
+        """Per kind of key: keys, papers, the largest bucket, and the buckets holding more
+        than BUCKET_CAP papers (a lookup reads only the newest BUCKET_CAP of those)."""
+        rows = self.db.execute(
+            """SELECT band, count(*), sum(n), max(n), sum(n > ?1)
+               FROM (SELECT band, bucket, count(*) AS n FROM dedup_bands GROUP BY band, bucket)
+               GROUP BY band ORDER BY band""",
+            (BUCKET_CAP,),
+        ).fetchall()
+        stats: dict[str, dict[str, object]] = {}
+        for band, keys, entries, largest, full in rows:
+            name = _BAND_NAMES.get(band, "text (LSH)")
+            entry = stats.setdefault(
+                name, {"keys": name, "buckets": 0, "entries": 0, "largest": 0, "over_cap": 0}
+            )
+            entry["buckets"] = int(entry["buckets"]) + keys
+            entry["entries"] = int(entry["entries"]) + entries
+            entry["largest"] = max(int(entry["largest"]), largest)
+            entry["over_cap"] = int(entry["over_cap"]) + full
+        return list(stats.values())
+
     def canonical(self, paper_id: str) -> str | None:
         """The root `paper_id` was linked to when added, or None (also when not indexed)."""
         row = self.db.execute(
@@ -862,10 +956,11 @@ class DedupIndex:
             r[0]
             for r in self.db.execute(
                 "SELECT name FROM sqlite_master WHERE name IN "
-                "('dedup_docs', 'dedup_docs_canonical', 'dedup_bands', 'dedup_meta')"
+                "('dedup_docs', 'dedup_docs_canonical', 'dedup_bands', 'dedup_meta', "
+                "'dedup_decisions')"
             )
         }
-        if len(names) < 4:
+        if len(names) < 5:
             return False
         row = self.db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
         return row is not None and row[0] == PARAMS_VERSION

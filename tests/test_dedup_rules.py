@@ -174,3 +174,17 @@ def test_boilerplate_is_stripped_before_comparing():
         "We study spectral adapters for speech recognition in noisy rooms."
     )
     assert similarity(Paper("Chapter 3", chapter_a), Paper("Chapter 4", chapter_b))[0] < 0.1
+
+
+def test_an_unlink_decision_keeps_the_rules_from_linking_the_pair(db):
+    pair = next(p for p in REAL if p["class"] == "b")
+    a, b = papers(pair)
+    index = DedupIndex(db)
+    index.add("A", a)
+    assert index.find(b, "B").canonical_id == "A"
+    index.decide("B", "A", "unlink", "2026-03-01T00:00:00+00:00")
+    assert index.decision("A", "B") == "unlink"
+    assert index.find(b, "B") is None
+    assert index.find(b, "C").canonical_id == "A"  # another id is not covered
+    index.decide("A", "B", "link", "2026-03-02T00:00:00+00:00")  # a later decision replaces
+    assert index.find(b, "B").canonical_id == "A" and len(index.decisions()) == 1
