@@ -205,13 +205,31 @@ def tokens(text: str | None) -> list[str]:
     return _UNICODE_TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
 
 
+# Literal words one of which every boilerplate sentence contains (lower case): a sentence
+# without any is never matched against _BOILERPLATE_RE (which is slow on long texts).
+_BOILERPLATE_TRIGGERS = (
+    *("©", "(c)", "copyright", "rights reserved", "licen", "creative commons", "cc by"),
+    *("cc-by", "permission to", "published by", "protected", "funded by", "supported"),
+    *("grant", "available", "released", "http"),
+)
+
+
+def _has_trigger(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _BOILERPLATE_TRIGGERS)
+
+
 def strip_boilerplate(text: str) -> str:
     """The abstract without its licence, copyright, permission, funding and code-availability
     sentences and arXiv's "this https URL" placeholders (shared by unrelated papers)."""
-    text = _URL_PHRASE_RE.sub(" ", text)
-    if not _BOILERPLATE_RE.search(text):
+    if "URL" in text:
+        text = _URL_PHRASE_RE.sub(" ", text)
+    if not _has_trigger(text):
         return text
-    return " ".join(s for s in _SENTENCE_RE.split(text) if not _BOILERPLATE_RE.search(s))
+    kept = [
+        s for s in _SENTENCE_RE.split(text) if not (_has_trigger(s) and _BOILERPLATE_RE.search(s))
+    ]
+    return " ".join(kept)
 
 
 def abstract_tokens(abstract: str | None) -> list[str]:
@@ -277,7 +295,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _token_hashes(words: Sequence[str]) -> np.ndarray:
-    return np.fromiter((_token_hash(w) for w in words), dtype=np.uint64, count=len(words))
+    return np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
 
 
 def _gram_hashes(h: np.ndarray, k: int, mul: np.ndarray) -> np.ndarray:
@@ -394,6 +412,12 @@ def _vocabulary(words: Sequence[str]) -> set[str]:
     return {_stem(w) for w in words if len(w) > 2 and w not in _STOPWORDS and not w.isdigit()}
 
 
+def _vocabulary_overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    """Shared content stems / content stems of the smaller abstract."""
+    va, vb = _vocabulary(a), _vocabulary(b)
+    return len(va & vb) / min(len(va), len(vb)) if va and vb else 0.0
+
+
 def _title_relation(a: Sequence[str], b: Sequence[str]) -> str:
     """How two titles (title tokens) relate: "equal" (the same content words), "subtitle"
     (the same words after a leading "Name:", the name added, dropped or changed),
@@ -437,7 +461,6 @@ class _Evidence:
     run: int  # longest verbatim run of words shared (from 8-gram matches)
     opening: int  # words the two abstracts share from their first word
     shorter: int  # words in the shorter abstract
-    vocabulary: float = 0.0  # shared content stems / content stems of the smaller abstract
     relation: str = ""  # see `_title_relation`
 
 
@@ -466,8 +489,6 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
         if x != y:
             break
         opening += 1
-    va, vb = _vocabulary(a.words), _vocabulary(b.words)
-    vocabulary = len(va & vb) / min(len(va), len(vb)) if va and vb else 0.0
     return _Evidence(
         title_equal,
         overlap,
@@ -477,8 +498,7 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
         run,
         opening,
         len(short),
-        vocabulary,
-        relation,
+        relation=relation,
     )
 
 
@@ -549,12 +569,15 @@ def _rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
                     f"same normalised title, abstract containment {ev.containment:.2f}",
                 )
             )
-        if ev.relation == "equal" and _specific(a.title):
+        best = max(score for score, _ in rules)
+        if ev.relation == "equal" and best < THRESHOLD and _specific(a.title):
+            # (read only when no text rule links the pair already: it costs a pass over both)
+            vocabulary = _vocabulary_overlap(a.words, b.words)
             rules.append(
                 (
-                    _grade(ev.vocabulary, SPECIFIC_VOCABULARY),
+                    _grade(vocabulary, SPECIFIC_VOCABULARY),
                     f"same specific title ({len(_content(a.title))} content words), abstract "
-                    f"vocabulary overlap {ev.vocabulary:.2f}",
+                    f"vocabulary overlap {vocabulary:.2f}",
                 )
             )
         if ev.relation in ("extended", "subtitle"):
@@ -743,7 +766,13 @@ class DedupIndex:
         # find() and then add() of the same paper is the store's pattern: compute its
         # tokens and keys once.
         self._prepared: tuple[tuple, _Doc, list[tuple[int, int]]] | None = None
+        # Whether any user decision exists, read once: decisions name stored papers, and
+        # `find` is asked about new ones, so a decision made meanwhile changes nothing.
+        self._has_decisions = True
         if self._ready():  # the common case: read-only, takes no write lock
+            self._has_decisions = (
+                self.db.execute("SELECT 1 FROM dedup_decisions LIMIT 1").fetchone() is not None
+            )
             return
         with db.atomic():
             for statement in _SCHEMA:
@@ -776,10 +805,14 @@ class DedupIndex:
         doc, keys = self._prepare(paper)
         counts: Counter[int] = Counter()
         for band, hits in self.db.execute(_LOOKUP, (json.dumps(keys), BUCKET_CAP)):
+            if not hits:
+                continue
             weight = _WEIGHTS.get(band, 1)
-            for hit in (hits or "").split(","):
-                if hit:
-                    counts[int(hit)] += weight
+            if weight == 1:
+                counts.update(map(int, hits.split(",")))
+            else:
+                for hit in map(int, hits.split(",")):
+                    counts[hit] += weight
         if not counts:
             return None
         ranked = sorted(counts, key=lambda d: (-counts[d], d))[:MAX_VERIFY]
@@ -790,15 +823,14 @@ class DedupIndex:
         ).fetchall()
         best: tuple[float, Sequence] | None = None
         best_reason = ""
-        refused = self._refused(paper_id)
         for row in rows:
             other_id, root = row[1], row[2] or row[1]
             if paper_id is not None and paper_id in (other_id, root):
                 continue
-            if other_id in refused or root in refused:
-                continue  # the user said these are different works
             score, reason = _verdict(doc, _row_doc(row))
             if score >= THRESHOLD and (best is None or score > best[0]):
+                if paper_id is not None and self._refused(paper_id, other_id, root):
+                    continue  # the user said these are different works
                 best, best_reason = (score, row), reason
         if best is None:
             return None
@@ -880,6 +912,7 @@ class DedupIndex:
     def decide(self, a: str, b: str, decision: str, when: str) -> None:
         """Record the user's `link` or `unlink` of two paper ids (replacing an earlier one)."""
         x, y = sorted((a, b))
+        self._has_decisions = True
         with self.db.atomic():
             self.db.execute(
                 "INSERT OR REPLACE INTO dedup_decisions (a, b, decision, decided_at) "
@@ -900,15 +933,12 @@ class DedupIndex:
         ).fetchall()
         return [dict(zip(("a", "b", "decision", "decided_at"), r, strict=True)) for r in rows]
 
-    def _refused(self, paper_id: str | None) -> set[str]:
-        """The ids the user unlinked from `paper_id`."""
-        if paper_id is None:
-            return set()
-        rows = self.db.execute(
-            "SELECT a, b FROM dedup_decisions WHERE decision = 'unlink' AND (a = ?1 OR b = ?1)",
-            (paper_id,),
-        ).fetchall()
-        return {x for row in rows for x in row} - {paper_id}
+    def _refused(self, paper_id: str, *others: str) -> bool:
+        """Did the user unlink `paper_id` from one of `others`? (Asked only of a pair that
+        passed verification: a primary-key lookup per such pair.)"""
+        if not self._has_decisions:
+            return False
+        return any(self.decision(paper_id, other) == "unlink" for other in set(others))
 
     def set_root(self, paper_id: str, root: str | None) -> None:
         """Make `root` the canonical paper of `paper_id` and of everything linked to it
