@@ -570,8 +570,8 @@ def _rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
                 )
             )
         best = max(score for score, _ in rules)
-        if ev.relation == "equal" and best < THRESHOLD and _specific(a.title):
-            # (read only when no text rule links the pair already: it costs a pass over both)
+        if ev.relation == "equal" and best < 0.9 and _specific(a.title):
+            # (not read when a text rule is sure already: it costs a pass over both texts)
             vocabulary = _vocabulary_overlap(a.words, b.words)
             rules.append(
                 (
