@@ -101,7 +101,11 @@ EXTENDED_TEXT = 0.3  # title extended / same subtitle AND this 3-gram containmen
 EXTENDED_MAX_EXTRA = 5  # content words a title may gain and still be "extended"
 REUSE_CONTAINMENT = 0.5  # another title, AND this 3-gram containment ... (d)
 REUSE_COVERAGE = 0.35  # ... AND this share of the shorter abstract's 8-grams verbatim
-REUSE_TITLE = 0.3  # ... AND this title overlap
+REUSE_TITLE = 0.3  # ... AND this title overlap ...
+REUSE_SPREAD = 3  # ... AND verbatim text in this many of the shorter abstract's 4 quarters
+# (a paragraph copied between companion papers is one block: it fills one or two quarters)
+PASSAGE_TITLE = 0.75  # the shared-passage rule's title overlap (companion papers by one
+# group share an opening under titles that overlap less; a paper and its thesis more)
 MARKER_ONLY_TEXT = 0.8  # titles equal but for a version marker: 3-gram Jaccard (c)
 STRONG_CONTAINMENT = 0.8  # two different arXiv ids or DOIs link only at this containment
 STRONG_RUN = 30  # (kept for the record: a shared run no longer overrides a veto)
@@ -461,6 +465,7 @@ class _Evidence:
     run: int  # longest verbatim run of words shared (from 8-gram matches)
     opening: int  # words the two abstracts share from their first word
     shorter: int  # words in the shorter abstract
+    spread: int = 0  # quarters of the shorter abstract with >= 1/4 of their 8-grams shared
     relation: str = ""  # see `_title_relation`
 
 
@@ -484,6 +489,15 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
         streak = streak + 1 if hit else 0
         best = max(best, streak)
     run = best + 7 if best else 0
+    spread = 0
+    if hits:
+        quarter = max(1, len(hits) // 4)
+        spread = sum(
+            1
+            for q in range(4)
+            if (part := hits[q * quarter : (q + 1) * quarter if q < 3 else None])
+            and 4 * sum(part) >= len(part)
+        )
     opening = 0
     for x, y in zip(short, long_, strict=False):
         if x != y:
@@ -498,7 +512,8 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
         run,
         opening,
         len(short),
-        relation=relation,
+        spread,
+        relation,
     )
 
 
@@ -592,16 +607,20 @@ def _rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
             _grade(ev.containment, REUSE_CONTAINMENT),
             _grade(ev.coverage, REUSE_COVERAGE),
             _grade(ev.title_overlap, REUSE_TITLE),
+            _grade_count(ev.spread, REUSE_SPREAD),
         )
         rules.append(
             (
                 reuse,
                 f"text reused under another title (containment {ev.containment:.2f}, verbatim "
-                f"coverage {ev.coverage:.2f}, title overlap {ev.title_overlap:.2f})",
+                f"coverage {ev.coverage:.2f} in {ev.spread} of 4 quarters, title overlap "
+                f"{ev.title_overlap:.2f})",
             )
         )
         passage = min(
-            _grade_count(ev.run, PASSAGE_RUN), _grade(ev.coverage, PASSAGE_COVERAGE), title
+            _grade_count(ev.run, PASSAGE_RUN),
+            _grade(ev.coverage, PASSAGE_COVERAGE),
+            _grade(ev.title_overlap, PASSAGE_TITLE),
         )
         where = "opening " if ev.opening >= ev.run > 0 else ""
         rules.append(
