@@ -188,3 +188,31 @@ def test_an_unlink_decision_keeps_the_rules_from_linking_the_pair(db):
     assert index.find(b, "C").canonical_id == "A"  # another id is not covered
     index.decide("A", "B", "link", "2026-03-02T00:00:00+00:00")  # a later decision replaces
     assert index.find(b, "B").canonical_id == "A" and len(index.decisions()) == 1
+
+
+def test_a_full_bucket_is_visible_and_hides_no_true_pair(db):
+    """80 real papers retitled with one generic ending fill its title-tail bucket past the
+    cap: `bucket_stats` shows it, and the first paper's copy is still found through its
+    more specific keys; a lookup reads the newest papers of the full bucket."""
+    days = ROOT.parent / "shared" / "realworld" / "arxiv-days" / "2026-03-02.jsonl"
+    if not days.exists():
+        pytest.skip("../shared/realworld is missing")
+    rows = [json.loads(line) for line in days.open()][: dedup.BUCKET_CAP + 16]
+    index = DedupIndex(db)
+    generic = " for Parameter-Efficient Fine-Tuning"
+    for i, row in enumerate(rows):
+        index.add(f"p{i}", Paper(row["title"] + generic, row["summary"]))
+    tail = next(r for r in index.bucket_stats() if r["keys"] == "title tail")
+    assert tail["largest"] == len(rows) and tail["over_cap"] == 1
+    first = rows[0]
+    words = first["summary"].split()
+    copy = Paper((first["title"] + generic).upper(), " ".join(words[: len(words) * 6 // 10]))
+    assert index.find(copy, "copy").canonical_id == "p0"
+    keys = dedup._keys(dedup._Doc.of(copy))
+    (hits,) = [
+        h
+        for band, h in db.execute(dedup._LOOKUP, (json.dumps(keys), dedup.BUCKET_CAP))
+        if band == dedup.TAIL_BAND
+    ]
+    newest = sorted(range(1, len(rows) + 1), reverse=True)[: dedup.BUCKET_CAP]
+    assert [int(h) for h in hits.split(",")] == newest
