@@ -8,29 +8,45 @@ one family, a generic title shared by unrelated papers) are never linked.
 
 How a paper is checked (cost independent of the number of indexed papers):
 
-1. Candidates, from three kinds of keys looked up in `dedup_bands` by its (band, bucket)
-   primary key, never by a scan:
+1. Candidates, from these keys looked up in `dedup_bands` by its (band, bucket) primary
+   key, never by a scan:
    - band 0..BANDS-1: MinHash LSH bands over 5-word shingles of title + abstract (catches
      copies with scattered small edits; Jaccard >= ~0.5 is found with high probability);
    - band -1 (ANCHOR_BAND): winnowed fingerprints of 8-word runs of the abstract (any
      verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 23 words shares a key: truncated
      abstracts, a thesis containing the paper's abstract, a shared opening paragraph);
-   - band -2 (TITLE_BAND): the normalised title (retitled by case, punctuation, markup).
-   At most BUCKET_CAP papers are read per key, and only the MAX_VERIFY candidates sharing
-   the most keys are verified.
-2. Verification on the real (normalised) text, see `similarity`: explicit rules, each
-   with its threshold, produce a score in [0, 1]; a pair is a duplicate when the score
-   is >= THRESHOLD and no veto applies.
+   - band -2 (TITLE_BAND): the normalised title (retitled by case, punctuation, markup);
+   - band -3 (REST_BAND): the title's content words after a leading "Name:" (all of them
+     without one): a name added, dropped or changed over one subtitle;
+   - bands -4 / -5 (HEAD_BAND, TAIL_BAND): the first and the last EDGE_WORDS of those:
+     a qualifier added at the other end ("... for Large Language Models", "Efficient ...").
+   At most BUCKET_CAP papers are read per key, the newest first (`bucket_stats`, shown by
+   `dedup --stats`, counts the buckets past the cap; the other keys of a pair are read
+   all the same), and only the MAX_VERIFY candidates sharing the most keys (weighted,
+   title keys first) are verified.
+2. Verification on the real text, normalised and without boilerplate (licence, copyright,
+   permission, funding and code-availability sentences, arXiv's "this https URL"), see
+   `similarity` and `_rules`: explicit rules, each with its threshold, give a score in
+   [0, 1]; a pair is a duplicate when the score is >= THRESHOLD and no veto applies. Titles
+   and abstracts alone decide: a missing author or id never does.
 
 Vetoes (the pair is reported with score 0.0 and the veto as reason):
-- successor markers: the titles differ by a version marker (a number, "v2", "++",
-  "plus", a roman numeral II..IX): "Uni-Perceiver" vs "Uni-Perceiver v2", "MMRL" vs
-  "MMRL++", "Qwen-VL" vs "Qwen2-VL";
+- a different kind of work: a title word that only one title has among comment,
+  erratum, corrigendum, correction, reply, retraction, survey, review, reproducibility,
+  reproduction, replication, revisited ("[Re] Title" reads as a reproduction);
+- successor markers: the titles differ by a version marker (a number, "v2", "Namev2",
+  "++", "+" or LaTeX "$^{+}$", a roman numeral II..IX, a Greek-letter suffix "Name-β",
+  the words Plus, Pro, Turbo, XL, Lite): "Uni-Perceiver" vs "Uni-Perceiver v2", "MMRL"
+  vs "MMRL++", "Qwen-VL" vs "Qwen2-VL". Waived only when the titles are equal but for the
+  marker AND the abstracts are near-identical (3-gram Jaccard >= MARKER_ONLY_TEXT): a
+  "v2" written into one listing of the same text;
 - different strong ids (two different arXiv ids, or two different DOIs) or disjoint
-  author lists, unless the text evidence is overwhelming: a verbatim shared passage of
-  >= STRONG_RUN words, or 3-gram containment >= STRONG_CONTAINMENT. A thesis posted on
-  arXiv under its own id that reuses its paper's opening paragraph is still linked;
-  two arXiv papers that merely share a topic or a boilerplate sentence are not.
+  author lists: linked only when one abstract is nearly contained in the other (3-gram
+  containment >= STRONG_CONTAINMENT). A thesis that contains its paper's abstract still
+  links; a shared opening or a shared paragraph alone never does.
+
+The user decides last: `dedup_decisions` holds their `link` / `unlink` of two ids
+(`decide`); an unlinked pair is never returned by `find`, and the store applies both.
 
 Storage (tables created in the given database):
 - `dedup_docs`: one row per indexed paper: `doc` (integer, first-seen order),
@@ -41,6 +57,7 @@ Storage (tables created in the given database):
   key (band, bucket, doc).
 - `dedup_meta`: the parameter version the keys were computed with; a version change
   rebuilds `dedup_bands` from `dedup_docs`.
+- `dedup_decisions(a, b, decision, decided_at)`: the user's decisions (never rebuilt).
 Writes join the caller's transaction (the store's, one per source) through a savepoint;
 nothing here commits it.
 
@@ -108,7 +125,6 @@ PASSAGE_TITLE = 0.75  # the shared-passage rule's title overlap (companion paper
 # group share an opening under titles that overlap less; a paper and its thesis more)
 MARKER_ONLY_TEXT = 0.8  # titles equal but for a version marker: 3-gram Jaccard (c)
 STRONG_CONTAINMENT = 0.8  # two different arXiv ids or DOIs link only at this containment
-STRONG_RUN = 30  # (kept for the record: a shared run no longer overrides a veto)
 
 _SEED = 20240811
 
@@ -684,10 +700,20 @@ def similarity(a: Paper, b: Paper) -> tuple[float, str]:
     - same normalised title (markup, case, punctuation and LaTeX ignored) AND abstract
       containment >= SAME_TITLE_TEXT; when an abstract is missing, a title of at least
       SAME_TITLE_MIN_WORDS content words;
+    - same specific title (SPECIFIC_TITLE content words, 4 after a "Name:") AND
+      >= SPECIFIC_VOCABULARY of the smaller abstract's content words in the other (an
+      abstract rewritten from scratch, class a);
+    - title extended (at most EXTENDED_MAX_EXTRA content words added at its start or end,
+      a "Name:" prefix added) or the same subtitle under another name, AND abstract
+      containment >= EXTENDED_TEXT (classes b and d);
+    - text reused under another title: containment >= REUSE_CONTAINMENT AND verbatim
+      coverage >= REUSE_COVERAGE spread over REUSE_SPREAD of the shorter abstract's four
+      quarters AND title overlap >= REUSE_TITLE (a conference vs journal version, d);
     - shared passage: a verbatim run >= PASSAGE_RUN words AND >= PASSAGE_COVERAGE of the
-      shorter abstract's 8-grams in the longer AND title overlap >= TITLE_OVERLAP (a
+      shorter abstract's 8-grams in the longer AND title overlap >= PASSAGE_TITLE (a
       paper and the thesis built around it, sharing their opening paragraph).
-    Vetoes then give 0.0: see the module docstring.
+    Vetoes then give 0.0: see the module docstring. Margins against the nearest false
+    pairs: `tests/test_dedup_rules.py::test_margins`.
     """
     return _verdict(_Doc.of(a), _Doc.of(b))
 
