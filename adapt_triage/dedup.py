@@ -112,7 +112,8 @@ PASSAGE_COVERAGE = 0.2  # ... with this share of the shorter abstract verbatim (
 # ... and TITLE_OVERLAP of the title content words
 SAME_TITLE_TEXT = 0.2  # same normalised title: 3-gram containment of the abstracts
 SAME_TITLE_MIN_WORDS = 5  # same title, an abstract missing: title content words needed
-SPECIFIC_TITLE = 6  # a title of this many content words (4 after a "Name:") is specific:
+SPECIFIC_TITLE = 5  # a title of this many content words (3 not generic; or 4 after a
+# "Name:") is specific:
 SPECIFIC_VOCABULARY = 0.4  # ... the same such title AND this share of abstract words (a)
 EXTENDED_TEXT = 0.3  # title extended / same subtitle AND this 3-gram containment (b, d)
 EXTENDED_MAX_EXTRA = 5  # content words a title may gain and still be "extended"
@@ -462,11 +463,35 @@ def _title_relation(a: Sequence[str], b: Sequence[str]) -> str:
     return ""
 
 
+# Title words of machine-learning papers so common that a title made of them names a
+# topic, not a work ("Towards Efficient Fine-Tuning of Large Language Models"); by stem.
+_GENERIC_TITLE_STEMS = frozenset(
+    _stem(w)
+    for w in (
+        *("model", "learning", "language", "large", "neural", "network", "deep", "efficient"),
+        *("data", "method", "approach", "framework", "improving", "robust", "task", "training"),
+        *("fine", "tuning", "adaptation", "adaptive", "llm", "llms", "vision", "visual"),
+        *("image", "text", "analysis", "study", "new", "novel", "benchmark", "evaluation"),
+        *("evaluating", "understanding", "generation", "multimodal", "multi", "modal"),
+        *("transformer", "representation", "system", "performance", "scalable", "simple"),
+        *("effective", "general", "generalization", "foundation", "pre", "trained"),
+        *("parameter", "unsupervised", "supervised", "self", "semi", "domain", "semantic"),
+        *("segmentation", "detection", "classification", "recognition", "prediction"),
+        *("reasoning", "knowledge", "agent", "reinforcement", "towards", "beyond", "rethinking"),
+        *("scaling", "generative", "diffusion", "retrieval", "augmented", "aware", "guided"),
+    )
+)
+
+
 def _specific(title: Sequence[str]) -> bool:
-    """A title specific enough that two papers with it are one work: SPECIFIC_TITLE content
-    words, or 4 after a leading "Name:" (the name is what makes it specific)."""
-    n = len(_content(title))
-    return n >= SPECIFIC_TITLE or ("|" in title and n >= 4)
+    """A title specific enough that two papers with it are one work: a leading "Name:" and
+    4 content words; or SPECIFIC_TITLE content words of which 3 are not generic ML title
+    words ("Towards Efficient Fine-Tuning of Large Language Models" is a topic, not a
+    work)."""
+    words = _content(title)
+    if "|" in title and len(words) >= 4:
+        return True
+    return len(words) >= SPECIFIC_TITLE and len(words - _GENERIC_TITLE_STEMS) >= 3
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,24 @@ def test_a_full_bucket_is_visible_and_hides_no_true_pair(db):
     ]
     newest = sorted(range(1, len(rows) + 1), reverse=True)[: dedup.BUCKET_CAP]
     assert [int(h) for h in hits.split(",")] == newest
+
+
+@pytest.mark.parametrize(
+    ("title", "specific"),
+    [
+        ("Towards Efficient Fine-Tuning of Large Language Models", False),
+        ("Unsupervised Domain Adaptation for Semantic Segmentation", False),
+        ("Efficient Large Language Models for Code Generation", False),
+        ("Chain-of-Experience for Continual LLM Improvement", True),
+        ("Towards Quantifying Benchmark Optimization in ASR Models", True),
+        ("EXIMO: VLM Guided Exploration of VLA Policies", True),
+    ],
+)
+def test_a_specific_title_names_a_work_not_a_topic(title, specific):
+    assert dedup._specific(dedup.title_tokens(title)) is specific
+    # two different works under one generic title stay apart on shared vocabulary alone
+    if not specific:
+        rows = [p for p in REAL if p["class"] == "false"][:2]
+        a = Paper(title, rows[0]["a"]["abstract"])
+        b = Paper(title, rows[0]["b"]["abstract"])
+        assert similarity(a, b)[0] < THRESHOLD
