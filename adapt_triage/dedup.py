@@ -103,6 +103,7 @@ PARAMS_VERSION = f"dedup-2:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=2
 
 # --- verification thresholds (see `similarity`; measured in tests/test_dedup.py) ---
 THRESHOLD = 0.5  # a pair is a duplicate when its score is at least this
+SURE = 0.999  # a candidate scoring this ends a lookup (the rest are not verified)
 MIN_WORDS = 20  # an abstract shorter than this counts as missing
 CONTAINMENT = 0.7  # share of the shorter abstract's 3-grams found in the longer one ...
 CONTAINMENT_MIN_WORDS = 40  # ... for a shorter abstract of fewer words, titles must also
@@ -253,11 +254,36 @@ def strip_boilerplate(text: str) -> str:
     return " ".join(kept)
 
 
+# Words without one of which no boilerplate sentence matches: the (slower) sentence-level
+# stripping runs only for an abstract that has one (most abstracts have none).
+_BOILERPLATE_WORDS = frozenset(
+    {
+        *("copyright", "reserved", "licensed", "licenced", "creative", "permission"),
+        *("published", "protected", "funded", "grant", "http", "https", "url"),
+    }
+)
+
+
+def _may_have_boilerplate(words: Sequence[str], text: str) -> bool:
+    present = set(words)
+    return bool(
+        present & _BOILERPLATE_WORDS
+        or "©" in text
+        or "(c)" in text.lower()
+        or ("code" in present and ("available" in present or "released" in present))
+        or ("supported" in present and "by" in present)
+        or ("cc" in present and "by" in present)
+    )
+
+
 def abstract_tokens(abstract: str | None) -> list[str]:
     """`tokens` of an abstract without an "Abstract:" or arXiv "Announce Type" prefix and
     without boilerplate (`strip_boilerplate`)."""
-    text = strip_boilerplate(_PREFIX_RE.sub("", abstract or "", count=1))
-    return tokens(text)[:MAX_WORDS]
+    text = _PREFIX_RE.sub("", abstract or "", count=1)
+    words = tokens(text)
+    if _may_have_boilerplate(words, text):
+        words = tokens(strip_boilerplate(text))
+    return words[:MAX_WORDS]
 
 
 def title_tokens(title: str | None) -> list[str]:
@@ -902,6 +928,8 @@ class DedupIndex:
                 if paper_id is not None and self._refused(paper_id, other_id, root):
                     continue  # the user said these are different works
                 best, best_reason = (score, row), reason
+                if score >= SURE:
+                    break  # a copy: no other candidate can do better
         if best is None:
             return None
         score, row = best
