@@ -116,11 +116,11 @@ SAME_TITLE_MIN_WORDS = 5  # same title, an abstract missing: title content words
 SPECIFIC_TITLE = 5  # a title of this many content words (3 not generic; or 4 after a
 # "Name:") is specific:
 SPECIFIC_VOCABULARY = 0.4  # ... the same such title AND this share of abstract words (a)
-EXTENDED_TEXT = 0.3  # title extended / same subtitle AND this 3-gram containment (b, d)
+EXTENDED_TEXT = 0.25  # title extended / same subtitle AND this 3-gram containment (b, d)
 EXTENDED_MAX_EXTRA = 5  # content words a title may gain and still be "extended"
 REUSE_CONTAINMENT = 0.5  # another title, AND this 3-gram containment ... (d)
 REUSE_COVERAGE = 0.35  # ... AND this share of the shorter abstract's 8-grams verbatim
-REUSE_TITLE = 0.3  # ... AND this title overlap ...
+REUSE_TITLE = 0.2  # ... AND this title overlap ...
 REUSE_SPREAD = 3  # ... AND verbatim text in this many of the shorter abstract's 4 quarters
 # (a paragraph copied between companion papers is one block: it fills one or two quarters)
 PASSAGE_TITLE = 0.75  # the shared-passage rule's title overlap (companion papers by one
