@@ -38,8 +38,8 @@ Vetoes (the pair is reported with score 0.0 and the veto as reason):
   "++", "+" or LaTeX "$^{+}$", a roman numeral II..IX, a Greek-letter suffix "Name-β",
   the words Plus, Pro, Turbo, XL, Lite): "Uni-Perceiver" vs "Uni-Perceiver v2", "MMRL"
   vs "MMRL++", "Qwen-VL" vs "Qwen2-VL". Waived only when the titles are equal but for the
-  marker AND the abstracts are near-identical (3-gram Jaccard >= MARKER_ONLY_TEXT): a
-  "v2" written into one listing of the same text;
+  marker AND the abstracts are near-identical (3-gram Jaccard >= MARKER_ONLY_TEXT and
+  containment >= MARKER_ONLY_CONTAINMENT): a "v2" written into one listing of one text;
 - different strong ids (two different arXiv ids, or two different DOIs) or disjoint
   author lists: linked only when one abstract is nearly contained in the other (3-gram
   containment >= STRONG_CONTAINMENT). A thesis that contains its paper's abstract still
@@ -125,7 +125,8 @@ REUSE_SPREAD = 3  # ... AND verbatim text in this many of the shorter abstract's
 # (a paragraph copied between companion papers is one block: it fills one or two quarters)
 PASSAGE_TITLE = 0.75  # the shared-passage rule's title overlap (companion papers by one
 # group share an opening under titles that overlap less; a paper and its thesis more)
-MARKER_ONLY_TEXT = 0.8  # titles equal but for a version marker: 3-gram Jaccard (c)
+MARKER_ONLY_TEXT = 0.7  # titles equal but for a version marker: 3-gram Jaccard (c) ...
+MARKER_ONLY_CONTAINMENT = 0.85  # ... and containment (a cut-down copy is a successor's)
 STRONG_CONTAINMENT = 0.8  # two different arXiv ids or DOIs link only at this containment
 
 _SEED = 20240811
@@ -726,8 +727,12 @@ def _veto(a: _Doc, b: _Doc, ev: _Evidence) -> str | None:
         return f"not a duplicate: a different kind of work ({', '.join(sorted(kinds))})"
     diff = _markers(a.title) ^ _markers(b.title)
     if diff:
-        marker_only = _unmarked(a.title) == _unmarked(b.title)
-        if not (marker_only and ev.resemblance >= MARKER_ONLY_TEXT):
+        marker_only = _content(_unmarked(a.title)) == _content(_unmarked(b.title))
+        if not (
+            marker_only
+            and ev.resemblance >= MARKER_ONLY_TEXT
+            and ev.containment >= MARKER_ONLY_CONTAINMENT
+        ):
             return f"not a duplicate: successor/version marker in title ({', '.join(sorted(diff))})"
     if ev.containment < STRONG_CONTAINMENT:
         if a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id:
