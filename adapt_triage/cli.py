@@ -396,6 +396,8 @@ def _report_line(report: SourceReport) -> str:
         f"duplicates {report.duplicates}",
         f"errors {len(report.errors)}",
     ]
+    if report.merged:
+        parts.insert(5, f"merged {report.merged}")
     if report.feed_date:
         parts.append(f"feed date {report.feed_date}")
     if report.status == "empty" and report.skip_days:
@@ -661,20 +663,49 @@ def show(
     render_show(paper, explain, versions, duplicates, sources, canonical)
 
 
-@app.command()
+class DedupFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+dedup_app = typer.Typer(
+    help="The duplicate clusters; `dedup link A B` / `dedup unlink A B` decide for the rules."
+)
+app.add_typer(dedup_app, name="dedup")
+PaperArg = Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")]
+
+
+@dedup_app.callback(invoke_without_command=True)
 def dedup(
     ctx: typer.Context,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table (text) or json.")
-    ] = ReportFormat.table,
+        DedupFormat,
+        typer.Option(
+            "--format", "-f", help="table (text), or jsonl (one cluster a line; json: the same)."
+        ),
+    ] = DedupFormat.table,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="The index's keys and buckets (full ones too).")
+    ] = False,
 ) -> None:
     """The duplicate clusters: each canonical paper with the papers linked to it, the
     reason and the similarity score."""
-    from adapt_triage.render import dumps, render_clusters, stored_record
+    if ctx.invoked_subcommand is not None:
+        return
+    from adapt_triage.render import dumps, render_clusters, render_dedup_stats, stored_record
 
     store = open_store(ctx, must_exist=True)
+    if stats:
+        rows = store.dedup_stats()
+        if format is DedupFormat.table:
+            render_dedup_stats(rows)
+        else:
+            for row in rows:
+                typer.echo(dumps(row))
+        return
     clusters = store.duplicate_clusters()
-    if format is ReportFormat.json:
+    if format is not DedupFormat.table:
         for cluster in clusters:
             typer.echo(
                 dumps(
@@ -693,6 +724,34 @@ def dedup(
             )
         return
     render_clusters(clusters)
+
+
+@dedup_app.command("link")
+def dedup_link(ctx: typer.Context, first: PaperArg, second: PaperArg) -> None:
+    """Record that two papers are one work: linked whatever the rules say, for good."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        done = store.link_papers(first, second)
+    except StoreError as exc:
+        fail(str(exc))
+    typer.echo(sanitize(done))
+
+
+@dedup_app.command("unlink")
+def dedup_unlink(ctx: typer.Context, first: PaperArg, second: PaperArg) -> None:
+    """Record that two papers are different works: never linked again by the rules."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        done = store.unlink_papers(first, second)
+    except StoreError as exc:
+        fail(str(exc))
+    typer.echo(sanitize(done))
 
 
 @app.command()

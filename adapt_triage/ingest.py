@@ -32,6 +32,7 @@ class SourceReport:
     updated: int = 0
     duplicates: int = 0
     unchanged: int = 0
+    merged: int = 0  # inputs folded into a stored paper of the same title id (in warnings)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     feed_date: str | None = None
@@ -193,7 +194,9 @@ def _ingest_one_source(
             report.updated = summary.updated
             report.duplicates = summary.duplicates
             report.unchanged = summary.unchanged
+            report.merged = summary.merged
             report.errors.extend(summary.errors)
+            report.warnings.extend(summary.warnings)
     if source != "-" and not stored:
         store.record_fetch(source, **(_error_meta(meta) if meta["status"] == "error" else meta))
 

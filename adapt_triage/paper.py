@@ -40,7 +40,12 @@ DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
 _LATEX_CMD_RE = re.compile(r"\\[a-zA-Z]+\*?(?:\{([^{}]*)\})?")
-_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+# Letters and digits of every script (NFKC-folded, casefolded, with their combining marks)
+# make up a title key.
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
+# A title key shorter than this (in characters, spaces not counted) names nothing specific
+# enough to be an id ("Untitled", "论文", an emoji): the id then hashes the title and text.
+MIN_KEY_CHARS = 4
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -121,12 +126,19 @@ _LATEX_LAYOUT = {
     "cite",
     "ref",
 }
-# Greek letters by name, so that "$\\alpha$" and "α" match.
+# Greek letters by name, so that "$\\alpha$" and "α" match ("GREEK SMALL LETTER ETA WITH
+# TONOS" is "eta").
 _GREEK = {
-    ch: " " + unicodedata.name(ch).split()[-1].lower() + " "
+    ch: " " + unicodedata.name(ch).split("LETTER ")[1].split()[0].lower() + " "
     for ch in map(chr, range(0x391, 0x3CA))
-    if unicodedata.name(ch, "").startswith("GREEK")
+    if unicodedata.name(ch, "").startswith("GREEK") and "LETTER " in unicodedata.name(ch)
 }
+
+
+# A Greek letter standing alone ("α-LoRA", "β = 0.5") is a symbol and reads as its name; a
+# Greek word stays Greek.
+_GREEK_LETTERS = "\u0370-\u03ff\u1f00-\u1fff"
+_GREEK_SYMBOL_RE = re.compile(rf"(?<![{_GREEK_LETTERS}])[\u0391-\u03c9](?![{_GREEK_LETTERS}])")
 
 
 def _latex_replacement(match: re.Match[str]) -> str:
@@ -145,34 +157,65 @@ def clean_text(text: str | None) -> str:
     text = _TAG_RE.sub(" ", text)
     text = _LATEX_CMD_RE.sub(_latex_replacement, text)
     text = text.replace("$", " ").replace("{", "").replace("}", "")
-    text = "".join(_GREEK.get(ch, ch) for ch in text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = _GREEK_SYMBOL_RE.sub(lambda m: _GREEK[m.group(0)], text)
+    text = _fold_accents(text)
     return _SPACE_RE.sub(" ", text).strip()
 
 
+def _fold_accents(text: str) -> str:
+    """Compatibility-decomposed text without the accents of ASCII letters ("é" -> "e"),
+    recomposed: the marks of other scripts (Devanagari vowel signs, kana voicing, Cyrillic
+    "й") are part of their letters and stay."""
+    out: list[str] = []
+    base_ascii = False
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(ch):
+            if not base_ascii:
+                out.append(ch)
+            continue
+        base_ascii = ch.isascii()
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def title_key(title: str | None) -> str:
-    """Lower-case alphanumerics of the cleaned title, single-spaced: equal for titles that
-    differ only by case, punctuation, markup or LaTeX. A `+` is kept as a word, since
-    "MMRL++" and "MMRL" name different works."""
-    text = clean_text(title).lower().replace("+", " plus ")
-    return _NON_ALNUM_RE.sub(" ", text).strip()
+    """Letters and digits of the cleaned title in every script (NFKC, casefolded), single-
+    spaced: equal for titles that differ only by case, punctuation, markup or LaTeX, and
+    different for different titles in Chinese, Russian, Greek or Japanese alike. A `+` is
+    kept as a word, since "MMRL++" and "MMRL" name different works."""
+    text = unicodedata.normalize("NFKC", clean_text(title)).casefold().replace("+", " plus ")
+    if text.isascii():
+        return " ".join(_ASCII_WORD_RE.findall(text))
+    chars = [ch if unicodedata.category(ch)[0] in "LNM" else " " for ch in text]
+    return " ".join("".join(chars).split())
+
+
+def _key_is_specific(key: str) -> bool:
+    return len(key) - key.count(" ") >= MIN_KEY_CHARS
 
 
 def stable_id(paper: Paper) -> str:
-    """`arxiv:<id>` when an arXiv id is known, else `doi:<doi>`, else `title:<hash>`."""
+    """`arxiv:<id>` when an arXiv id is known, else `doi:<doi>`, else `title:<hash>` of the
+    title key; a key too short to name a work (empty, "Untitled") hashes the title and the
+    text instead, so that such papers are never folded together by their title."""
     if paper.arxiv_id:
         return f"arxiv:{paper.arxiv_id}"
     if paper.doi:
         return f"doi:{paper.doi}"
-    digest = hashlib.sha1(title_key(paper.title).encode("utf-8")).hexdigest()[:16]
+    key = title_key(paper.title)
+    if not _key_is_specific(key):
+        text = unicodedata.normalize("NFKC", f"{paper.title or ''}\n{paper.abstract or ''}")
+        key = "\x00text\x00" + collapse_whitespace(text).casefold()
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
     return f"title:{digest}"
 
 
 def text_variant_id(paper: Paper) -> str:
     """The id of a paper whose `title:` id is already taken by a different work with the
-    same title: the title id plus a hash of the normalised abstract."""
-    digest = hashlib.sha1(title_key(paper.abstract[:2000]).encode("utf-8")).hexdigest()[:8]
+    same title: the title id plus a hash of the normalised abstract (any script)."""
+    text = title_key(paper.abstract[:2000]) or collapse_whitespace(paper.abstract)
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
     return f"{stable_id(paper)}-{digest}"
 
 

@@ -394,6 +394,25 @@ def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
     out.print(Text(f"{n} cluster" + ("" if n == 1 else "s")))
 
 
+def render_dedup_stats(rows: Sequence[Mapping[str, Any]]) -> None:
+    """The dedup index's keys: buckets, entries, the largest bucket and the buckets over
+    the cap (a lookup reads the newest BUCKET_CAP papers of those)."""
+    from rich.text import Text
+
+    from adapt_triage.dedup import BUCKET_CAP
+
+    out = console()
+    out.print(Text(f"{'keys':<18} {'buckets':>9} {'entries':>9} {'largest':>8} {'over cap':>9}"))
+    for row in rows:
+        out.print(
+            Text(
+                f"{row['keys']:<18} {row['buckets']:>9} {row['entries']:>9} "
+                f"{row['largest']:>8} {row['over_cap']:>9}"
+            )
+        )
+    out.print(Text(f"cap: a lookup reads the newest {BUCKET_CAP} papers of a bucket"))
+
+
 # --------------------------------------------------------------------------- digest
 
 

@@ -45,6 +45,7 @@ from sqlite_utils import Database
 from adapt_triage.paper import (
     CONTRACT_FIELDS,
     Paper,
+    collapse_whitespace,
     normalize_doi,
     parse_arxiv_id,
     text_variant_id,
@@ -496,7 +497,12 @@ class IngestSummary:
     updated: int = 0
     duplicates: int = 0
     unchanged: int = 0
+    # Inputs folded into a stored paper of the same `title:` id although their text
+    # differs (a title-only listing and the full entry, say): counted and named in
+    # `warnings`, so that N distinct inputs are always N papers or N - merged.
+    merged: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
     duplicate_ids: list[str] = field(default_factory=list)
@@ -546,6 +552,15 @@ def _other_work(row: Mapping[str, Any], paper: Paper) -> bool:
 
     stored = Paper(title=row["title"], abstract=row["abstract"])
     return similarity(stored, Paper(title=paper.title, abstract=paper.abstract))[0] < THRESHOLD
+
+
+def _differs(row: Mapping[str, Any], paper: Paper) -> bool:
+    """The incoming paper is not a re-read of the stored one (its title or abstract text
+    differs beyond whitespace)."""
+    return collapse_whitespace(row["title"]) != collapse_whitespace(paper.title) or (
+        bool((paper.abstract or "").strip())
+        and collapse_whitespace(row["abstract"]) != collapse_whitespace(paper.abstract)
+    )
 
 
 def contract_view(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -915,6 +930,20 @@ class Store:
             # Same title, different work (no arXiv id or DOI to tell them apart): keep both.
             pid = text_variant_id(paper)
             row = cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
+        if (
+            row is not None
+            and pid.startswith("title:")
+            and _differs(row, paper)
+            and not conn.execute(
+                "SELECT 1 FROM paper_sources WHERE paper_id = ? AND source = ?", (pid, source)
+            ).fetchone()
+        ):
+            summary.merged += 1
+            summary.warnings.append(
+                f"{source}: item {summary.items}: {_one_line(paper.title)[:80]!r} merged into "
+                f"{pid} ({_one_line(row['title'])[:80]!r}): same normalised title, "
+                "no arXiv id or DOI, and the texts do not show two works"
+            )
         labels = list(paper.labels or [])
         scores = dict(paper.scores or {})
         if row is None:
@@ -1437,6 +1466,81 @@ class Store:
             (_dumps(list(groups)),),
         )
         return [{"canonical": _decode_paper(c), "duplicates": groups[c["id"]]} for c in canon]
+
+    # -- the user's duplicate decisions
+
+    def link_papers(self, a_ref: str, b_ref: str, *, now: str | datetime | None = None) -> str:
+        """The user says A and B are one work: their clusters become one, rooted at the
+        paper seen first, whatever the rules said. Recorded (`dedup_decisions`), so that it
+        wins over the rules on every later ingest. Returns what was done, as a sentence."""
+        from adapt_triage.dedup import DedupIndex
+
+        a, b = self._require_id(a_ref), self._require_id(b_ref)
+        if a == b:
+            raise StoreError(f"{a} is one paper; give two different papers")
+        when = normalize_timestamp(now) if now else utc_now()
+        with self.write() as conn:
+            index = DedupIndex(self.db)
+            ra, rb = self._root_of(conn, a), self._root_of(conn, b)
+            index.decide(a, b, "link", when)
+            if ra == rb:
+                return f"{a} and {b} were already linked (to {ra}); your decision is recorded"
+            canonical, child = sorted((ra, rb), key=lambda pid: self._seen_order(conn, pid))
+            conn.execute(
+                "UPDATE papers SET duplicate_of = ?, dup_reason = ?, dup_score = 1.0 WHERE id = ?",
+                (canonical, f"linked by the user ({a} = {b})", child),
+            )
+            conn.execute(
+                "UPDATE papers SET duplicate_of = ? WHERE duplicate_of = ?", (canonical, child)
+            )
+            index.set_root(child, canonical)
+        return f"linked {child} to {canonical}"
+
+    def unlink_papers(self, a_ref: str, b_ref: str, *, now: str | datetime | None = None) -> str:
+        """The user says A and B are different works: the one that is a duplicate leaves
+        the cluster (B when both are duplicates of a third paper), and the rules never link
+        the two again. Returns what was done, as a sentence."""
+        from adapt_triage.dedup import DedupIndex
+
+        a, b = self._require_id(a_ref), self._require_id(b_ref)
+        if a == b:
+            raise StoreError(f"{a} is one paper; give two different papers")
+        when = normalize_timestamp(now) if now else utc_now()
+        with self.write() as conn:
+            index = DedupIndex(self.db)
+            index.decide(a, b, "unlink", when)
+            ra, rb = self._root_of(conn, a), self._root_of(conn, b)
+            if ra != rb:
+                return f"{a} and {b} were not linked; your decision is recorded"
+            detach = a if rb == b else b
+            conn.execute(
+                "UPDATE papers SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL "
+                "WHERE id = ?",
+                (detach,),
+            )
+            index.set_root(detach, None)
+        return f"unlinked {detach} from {ra}"
+
+    def dedup_decisions(self) -> list[dict[str, str]]:
+        """The user's `link` / `unlink` decisions, oldest first."""
+        from adapt_triage.dedup import DedupIndex
+
+        return DedupIndex(self.db).decisions()
+
+    def dedup_stats(self) -> list[dict[str, Any]]:
+        from adapt_triage.dedup import DedupIndex
+
+        return DedupIndex(self.db).bucket_stats()
+
+    @staticmethod
+    def _root_of(conn: sqlite3.Connection, pid: str) -> str:
+        row = conn.execute("SELECT duplicate_of FROM papers WHERE id = ?", (pid,)).fetchone()
+        return row[0] if row and row[0] else pid
+
+    @staticmethod
+    def _seen_order(conn: sqlite3.Connection, pid: str) -> tuple[str, int]:
+        row = conn.execute("SELECT first_seen, rowid FROM papers WHERE id = ?", (pid,)).fetchone()
+        return (row[0], row[1]) if row else ("", 0)
 
     def versions(self, ref: str) -> list[dict[str, Any]]:
         """Versions seen of a paper, oldest first (`version` None when the source gave none)."""

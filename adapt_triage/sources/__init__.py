@@ -5,9 +5,9 @@
 
 Formats (`ParseResult.format`): "arxiv-rss" (rss.arxiv.org, RSS or Atom), "arxiv-rdf" (the
 old RSS 1.0 arXiv feed), "arxiv-api", "rss", "atom", "huggingface", "semantic-scholar",
-"jsonl", "json" (an array of paper objects), "pasted", and "unknown" when the bytes are
-none of these. `parse_bytes` never raises for bad input: it returns `fatal=True` with a
-one-line error naming the source.
+"jsonl", "json" (an array of paper objects), "jsonfeed" (jsonfeed.org), "pasted", and
+"unknown" when the bytes are none of these. `parse_bytes` never raises for bad input: it
+returns `fatal=True` with a one-line error naming the source.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .common import ParseResult, ProblemLog, fatal_result, one_line, oversize_pr
 from .detect import detect_format, sniff
 from .feeds import finish, parse_feed
 from .huggingface import parse_huggingface
+from .jsonfeed import parse_json_feed
 from .jsonl import load_json, parse_json_array, parse_json_objects, parse_jsonl
 from .pasted import parse_pasted
 from .semantic_scholar import parse_semantic_scholar
@@ -26,6 +27,7 @@ from .semantic_scholar import parse_semantic_scholar
 __all__ = ["ParseResult", "detect_format", "parse_bytes"]
 
 _JSON_READERS = {
+    "jsonfeed": parse_json_feed,
     "huggingface": parse_huggingface,
     "semantic-scholar": parse_semantic_scholar,
 }

@@ -111,6 +111,10 @@ def _json_format(value: Any) -> Sniffed:
             return Sniffed("semantic-scholar", json_value=value, json_ok=True)
         return Sniffed("json", json_value=value, json_ok=True)
     if isinstance(value, dict):
+        from .jsonfeed import is_json_feed
+
+        if is_json_feed(value):
+            return Sniffed("jsonfeed", json_value=value, json_ok=True)
         data = value.get("data")
         if isinstance(data, list) and (
             {"total", "offset", "next", "token"} & value.keys()
