@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from adapt_triage.classify import Example, TriageClassifier
     from adapt_triage.fetch import Fetcher
     from adapt_triage.ingest import SourceReport
+    from adapt_triage.localread import DeferredFetcher
     from adapt_triage.store import Store
 
 app = typer.Typer(
@@ -78,7 +79,7 @@ def open_store(ctx: typer.Context, *, must_exist: bool = False) -> Store:
 
 def existing_store(ctx: typer.Context) -> Store | None:
     """The database when it exists (for user labels and custom categories), else None."""
-    from adapt_triage.store import default_db_path
+    from adapt_triage.paths import default_db_path
 
     path = settings(ctx).db or default_db_path()
     return open_store(ctx) if Path(path).exists() else None
@@ -180,16 +181,19 @@ def limited_fetcher(
     retries: int | None,
     deadline: float | None,
     max_size: float | None,
-) -> Fetcher:
-    """make_fetcher() with the limits the user gave (the others keep their defaults)."""
-    fetcher = make_fetcher()
-    fetcher.configure(
-        timeout=timeout,
-        retries=retries,
-        deadline=deadline,
-        max_bytes=int(max_size * 1024 * 1024) if max_size is not None else None,
-    )
-    return fetcher
+) -> DeferredFetcher:
+    """make_fetcher() with the limits the user gave (the others keep their defaults), made
+    only when a URL is fetched: a run over local files never loads the HTTP stack."""
+    from adapt_triage.localread import DEFAULT_MAX_BYTES, DeferredFetcher
+
+    max_bytes = int(max_size * 1024 * 1024) if max_size is not None else None
+
+    def make() -> Fetcher:
+        fetcher = make_fetcher()
+        fetcher.configure(timeout=timeout, retries=retries, deadline=deadline, max_bytes=max_bytes)
+        return fetcher
+
+    return DeferredFetcher(make, max_bytes=max_bytes or DEFAULT_MAX_BYTES)
 
 
 def stdout_is_terminal() -> bool:

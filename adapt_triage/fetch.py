@@ -1,4 +1,4 @@
-"""Reading the bytes of a source: a URL over HTTP(S), a local file, or stdin.
+"""Reading the bytes of a URL over HTTP(S) (local files and stdin: `adapt_triage.localread`).
 
 `Fetcher` wraps one `httpx.Client` and is polite and robust:
 
@@ -36,25 +36,39 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import math
-import os
 import random
 import re
 import socket
-import stat
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpcore
 import httpx
 
 from adapt_triage import __version__
+from adapt_triage.localread import (
+    DEFAULT_MAX_BYTES,
+    FetchError,
+    FetchResult,
+    FetchState,
+    _describe,
+    _size,
+    read_source,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FetchError",
+    "FetchResult",
+    "FetchState",
+    "Fetcher",
+    "is_arxiv_host",
+    "read_source",
+]
 
 USER_AGENT = f"adapt-triage/{__version__} (+https://github.com/adapt-triage/adapt-triage)"
 ACCEPT = (
@@ -66,46 +80,10 @@ MAX_REDIRECTS = 10
 DEFAULT_TIMEOUT = 15.0  # seconds, per request (connect at most 10 s)
 DEFAULT_RETRIES = 2  # retries after the first attempt
 DEFAULT_DEADLINE = 60.0  # seconds, per source, over every attempt
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # per source: URL bodies, files and stdin alike
 MAX_BACKOFF = 60.0  # seconds; one backoff step never waits longer than this
 _ARXIV_SLOT = "arxiv.org"
 _SPACE_RE = re.compile(r"\s+")
 _FEED_MARKERS = (b"<feed", b"<rss", b"<rdf:rdf")
-_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
-
-
-@dataclass
-class FetchState:
-    """What the store keeps per source between runs, for conditional GET."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
-class FetchResult:
-    url: str  # final URL after redirects (the path, or "-", for local input)
-    status: int  # 200, 304, or a 4xx whose body is a feed (arXiv API error feed)
-    content: bytes  # b"" for 304
-    headers: dict[str, str]  # response headers, lower-cased keys; {} for local input
-    not_modified: bool  # True on 304
-    etag: str | None
-    last_modified: str | None
-
-    @property
-    def state(self) -> FetchState:
-        """The state to store for the next conditional GET."""
-        return FetchState(etag=self.etag, last_modified=self.last_modified)
-
-
-class FetchError(Exception):
-    """A source could not be read. `str(e)` is one line: "<source>: <reason>"."""
-
-    def __init__(self, source: str, reason: str, *, status: int | None = None) -> None:
-        self.source = _one_line(source)
-        self.reason = _one_line(reason)
-        self.status = status
-        super().__init__(f"{self.source}: {self.reason}")
 
 
 class _Retryable(Exception):
@@ -547,110 +525,7 @@ class Fetcher:
         return max(0.0, (when - now).total_seconds())
 
 
-def read_source(
-    source: str,
-    *,
-    fetcher: Fetcher | None = None,
-    state: FetchState | None = None,
-    stdin: BinaryIO | None = None,
-    max_bytes: int | None = None,
-) -> FetchResult:
-    """The bytes of SOURCE: "-" for stdin, an http(s) URL, or a local path.
-
-    Local input gives status 200, empty headers and no etag. A URL with another
-    scheme is a FetchError. Without a `fetcher`, a temporary one is used for URLs.
-    Local input larger than `max_bytes` (default: the fetcher's cap, else 20 MB) is refused
-    without being read whole. stdin is touched only when SOURCE is "-".
-    """
-    limit = max_bytes or (fetcher.max_bytes if fetcher is not None else DEFAULT_MAX_BYTES)
-    if source == "-":
-        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
-        if stream is None:
-            raise FetchError("-", "cannot read stdin: it is closed")
-        try:
-            content = _read_limited(stream, limit)
-        except (OSError, ValueError) as exc:
-            raise FetchError("-", f"cannot read stdin: {_describe(exc)}") from None
-        if content is None:
-            raise FetchError("-", f"input larger than the {_size(limit)} limit (--max-size)")
-        return _local_result("-", content)
-    if _URL_RE.match(source):
-        if fetcher is not None:
-            return fetcher.fetch(source, state)
-        with Fetcher() as temporary:
-            return temporary.fetch(source, state)
-    return _local_result(source, _read_file(source, limit))
-
-
-def _read_file(source: str, limit: int) -> bytes:
-    path = Path(source)
-    try:
-        # O_NONBLOCK: a FIFO without a writer must not hang the open.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise FetchError(source, "no such file") from None
-    except IsADirectoryError:
-        raise FetchError(source, "is a directory, not a file") from None
-    except PermissionError:
-        raise FetchError(source, "permission denied") from None
-    except (OSError, ValueError) as exc:
-        if path.is_dir():
-            raise FetchError(source, "is a directory, not a file") from None
-        raise FetchError(source, f"cannot read: {_describe(exc)}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise FetchError(source, "is a directory, not a file")
-        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-            raise FetchError(
-                source,
-                f"file is {_size(info.st_size, exact=False)}, more than the {_size(limit)} "
-                "limit (--max-size)",
-            )
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            content = _read_limited(stream, limit)
-    except FetchError:
-        raise
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, IsADirectoryError):
-            raise FetchError(source, "is a directory, not a file") from None
-        raise FetchError(source, f"cannot read: {_describe(exc)}") from None
-    finally:
-        os.close(fd)
-    if content is None:
-        raise FetchError(source, f"input larger than the {_size(limit)} limit (--max-size)")
-    return content
-
-
-def _read_limited(stream: BinaryIO, limit: int) -> bytes | None:
-    """At most `limit` bytes from `stream`, or None when there is more."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = stream.read(min(1024 * 1024, limit + 1 - total))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > limit:
-            return None
-
-
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _local_result(name: str, content: bytes) -> FetchResult:
-    return FetchResult(
-        url=name,
-        status=200,
-        content=content,
-        headers={},
-        not_modified=False,
-        etag=None,
-        last_modified=None,
-    )
 
 
 def _looks_like_feed(body: bytes) -> bool:
@@ -675,28 +550,8 @@ def _http_date(value: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
-def _size(n: int, *, exact: bool = True) -> str:
-    mb = 1024 * 1024
-    if n >= mb and (n % mb == 0 or not exact):
-        return f"{n / mb:.0f} MB" if n % mb == 0 else f"{n / mb:.1f} MB"
-    return f"{n} bytes"
-
-
 def _seconds(value: float) -> str:
     """A wait for a message: never hundreds of digits from a hostile header."""
     if value > 7 * 86400:
         return "more than a week"
     return f"{value:.0f} s"
-
-
-def _describe(exc: BaseException) -> str:
-    text = _one_line(str(exc))
-    if not text:
-        return type(exc).__name__
-    if isinstance(exc, OSError) and exc.strerror:
-        return _one_line(exc.strerror)
-    return text
-
-
-def _one_line(text: str) -> str:
-    return _SPACE_RE.sub(" ", text).strip()

@@ -68,7 +68,7 @@ def read_and_parse(
     stdin: BinaryIO | None = None,
 ) -> ReadOutcome:
     """Bytes from a URL, a path or `-`, parsed by the reader the content calls for."""
-    from adapt_triage.fetch import FetchError, FetchState, read_source
+    from adapt_triage.localread import FetchError, FetchState, read_source
     from adapt_triage.sources import parse_bytes
 
     state = FetchState(etag=etag, last_modified=last_modified)

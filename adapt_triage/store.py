@@ -50,9 +50,9 @@ from adapt_triage.paper import (
     parse_arxiv_id,
     text_variant_id,
 )
+from adapt_triage.paths import DB_ENV, default_db_path  # noqa: F401 - re-exported
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 
-DB_ENV = "ADAPT_TRIAGE_DB"
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -142,16 +142,6 @@ def storage_error(exc: sqlite3.Error, path: Any, doing: str = "cannot write") ->
     else:
         cause = "SQLite error"
     return StorageError(f"{path}: {doing}: {cause} ({_one_line(exc)})")
-
-
-def default_db_path() -> Path:
-    """`$ADAPT_TRIAGE_DB`, else `adapt-triage.db` in the user data directory."""
-    env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path("adapt-triage") / "adapt-triage.db"
 
 
 def utc_now() -> str:
