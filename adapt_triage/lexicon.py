@@ -5,8 +5,10 @@ adaptation but are not.
 Written from knowledge of the field (the method names any survey of parameter-efficient
 tuning, domain adaptation, continual learning, model merging or compression names), before
 any evaluation on the real-day labels was run, and not tuned on them. The classifier adds
-each phrase as a one-phrase training document labeled with its category (`off-topic`
-phrases teach the relevance gate what is off-topic despite the words).
+each phrase as a one-phrase training document labeled with its category. The `off-topic`
+phrases (what is off-topic despite the words) reach the relevance gate only with
+`TriageClassifier(gate_pseudo=True)`: on the real-day folds the gate did better on labeled
+papers alone.
 """
 
 from __future__ import annotations
