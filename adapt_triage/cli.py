@@ -35,8 +35,10 @@ app = typer.Typer(
 )
 feeds_app = typer.Typer(help="Subscribed feeds: `ingest` with no SOURCE fetches them all.")
 categories_app = typer.Typer(help="Categories: the taxonomy plus your own.")
+sources_app = typer.Typer(help="Every source ever read, subscribed or one-off.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(categories_app, name="categories")
+app.add_typer(sources_app, name="sources")
 
 
 class Settings:
@@ -149,7 +151,10 @@ class ListFormat(str, Enum):
 
 # Options shared by the commands that select stored papers.
 CategoryOption = Annotated[
-    list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+    list[str] | None,
+    typer.Option(
+        "--category", "-c", metavar="CATS", help="Only these categories (a,b or repeat the option)."
+    ),
 ]
 SinceOption = Annotated[
     str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
@@ -488,6 +493,22 @@ def _since(text: str | None) -> str | None:
         fail(str(exc), 2)
 
 
+def _categories(
+    store: Store | None, values: list[str] | None, option: str = "--category"
+) -> list[str] | None:
+    """Comma lists and repeats of category slugs, checked (exit 2 with the valid ones)."""
+    from adapt_triage.taxonomy import DEFAULT_SLUGS, category_order
+    from adapt_triage.validation import InvalidValueError, check_categories
+
+    if not values:
+        return None
+    known = store.known_labels() if store is not None else category_order(list(DEFAULT_SLUGS))
+    try:
+        return check_categories(values, known, option) or None
+    except InvalidValueError as exc:
+        fail(str(exc), 2)
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
@@ -501,10 +522,11 @@ def list_command(
 ) -> None:
     """Stored papers, newest first."""
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
-    store = open_store(ctx)
+    store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
     refresh_scores(ctx, store)
     rows = store.list_papers(
-        category=category or None,
+        category=category,
         since=_since(since),
         include_duplicates=include_all,
         limit=limit,
@@ -531,11 +553,12 @@ def search(
     from adapt_triage.store import StoreError
 
     fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
-    store = open_store(ctx)
+    store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
     try:
         rows = store.search(
             query,
-            category=category or None,
+            category=category,
             since=_since(since),
             include_duplicates=include_all,
             limit=limit,
@@ -693,6 +716,7 @@ class DigestFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     jsonl = "jsonl"
+    csv = "csv"
     html = "html"
 
 
@@ -701,17 +725,25 @@ def digest(
     ctx: typer.Context,
     since: Annotated[
         str | None,
-        typer.Option(help="Papers stored since 1d, 2w, 12h or a DATE (default: the last digest)."),
+        typer.Option(
+            help="Only papers stored since 1d, 2w, 12h or a DATE (default: every paper not "
+            "shown before)."
+        ),
     ] = None,
     format: Annotated[
         DigestFormat | None,
         typer.Option(
-            "--format", "-f", help="table (terminal default), markdown, json, jsonl, html."
+            "--format",
+            "-f",
+            help="table (terminal default), markdown (piped default), json, jsonl, csv, html.",
         ),
     ] = None,
     category: CategoryOption = None,
     hide: Annotated[
-        list[str] | None, typer.Option("--hide", help="Leave out a category (e.g. off-topic).")
+        list[str] | None,
+        typer.Option(
+            "--hide", metavar="CATS", help="Leave out categories (e.g. off-topic; a,b or repeat)."
+        ),
     ] = None,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0.0, max=1.0, help="Primary score at least.")
@@ -723,12 +755,14 @@ def digest(
         list[str] | None,
         typer.Option(
             "--announce",
+            metavar="TYPES",
             help="Only arXiv papers announced as new, cross, replace or replace-cross "
-            "(repeatable; papers from other sources are kept).",
+            "(a,b or repeat; papers from other sources are kept).",
         ),
     ] = None,
     include_shown: Annotated[
-        bool, typer.Option("--all", help="Include papers shown in an earlier digest.")
+        bool,
+        typer.Option("--all", help="Include the papers shown in an earlier digest too."),
     ] = False,
     no_mark: Annotated[
         bool, typer.Option("--no-mark", help="Do not record this digest (a preview).")
@@ -737,48 +771,51 @@ def digest(
         bool, typer.Option("--hide-read", help="Leave out the papers you marked read.")
     ] = False,
 ) -> None:
-    """The papers stored since the last digest, grouped by primary category, duplicates
-    folded in. Papers shown once do not come back unless --all."""
+    """The papers not shown in an earlier digest, grouped by primary category, duplicates
+    folded in. Only the papers that reach the output are marked shown: what --limit, a
+    filter or a closed pipe (`| head`) leaves out comes back next time; --all shows the
+    shown ones too. With --quiet and nothing new it prints nothing."""
+    from adapt_triage.delivery import OutputSink
     from adapt_triage.digest import build_digest
-    from adapt_triage.render import (
-        digest_dict,
-        digest_jsonl_records,
-        digest_markdown,
-        dumps,
-        render_digest,
-        write_jsonl,
-    )
+    from adapt_triage.render import digest_chunks, digest_table_notes
+    from adapt_triage.validation import InvalidValueError, check_announce
 
+    quiet = settings(ctx).quiet
     fmt = format or (DigestFormat.table if stdout_is_terminal() else DigestFormat.markdown)
-    store = open_store(ctx)
+    store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
+    hidden = _categories(store, hide, "--hide") or []
+    try:
+        announce = check_announce(announce)
+    except InvalidValueError as exc:
+        fail(str(exc), 2)
     refresh_scores(ctx, store)
     result = build_digest(
         store,
         since=_since(since),
         include_shown=include_shown,
-        categories=category or None,
-        hide=hide or (),
+        categories=category,
+        hide=hidden,
         min_score=min_score,
         limit=limit,
-        announce=announce or (),
+        announce=announce,
         hide_read=hide_read,
     )
-    if fmt is DigestFormat.html:
-        from adapt_triage.html_digest import digest_html
-
-        typer.echo(digest_html(result), nl=False)
-    elif fmt is DigestFormat.json:
-        typer.echo(dumps(digest_dict(result)))
-    elif fmt is DigestFormat.jsonl:
-        write_jsonl(digest_jsonl_records(result), sys.stdout)
-        if result.empty_reason and not settings(ctx).quiet:
+    if quiet and not result.count:
+        return  # cron: no mail on a day with nothing new
+    sink = OutputSink(sys.stdout)
+    shown: list[str] = []
+    for ids, chunk in digest_chunks(result, fmt.value):
+        if not sink.write(chunk):
+            break
+        shown.extend(ids)
+    if not sink.closed:
+        if fmt is DigestFormat.table:
+            digest_table_notes(result, stderr_notes=not quiet)
+        elif fmt is DigestFormat.jsonl and result.empty_reason and not quiet:
             typer.echo(f"adapt-triage: {result.empty_reason}", err=True)
-    elif fmt is DigestFormat.markdown:
-        typer.echo(digest_markdown(result), nl=False)
-    else:
-        render_digest(result, stderr_notes=not settings(ctx).quiet)
-    if not no_mark:
-        store.mark_shown([p["id"] for p in result.papers], since=result.since)
+    if not no_mark and shown:
+        store.mark_shown(shown, since=result.since)
 
 
 # --------------------------------------------------------------------------- feeds
@@ -832,6 +869,76 @@ def feeds_list(
             typer.echo(dumps(feed.to_dict()))
         return
     render_feeds(feeds)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class RecordFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+SOURCE_COLUMNS = (
+    "url",
+    "name",
+    "kind",
+    "subscribed",
+    "last_fetch_at",
+    "last_status",
+    "consecutive_failures",
+    "last_item_count",
+    "last_new",
+    "last_error",
+)
+
+
+@sources_app.command("list")
+def sources_list(
+    ctx: typer.Context,
+    format: Annotated[
+        RecordFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), jsonl (piped), json, csv."),
+    ] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
+) -> None:
+    """Every source ever read, subscribed feeds and one-off files or URLs alike, with the
+    last fetch. `sources forget SOURCE` drops a one-off source's history."""
+    from adapt_triage.render import render_feeds, write_csv, write_json, write_jsonl
+
+    fmt = RecordFormat.jsonl if json_lines else format
+    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
+    states = open_store(ctx, must_exist=True).list_sources()
+    records = [s.to_dict() for s in states]
+    if fmt is RecordFormat.jsonl:
+        write_jsonl(records, sys.stdout)
+    elif fmt is RecordFormat.json:
+        write_json(records, sys.stdout)
+    elif fmt is RecordFormat.csv:
+        write_csv(records, sys.stdout, SOURCE_COLUMNS)
+    else:
+        render_feeds(states, empty="no sources yet; read one with `adapt-triage ingest SOURCE`")
+
+
+@sources_app.command("forget")
+def sources_forget(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="The source's URL or path.")],
+) -> None:
+    """Forget a one-off source's fetch history, so its failures stop being reported (its
+    papers stay stored)."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        state = store.forget_source(source)
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        typer.echo(f"forgot source {sanitize(state.url)} (its papers stay stored)")
 
 
 # --------------------------------------------------------------------------- categories
@@ -939,8 +1046,9 @@ def export(
     from adapt_triage.render import write_jsonl as write_lines
 
     store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
     rows = store.iter_papers(
-        category=category or None,
+        category=category,
         since=_since(since),
         include_duplicates=include_all,
         starred=starred,
@@ -1053,7 +1161,6 @@ def trends(
 ) -> None:
     """Papers per category per week over the stored history (by the day each paper was
     published, else stored), as a chart in the terminal, CSV or JSON Lines."""
-    from adapt_triage.store import UnknownLabelError
     from adapt_triage.trends import (
         PlotUnavailableError,
         render_text,
@@ -1064,11 +1171,8 @@ def trends(
     from adapt_triage.trends import plot as draw
 
     store = open_store(ctx, must_exist=True)
-    if category:
-        unknown = [c for c in category if c not in store.known_labels()]
-        if unknown:
-            fail(str(UnknownLabelError(f"unknown category {', '.join(map(repr, unknown))}")), 2)
-    result = weekly_trends(store, weeks=weeks, categories=category or None)
+    category = _categories(store, category)
+    result = weekly_trends(store, weeks=weeks, categories=category)
     if format is TrendsFormat.csv:
         write_csv(result, sys.stdout)
     elif format is TrendsFormat.jsonl:

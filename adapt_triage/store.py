@@ -1074,6 +1074,22 @@ class Store:
         rows = self._rows("SELECT * FROM sources ORDER BY added_at, rowid")
         return [SourceState.from_row(r) for r in rows]
 
+    def forget_source(self, url_or_name: str) -> SourceState:
+        """Forget a one-off source's fetch history (its papers stay stored); a relative path
+        also matches its absolute form. A subscribed feed must be unsubscribed first
+        (`feeds remove`). StoreError when nothing matches."""
+        ref = (url_or_name or "").strip()
+        state = self.get_fetch_state(ref)
+        if state is None and ref and ref != "-" and not _URL_RE.match(ref):
+            state = self.get_fetch_state(str(Path(ref).expanduser().resolve()))
+        if state is None:
+            raise StoreError(f"no source {ref!r} (`adapt-triage sources list` shows them)")
+        if state.subscribed:
+            raise StoreError(f"{ref} is a subscribed feed; unsubscribe with `feeds remove` first")
+        with self.write() as conn:
+            conn.execute("DELETE FROM sources WHERE url = ? AND subscribed = 0", (state.url,))
+        return state
+
     # -- papers
 
     def _filters(
@@ -1587,6 +1603,13 @@ class Store:
             )
         assert digest_id is not None
         return int(digest_id)
+
+    def count_shown(self, since: str | datetime | date | None = None) -> int:
+        """Canonical papers (stored since `since`) that an earlier digest showed."""
+        where, params = self._filters(category=None, since=since, include_duplicates=False)
+        where.append("p.shown_in_digest IS NOT NULL")
+        sql = f"SELECT count(*) FROM papers p WHERE {' AND '.join(where)}"
+        return int(self.db.conn.execute(sql, params).fetchone()[0])
 
     def last_digest_at(self) -> str | None:
         row = self.db.conn.execute("SELECT max(at) FROM digests").fetchone()
