@@ -364,8 +364,10 @@ def ingest(
             "--report-after",
             envvar="ADAPT_TRIAGE_REPORT_AFTER",
             min=1,
-            help="With --quiet, report a source that cannot be read only once it has failed "
-            "in N consecutive runs (the exit status says 1 every time).",
+            help="With --quiet, report a passing outage (timeout, refused connection, HTTP "
+            "5xx or 429) of a source that has worked only once it has failed in N "
+            "consecutive runs; other failures are reported at once (the exit status "
+            "says 1 every time).",
         ),
     ] = 3,
     wait: Annotated[
@@ -412,6 +414,10 @@ def ingest(
         if outage:
             state = store.get_fetch_state(state_keys.get(report.source, report.source))
             failures = state.consecutive_failures if state else 1
+            # The streak spares only passing outages of a source that has worked; a typo,
+            # a 404 or an unreadable file is reported on the first run.
+            passing = report.error_kind == "transient" and state is not None
+            outage = passing and state.ever_succeeded
         if not (quiet and outage and failures < report_after):
             for error in report.errors:
                 suffix = f" (failed {failures} runs in a row)" if failures > 1 else ""

@@ -480,6 +480,17 @@ class SourceState:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def ever_succeeded(self) -> bool:
+        """Some fetch of this source was read (ok, empty or not modified): a failure now
+        is an outage of a source that works, not a typo."""
+        return bool(
+            self.last_item_count is not None
+            or self.last_new is not None
+            or self.etag
+            or self.last_modified
+        )
+
 
 def _other_work(row: Mapping[str, Any], paper: Paper) -> bool:
     """A stored paper and an incoming one share a `title:` id; are they different works?

@@ -59,11 +59,14 @@ def test_ingest_with_nothing_subscribed_is_a_usage_error(tmp_path):
 
 
 def test_cron_reports_a_failing_feed_only_on_the_third_night(tmp_path, monkeypatch):
-    """--quiet: nothing on nights one and two, the error on night three; exit 1 every night;
-    the good feed is stored every night."""
+    """--quiet: a feed that has worked and now answers 502 (a passing outage): nothing on
+    nights one and two, the error on night three; exit 1 every night; the good feed is
+    stored every night."""
     db = tmp_path / "t.db"
     run(["feeds", "add", GOOD], db=db)
     run(["feeds", "add", BAD], db=db)
+    serve(monkeypatch, {GOOD: 304, BAD: FIXTURES / "cli" / "hf_daily_day1.json"})
+    assert run(["ingest", "--quiet"], db=db).exit_code == 0  # night 0: both feeds work
     nights = [
         FIXTURES / "cli" / "arxiv_cs_lg_day1.xml",
         FIXTURES / "cli" / "arxiv_cs_lg_day2.xml",
@@ -92,8 +95,28 @@ def test_cron_reports_a_failing_feed_only_on_the_third_night(tmp_path, monkeypat
         with Store(db) as store:
             assert store.get_fetch_state(GOOD).last_status == "ok"
             assert store.get_fetch_state(BAD).consecutive_failures == night
-    # day 1: two papers; day 2: a new version of one; HF: one more paper
-    assert stored == ["2/1", "2/2", "3/2"]
+    # night 0: one HF paper; day 1: two papers; day 2: a new version of one; HF: the same
+    assert stored == ["3/1", "3/2", "3/2"]
+
+
+def test_quiet_reports_at_once_what_waiting_will_not_fix(tmp_path, monkeypatch):
+    """A feed that never worked (a typo), a permanent status (404, 410, 401, 403) and an
+    unreadable file are reported on the first --quiet run; --report-after is for outages."""
+    db = tmp_path / "t.db"
+    worked = "https://feeds.example.org/worked.xml"
+    statuses = {worked: FIXTURES / "cli" / "hf_daily_day1.json"}
+    serve(monkeypatch, statuses)
+    assert run(["ingest", "--quiet", worked], db=db).exit_code == 0
+    for status in (404, 410, 401, 403):
+        serve(monkeypatch, {worked: status})
+        result = run(["ingest", "--quiet", worked], db=db)
+        (line,) = result.stderr.splitlines()
+        assert result.exit_code == 1 and line.startswith(f"adapt-triage: {worked}: HTTP {status}")
+    serve(monkeypatch, {BAD: 503})
+    never = run(["ingest", "--quiet", BAD], db=db)  # never worked: maybe a typo
+    assert never.exit_code == 1 and f"{BAD}: HTTP 503" in never.stderr
+    typo = run(["ingest", "--quiet", tmp_path / "typo-feed.xml"], db=db)
+    assert typo.exit_code == 1 and "typo-feed.xml: no such file" in typo.stderr
 
 
 def test_without_quiet_every_failure_is_reported(tmp_path, monkeypatch):
