@@ -53,7 +53,7 @@ from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 DB_ENV = "ADAPT_TRIAGE_DB"
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _KEEP: Any = object()  # "leave this column as it is"
@@ -1529,12 +1529,13 @@ class Store:
     def add_category(
         self, slug: str, description: str = "", *, now: str | datetime | None = None
     ) -> dict[str, Any]:
-        """Add (or re-describe) a user-defined category."""
+        """Add a user-defined category, or re-describe one (an empty `description` keeps the
+        one it has)."""
         slug = (slug or "").strip()
-        if not _SLUG_RE.match(slug):
+        if not _SLUG_RE.match(slug) or len(slug) > 63:
             raise StoreError(
-                f"category {slug!r}: use lower-case letters, digits and hyphens, "
-                "starting with a letter or digit"
+                f"category {slug!r}: use lower-case letters, digits and single hyphens, "
+                "starting with a letter (e.g. federated-tuning), at most 63 characters"
             )
         if slug in DEFAULT_SLUGS:
             raise StoreError(f"category {slug!r} is already in the taxonomy")
@@ -1542,7 +1543,9 @@ class Store:
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO categories (slug, description, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (slug) DO UPDATE SET description = excluded.description",
+                "ON CONFLICT (slug) DO UPDATE SET description = CASE "
+                "WHEN excluded.description = '' THEN categories.description "
+                "ELSE excluded.description END",
                 (slug, description or "", when),
             )
         return self._rows("SELECT * FROM categories WHERE slug = ?", (slug,))[0]

@@ -126,3 +126,13 @@ def test_categories_add_rejects_bad_slugs(tmp_path):
     assert bad.exit_code == 2 and "lower-case" in bad.stderr
     dup = run(["categories", "add", "lora"], db=db)
     assert dup.exit_code == 2 and "already" in dup.stderr
+    digit = run(["categories", "add", "1"], db=db)
+    assert digit.exit_code == 2 and "starting with a letter" in digit.stderr
+
+
+def test_re_adding_a_category_keeps_its_description(tmp_path):
+    db = tmp_path / "t.db"
+    run(["categories", "add", "federated", "-d", "training across clients"], db=db)
+    assert run(["categories", "add", "federated"], db=db).exit_code == 0
+    listed = run(["categories", "list"], db=db).stdout
+    assert "training across clients (yours)" in listed

@@ -637,13 +637,14 @@ def test_custom_categories(store):
         "created_at": T0,
     }
     store.add_category("model-merging", "weight averaging and merging")
+    store.add_category("model-merging")  # re-adding without a description keeps it
     assert [(c["slug"], c["description"]) for c in store.list_categories()] == [
         ("model-merging", "weight averaging and merging")
     ]
     labels = store.known_labels()
     assert "model-merging" in labels and labels[-1] == OFF_TOPIC
     assert store.label_paper("2401.00001", add=["model-merging"])[0] == "model-merging"
-    for bad in ("Model Merging", "-x", "", "lora"):
+    for bad in ("Model Merging", "-x", "", "lora", "1", "2x", "a--b", "a-", "x" * 64):
         with pytest.raises(StoreError):
             store.add_category(bad)
 
