@@ -830,16 +830,29 @@ def digest(
 @feeds_app.command("add")
 def feeds_add(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="Feed URL (arXiv RSS/API, RSS, Atom, HF JSON).")],
-    name: Annotated[str | None, typer.Option(help="A short name for the feed.")] = None,
+    url: Annotated[
+        str,
+        typer.Argument(
+            metavar="FEED",
+            help="An http(s) URL (arXiv RSS/API, RSS, Atom, HF JSON), an existing file, or "
+            "an arXiv category: cs.LG, or arxiv:cs.LG+cs.CL for several.",
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="A short, unique name for the feed.")] = None,
 ) -> None:
-    """Subscribe to a feed; `ingest` with no SOURCE fetches every subscribed feed."""
+    """Subscribe to a feed; `ingest` with no SOURCE fetches every subscribed feed. Files
+    are stored with their absolute path (cron runs elsewhere)."""
+    from adapt_triage.feeds import FeedSpecError, resolve_feed
     from adapt_triage.render import sanitize
     from adapt_triage.store import StoreError
 
+    try:
+        resolved = resolve_feed(url)
+    except FeedSpecError as exc:
+        fail(str(exc), 2)
     store = open_store(ctx)
     try:
-        state = store.add_feed(url, name)
+        state = store.add_feed(resolved, name)
     except StoreError as exc:
         fail(str(exc), 2)
     if not settings(ctx).quiet:
@@ -849,32 +862,124 @@ def feeds_add(
 @feeds_app.command("remove")
 def feeds_remove(
     ctx: typer.Context,
-    url_or_name: Annotated[str, typer.Argument(help="The feed's URL or name.")],
+    url_or_name: Annotated[str, typer.Argument(metavar="FEED", help="The feed's URL or name.")],
 ) -> None:
     """Unsubscribe (the papers it brought stay stored)."""
-    store = open_store(ctx)
-    if not store.remove_feed(url_or_name):
-        fail(f"no subscribed feed {url_or_name!r}")
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        removed = store.remove_feed(url_or_name)
+    except StoreError as exc:
+        fail(str(exc))
+    if not removed:
+        fail(f"no subscribed feed {url_or_name!r} (`adapt-triage feeds list` shows them)")
     if not settings(ctx).quiet:
-        typer.echo(f"unsubscribed: {url_or_name}")
+        typer.echo(f"unsubscribed: {sanitize(url_or_name)}")
+
+
+@feeds_app.command("rename")
+def feeds_rename(
+    ctx: typer.Context,
+    url_or_name: Annotated[str, typer.Argument(metavar="FEED", help="The feed's URL or name.")],
+    new_name: Annotated[str, typer.Argument(metavar="NAME", help="Its new, unique name.")],
+) -> None:
+    """Give a subscribed feed a new name."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        state = store.rename_feed(url_or_name, new_name)
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        typer.echo(f"renamed: {sanitize(state.url)} is now {sanitize(state.name)}")
 
 
 @feeds_app.command("list")
 def feeds_list(
     ctx: typer.Context,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table or json (JSON Lines).")
-    ] = ReportFormat.table,
+        RecordFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), jsonl (piped), json, csv."),
+    ] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
     """Subscribed feeds with the last fetch: time, status, item counts, failures."""
-    from adapt_triage.render import dumps, render_feeds
+    from adapt_triage.render import render_feeds, write_csv, write_json, write_jsonl
 
-    feeds = open_store(ctx).list_feeds()
-    if format is ReportFormat.json:
-        for feed in feeds:
-            typer.echo(dumps(feed.to_dict()))
-        return
-    render_feeds(feeds)
+    fmt = RecordFormat.jsonl if json_lines else format
+    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
+    feeds = open_store(ctx, must_exist=True).list_feeds()
+    records = [feed.to_dict() for feed in feeds]
+    if fmt is RecordFormat.jsonl:
+        write_jsonl(records, sys.stdout)
+    elif fmt is RecordFormat.json:
+        write_json(records, sys.stdout)
+    elif fmt is RecordFormat.csv:
+        write_csv(records, sys.stdout, SOURCE_COLUMNS)
+    else:
+        render_feeds(feeds)
+
+
+@feeds_app.command("export")
+def feeds_export(ctx: typer.Context) -> None:
+    """The subscribed feeds as OPML 2.0 on stdout (for newsboat, rss2email, feed readers)."""
+    from adapt_triage.feeds import OpmlFeed, to_opml
+
+    feeds = open_store(ctx, must_exist=True).list_feeds()
+    sys.stdout.write(to_opml([OpmlFeed(f.url, f.name) for f in feeds]))
+
+
+@feeds_app.command("import")
+def feeds_import(
+    ctx: typer.Context,
+    opml: Annotated[Path, typer.Argument(metavar="FILE", help="An OPML file, or - for stdin.")],
+) -> None:
+    """Subscribe to every feed of an OPML file (folders too); feeds already subscribed are
+    kept as they are, a name already taken is dropped (the feed is still added)."""
+    from adapt_triage.dates import plural
+    from adapt_triage.feeds import FeedSpecError, parse_opml, resolve_feed
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import FeedNameError, StoreError
+
+    label = str(opml)
+    try:
+        content = sys.stdin.buffer.read() if label == "-" else opml.read_bytes()
+        feeds = parse_opml(content, source=label)
+    except OSError as exc:
+        fail(f"{label}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(str(exc), 2)
+    store = open_store(ctx)
+    known = {f.url for f in store.list_feeds()}
+    added = failed = 0
+    for feed in feeds:
+        try:
+            url = resolve_feed(feed.url)
+            if url in known:
+                continue
+            try:
+                store.add_feed(url, feed.name)
+            except FeedNameError:
+                store.add_feed(url)
+        except (FeedSpecError, StoreError) as exc:
+            failed += 1
+            typer.echo(f"adapt-triage: {label}: {sanitize(exc)}", err=True)
+            continue
+        known.add(url)
+        added += 1
+    if not settings(ctx).quiet:
+        kept = len(feeds) - added - failed
+        typer.echo(
+            f"imported {plural(added, 'feed')} from {sanitize(label)}"
+            + (f" ({kept} already subscribed)" if kept else ""),
+            err=True,
+        )
+    if failed:
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- sources

@@ -83,6 +83,10 @@ class UnknownLabelError(StoreError):
     """A label that is neither a taxonomy category nor a user-defined one."""
 
 
+class FeedNameError(StoreError):
+    """A feed name already taken by another subscribed feed."""
+
+
 class RunLockedError(StoreError):
     """Another run holds the whole-run lock."""
 
@@ -1038,12 +1042,24 @@ class Store:
     def add_feed(
         self, url: str, name: str | None = None, *, now: str | datetime | None = None
     ) -> SourceState:
-        """Subscribe to a feed (again); an existing source keeps its history."""
+        """Subscribe to a feed (again); an existing source keeps its history. Names are
+        unique among subscribed feeds; re-adding a feed with another name is an error (use
+        `rename_feed`), never a silent rename."""
         url = url.strip()
+        name = (name or "").strip() or None
         if not url:
             raise StoreError("a feed needs a URL or path")
         when = normalize_timestamp(now) if now else utc_now()
         with self.write() as conn:
+            row = conn.execute(
+                "SELECT name, subscribed FROM sources WHERE url = ?", (url,)
+            ).fetchone()
+            if row and row[1] and name and row[0] and row[0] != name:
+                raise FeedNameError(
+                    f"{url} is already subscribed as {row[0]!r}; "
+                    f"rename it with `feeds rename {row[0]} {name}`"
+                )
+            self._check_feed_name(conn, name or (row[0] if row else None), url)
             self._ensure_source(conn, url, when, {"name": name})
             conn.execute(
                 "UPDATE sources SET subscribed = 1, name = COALESCE(?, name) WHERE url = ?",
@@ -1053,29 +1069,61 @@ class Store:
         assert state is not None
         return state
 
+    @staticmethod
+    def _check_feed_name(conn: sqlite3.Connection, name: str | None, url: str) -> None:
+        if not name:
+            return
+        clash = conn.execute(
+            "SELECT url FROM sources WHERE subscribed = 1 AND url != ? AND (name = ? OR url = ?)",
+            (url, name, name),
+        ).fetchone()
+        if clash:
+            raise FeedNameError(f"feed name {name!r} is taken by {clash[0]}; choose another name")
+
+    @staticmethod
+    def _subscribed_url(conn: sqlite3.Connection, url_or_name: str) -> str | None:
+        urls = [
+            r[0]
+            for r in conn.execute(
+                "SELECT url FROM sources WHERE subscribed = 1 AND url = ?", (url_or_name,)
+            )
+        ] or [
+            r[0]
+            for r in conn.execute(
+                "SELECT url FROM sources WHERE subscribed = 1 AND name = ?", (url_or_name,)
+            )
+        ]
+        if len(urls) > 1:
+            raise AmbiguousIdError(
+                f"feed name {url_or_name!r} matches {len(urls)} feeds: {', '.join(urls)}; "
+                "remove one by its URL"
+            )
+        return urls[0] if urls else None
+
     def remove_feed(self, url_or_name: str) -> bool:
         """Unsubscribe (by URL, or by name when it names one feed); history is kept.
         Returns False when no subscribed feed matches."""
         with self.write() as conn:
-            urls = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT url FROM sources WHERE subscribed = 1 AND url = ?", (url_or_name,)
-                )
-            ] or [
-                r[0]
-                for r in conn.execute(
-                    "SELECT url FROM sources WHERE subscribed = 1 AND name = ?", (url_or_name,)
-                )
-            ]
-            if len(urls) > 1:
-                raise AmbiguousIdError(
-                    f"feed name {url_or_name!r} matches {len(urls)} feeds: {', '.join(urls)}"
-                )
-            if not urls:
+            url = self._subscribed_url(conn, url_or_name)
+            if url is None:
                 return False
-            conn.execute("UPDATE sources SET subscribed = 0 WHERE url = ?", (urls[0],))
+            conn.execute("UPDATE sources SET subscribed = 0 WHERE url = ?", (url,))
         return True
+
+    def rename_feed(self, url_or_name: str, new_name: str) -> SourceState:
+        """Give a subscribed feed a new (unique) name."""
+        new_name = (new_name or "").strip()
+        if not new_name:
+            raise StoreError("a feed name cannot be empty")
+        with self.write() as conn:
+            url = self._subscribed_url(conn, url_or_name)
+            if url is None:
+                raise StoreError(f"no subscribed feed {url_or_name!r}")
+            self._check_feed_name(conn, new_name, url)
+            conn.execute("UPDATE sources SET name = ? WHERE url = ?", (new_name, url))
+        state = self.get_fetch_state(url)
+        assert state is not None
+        return state
 
     def list_feeds(self) -> list[SourceState]:
         rows = self._rows("SELECT * FROM sources WHERE subscribed = 1 ORDER BY added_at, rowid")

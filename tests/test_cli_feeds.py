@@ -7,7 +7,7 @@ import sqlite3
 
 import httpx
 from conftest import FIXTURES
-from helpers import run, serve
+from helpers import jsonl, run, serve
 
 from adapt_triage.store import Store
 
@@ -25,13 +25,14 @@ def test_feeds_add_list_remove(tmp_path):
     assert run(["feeds", "add", GOOD, "--name", "cs.LG"], db=db).exit_code == 0
     assert run(["feeds", "add", BAD], db=db).exit_code == 0
     listed = [
-        json.loads(line) for line in run(["feeds", "list", "-f", "json"], db=db).stdout.splitlines()
+        json.loads(line)
+        for line in run(["feeds", "list", "-f", "jsonl"], db=db).stdout.splitlines()
     ]
     assert [(f["url"], f["name"]) for f in listed] == [(GOOD, "cs.LG"), (BAD, None)]
-    table = run(["feeds", "list"], db=db).stdout
+    table = run(["feeds", "list", "-f", "table"], db=db).stdout
     assert "cs.LG" in table and "never" in table
     assert run(["feeds", "remove", "cs.LG"], db=db).exit_code == 0
-    listed = run(["feeds", "list", "-f", "json"], db=db).stdout.splitlines()
+    listed = run(["feeds", "list", "-f", "jsonl"], db=db).stdout.splitlines()
     assert [json.loads(line)["url"] for line in listed] == [BAD]
     missing = run(["feeds", "remove", "nope"], db=db)
     assert missing.exit_code == 1 and "nope" in missing.stderr
@@ -46,7 +47,8 @@ def test_ingest_without_sources_fetches_every_subscribed_feed(tmp_path, monkeypa
     assert [str(r.url) for r in seen] == [GOOD]
     assert count(db) == 2
     (feed,) = [
-        json.loads(line) for line in run(["feeds", "list", "-f", "json"], db=db).stdout.splitlines()
+        json.loads(line)
+        for line in run(["feeds", "list", "-f", "jsonl"], db=db).stdout.splitlines()
     ]
     assert (feed["last_status"], feed["last_item_count"], feed["last_new"]) == ("ok", 2, 2)
     assert feed["last_fetch_at"] and feed["consecutive_failures"] == 0
@@ -144,3 +146,96 @@ def test_overlapping_run_waits_then_exits_cleanly_with_a_message(tmp_path, seed_
     assert count(db) == 0
     assert run(["ingest", "--quiet", seed_page], db=db).exit_code == 0
     assert count(db) == 71
+
+
+def test_feed_names_are_unique_and_rename_changes_one(tmp_path):
+    db = tmp_path / "t.db"
+    assert run(["feeds", "add", GOOD, "--name", "lg"], db=db).exit_code == 0
+    clash = run(["feeds", "add", BAD, "--name", "lg"], db=db)
+    assert clash.exit_code == 2
+    (line,) = clash.stderr.splitlines()
+    assert "'lg' is taken by" in line and GOOD in line
+    # re-adding a URL with another name is no silent rename
+    again = run(["feeds", "add", GOOD, "--name", "x"], db=db)
+    assert again.exit_code == 2 and "feeds rename lg x" in again.stderr
+    assert run(["feeds", "add", BAD, "--name", "broken"], db=db).exit_code == 0
+    taken = run(["feeds", "rename", "broken", "lg"], db=db)
+    assert taken.exit_code == 1 and "taken" in taken.stderr
+    assert run(["feeds", "rename", "lg", "arxiv-lg"], db=db).exit_code == 0
+    listed = jsonl(run(["feeds", "list"], db=db).stdout)  # piped: jsonl by default
+    assert [(f["url"], f["name"]) for f in listed] == [(GOOD, "arxiv-lg"), (BAD, "broken")]
+    assert run(["feeds", "remove", "broken"], db=db).exit_code == 0
+    assert [f["url"] for f in jsonl(run(["feeds", "list"], db=db).stdout)] == [GOOD]
+    missing = run(["feeds", "rename", "nope", "x"], db=db)
+    assert missing.exit_code == 1 and "no subscribed feed 'nope'" in missing.stderr
+
+
+def test_feeds_add_takes_a_url_a_file_or_an_arxiv_shortcut(tmp_path, monkeypatch):
+    db = tmp_path / "t.db"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "local.xml").write_bytes((FIXTURES / "cli" / "arxiv_cs_lg_day1.xml").read_bytes())
+    monkeypatch.chdir(work)
+    assert run(["feeds", "add", "local.xml"], db=db).exit_code == 0
+    assert run(["feeds", "add", "cs.CL"], db=db).exit_code == 0
+    assert run(["feeds", "add", "arxiv:cs.LG+stat.ML", "--name", "ml"], db=db).exit_code == 0
+    for bad in ("cs.CL.txt", "nosuch/feed.xml", "ftp://example.org/feed", "lg"):
+        result = run(["feeds", "add", bad], db=db)
+        assert result.exit_code == 2, bad
+        (line,) = result.stderr.splitlines()
+        assert repr(bad) in line
+        assert "URL" in line and ("arXiv category" in line or "http" in line), line
+    urls = [f["url"] for f in jsonl(run(["feeds", "list"], db=db).stdout)]
+    assert urls == [
+        str(work / "local.xml"),
+        "https://rss.arxiv.org/rss/cs.CL",
+        "https://rss.arxiv.org/rss/cs.LG+stat.ML",
+    ]
+    # the stored absolute path works from any working directory (as under cron)
+    monkeypatch.chdir(tmp_path)
+    serve(monkeypatch, {})
+    result = run(["ingest", "--quiet", str(work / "local.xml")], db=db)
+    assert result.exit_code == 0 and count(db) == 2
+
+
+def test_opml_round_trip(tmp_path):
+    db = tmp_path / "t.db"
+    run(["feeds", "add", GOOD, "--name", 'cs.LG & "friends" <3'], db=db)
+    run(["feeds", "add", BAD], db=db)
+    exported = run(["feeds", "export"], db=db)
+    assert exported.exit_code == 0
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(exported.stdout)
+    assert exported.stdout.startswith(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">'
+    )
+    other = tmp_path / "other.db"
+    imported = run(["feeds", "import", opml], db=other)
+    assert imported.exit_code == 0, imported.output
+    assert "imported 2 feeds" in imported.stderr
+    before = [(f["url"], f["name"]) for f in jsonl(run(["feeds", "list"], db=db).stdout)]
+    after = [(f["url"], f["name"]) for f in jsonl(run(["feeds", "list"], db=other).stdout)]
+    assert after == before == [(GOOD, 'cs.LG & "friends" <3'), (BAD, None)]
+    again = run(["feeds", "import", opml], db=other)
+    assert again.exit_code == 0 and "imported 0 feeds" in again.stderr
+
+
+def test_opml_from_a_feed_reader_with_folders_and_bad_entries(tmp_path):
+    db = tmp_path / "t.db"
+    opml = tmp_path / "newsboat.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="1.0"><head/><body>'
+        '<outline text="papers"><outline text="arXiv LG" xmlUrl="https://rss.arxiv.org/rss/cs.LG"/>'
+        '<outline title="HF" xmlUrl="https://huggingface.co/api/daily_papers"/></outline>'
+        '<outline text="gopher" xmlUrl="gopher://example.org/feed"/>'
+        "</body></opml>"
+    )
+    result = run(["feeds", "import", opml], db=db)
+    assert result.exit_code == 1
+    assert "gopher://example.org/feed" in result.stderr and "imported 2 feeds" in result.stderr
+    names = [f["name"] for f in jsonl(run(["feeds", "list"], db=db).stdout)]
+    assert names == ["arXiv LG", "HF"]
+    broken = tmp_path / "broken.opml"
+    broken.write_text("<opml><body><outline")
+    bad = run(["feeds", "import", broken], db=db)
+    assert bad.exit_code == 2 and "not well-formed" in bad.stderr
