@@ -146,7 +146,9 @@ class ClassifyFormat(str, Enum):
 class ListFormat(str, Enum):
     table = "table"
     jsonl = "jsonl"
+    json = "json"
     csv = "csv"
+    markdown = "markdown"
 
 
 # Options shared by the commands that select stored papers.
@@ -163,8 +165,13 @@ AllOption = Annotated[bool, typer.Option("--all", help="Include the papers linke
 LimitOption = Annotated[int | None, typer.Option(min=0, help="At most N papers.")]
 ListFormatOption = Annotated[
     ListFormat | None,
-    typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (terminal default), jsonl (piped default), json, csv or markdown.",
+    ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")]
 StarredOption = Annotated[bool, typer.Option("--starred", help="Only papers you starred.")]
 
 
@@ -182,6 +189,7 @@ class EvalView(str, Enum):
 class ReportFormat(str, Enum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
 
 
 # --------------------------------------------------------------------------- global options
@@ -287,7 +295,8 @@ def classify(
 def eval_command(
     ctx: typer.Context,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table or json.")
+        ReportFormat,
+        typer.Option("--format", "-f", help="table (a text report), json or jsonl (one line)."),
     ] = ReportFormat.table,
     folds: Annotated[int, typer.Option(min=2, help="Seed cross-validation folds.")] = 5,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats with reshuffled folds.")] = 3,
@@ -317,10 +326,10 @@ def eval_command(
         )
     except ValueError as exc:
         fail(str(exc), 2)
-    if format is ReportFormat.json:
-        typer.echo(dumps(report.to_dict()))
-    else:
+    if format is ReportFormat.table:
         typer.echo(report.render())
+    else:
+        typer.echo(dumps(report.to_dict()))
 
 
 # --------------------------------------------------------------------------- ingest
@@ -472,20 +481,28 @@ def ingest(
 
 
 def _emit_papers(rows: list[dict[str, Any]], fmt: ListFormat, title: str) -> None:
+    from adapt_triage.output import emit
     from adapt_triage.render import (
         EXPORT_COLUMNS,
+        export_markdown,
         render_paper_table,
         stored_record,
-        write_csv,
-        write_jsonl,
     )
 
-    if fmt is ListFormat.jsonl:
-        write_jsonl((stored_record(r) for r in rows), sys.stdout)
-    elif fmt is ListFormat.csv:
-        write_csv((stored_record(r) for r in rows), sys.stdout, EXPORT_COLUMNS)
-    else:
-        render_paper_table(rows, title=title)
+    emit(
+        (stored_record(r) for r in rows),
+        fmt.value,
+        sys.stdout,
+        columns=EXPORT_COLUMNS,
+        table=lambda _records: render_paper_table(rows, title=title),
+        markdown=export_markdown,
+    )
+
+
+def _list_format(format: ListFormat | None, json_lines: bool) -> ListFormat:
+    if json_lines:
+        return ListFormat.jsonl
+    return format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
 
 
 def _since(text: str | None) -> str | None:
@@ -525,9 +542,10 @@ def list_command(
     format: ListFormatOption = None,
     starred: StarredOption = False,
     unread: Annotated[bool, typer.Option("--unread", help="Only papers not marked read.")] = False,
+    json_lines: JsonOption = False,
 ) -> None:
     """Stored papers, newest first."""
-    fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
+    fmt = _list_format(format, json_lines)
     store = open_store(ctx, must_exist=True)
     category = _categories(store, category)
     refresh_scores(ctx, store)
@@ -577,13 +595,24 @@ def search(
 # --------------------------------------------------------------------------- show / dedup / label
 
 
+def _report_format(format: ReportFormat | None, json_lines: bool) -> ReportFormat:
+    """--json, else --format, else a table on a terminal and JSON Lines in a pipe."""
+    if json_lines:
+        return ReportFormat.jsonl
+    return format or (ReportFormat.table if stdout_is_terminal() else ReportFormat.jsonl)
+
+
 @app.command()
 def show(
     ctx: typer.Context,
     paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table (text) or json.")
-    ] = ReportFormat.table,
+        ReportFormat | None,
+        typer.Option(
+            "--format", "-f", help="table (terminal default), jsonl (piped default) or json."
+        ),
+    ] = None,
+    json_lines: JsonOption = False,
 ) -> None:
     """One paper: its fields, scores with the terms behind each label, versions, duplicates."""
     from adapt_triage.render import dumps, render_show, stored_record
@@ -603,7 +632,8 @@ def show(
     classifier = build_classifier(store)
     as_paper = row_to_paper(paper)
     explain = {label: classifier.explain(as_paper, label) for label in paper["labels"]}
-    if format is ReportFormat.json:
+    fmt = _report_format(format, json_lines)
+    if fmt is not ReportFormat.table:
         record = stored_record(paper)
         record.update(
             explain=explain,
@@ -611,7 +641,7 @@ def show(
             duplicates=[stored_record(d) for d in duplicates],
             sources=sources,
         )
-        typer.echo(dumps(record))
+        typer.echo(dumps(record))  # one object: the same line for json and jsonl
         return
     render_show(paper, explain, versions, duplicates, sources, canonical)
 
@@ -620,34 +650,40 @@ def show(
 def dedup(
     ctx: typer.Context,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table (text) or json.")
-    ] = ReportFormat.table,
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (terminal default), jsonl (one cluster a line; piped default) or json.",
+        ),
+    ] = None,
+    json_lines: JsonOption = False,
 ) -> None:
     """The duplicate clusters: each canonical paper with the papers linked to it, the
     reason and the similarity score."""
-    from adapt_triage.render import dumps, render_clusters, stored_record
+    from adapt_triage.render import render_clusters, stored_record, write_json, write_jsonl
 
     store = open_store(ctx, must_exist=True)
     clusters = store.duplicate_clusters()
-    if format is ReportFormat.json:
-        for cluster in clusters:
-            typer.echo(
-                dumps(
-                    {
-                        "canonical": stored_record(cluster["canonical"]),
-                        "duplicates": [
-                            {
-                                **stored_record(d),
-                                "reason": d.get("dup_reason"),
-                                "score": d.get("dup_score"),
-                            }
-                            for d in cluster["duplicates"]
-                        ],
-                    }
-                )
-            )
+    fmt = _report_format(format, json_lines)
+    if fmt is ReportFormat.table:
+        render_clusters(clusters)
         return
-    render_clusters(clusters)
+    records = [
+        {
+            "canonical": stored_record(cluster["canonical"]),
+            "duplicates": [
+                {
+                    **stored_record(d),
+                    "reason": d.get("dup_reason"),
+                    "score": None if d.get("dup_score") is None else float(d["dup_score"]),
+                }
+                for d in cluster["duplicates"]
+            ],
+        }
+        for cluster in clusters
+    ]
+    (write_jsonl if fmt is ReportFormat.jsonl else write_json)(records, sys.stdout)
 
 
 @app.command()
@@ -1056,23 +1092,51 @@ def sources_forget(
 
 
 @categories_app.command("list")
-def categories_list(ctx: typer.Context) -> None:
+def categories_list(
+    ctx: typer.Context,
+    format: Annotated[
+        ListFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (terminal default), jsonl (piped default), json, csv or markdown.",
+        ),
+    ] = None,
+    json_lines: JsonOption = False,
+) -> None:
     """The taxonomy's categories and your own, with how many labeled examples teach each."""
     from collections import Counter
 
     from adapt_triage.classify import load_seed, merge_examples
+    from adapt_triage.output import emit
     from adapt_triage.render import sanitize
     from adapt_triage.taxonomy import DEFAULT_CATEGORIES
 
+    fmt = _list_format(format, json_lines)
     store = existing_store(ctx)
     custom = store.list_categories() if store else []
     training = merge_examples(load_seed(), user_examples(store))
     counts = Counter(label for example in training for label in example.labels)
-    rows = [(c.slug, c.covers) for c in DEFAULT_CATEGORIES]
-    rows[-1:-1] = [(c["slug"], (c["description"] or "") + " (yours)") for c in custom]
-    width = max(len(slug) for slug, _ in rows)
-    for slug, covers in rows:
-        typer.echo(f"{slug:<{width}}  {counts.get(slug, 0):>3}  {sanitize(covers)}")
+    rows = [(c.slug, c.covers, False) for c in DEFAULT_CATEGORIES]
+    rows[-1:-1] = [(c["slug"], c["description"] or "", True) for c in custom]
+    records = [
+        {"slug": slug, "examples": counts.get(slug, 0), "covers": covers, "custom": custom}
+        for slug, covers, custom in rows
+    ]
+
+    def table(items: list[Any]) -> None:
+        width = max(len(r["slug"]) for r in items)
+        for r in items:
+            covers = r["covers"] + (" (yours)" if r["custom"] else "")
+            typer.echo(f"{r['slug']:<{width}}  {r['examples']:>3}  {sanitize(covers)}")
+
+    emit(
+        records,
+        fmt.value,
+        sys.stdout,
+        columns=("slug", "examples", "covers", "custom"),
+        table=table,
+    )
 
 
 @categories_app.command("add")
@@ -1130,7 +1194,9 @@ def review(
 
 class ExportFormat(str, Enum):
     jsonl = "jsonl"
+    json = "json"
     csv = "csv"
+    table = "table"
     markdown = "markdown"
     bibtex = "bibtex"
     ris = "ris"
@@ -1141,7 +1207,9 @@ def export(
     ctx: typer.Context,
     format: Annotated[
         ExportFormat,
-        typer.Option("--format", "-f", help="jsonl, csv, markdown, bibtex or ris."),
+        typer.Option(
+            "--format", "-f", help="jsonl (default), json, csv, table, markdown, bibtex or ris."
+        ),
     ] = ExportFormat.jsonl,
     category: CategoryOption = None,
     since: SinceOption = None,
@@ -1150,12 +1218,22 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
     ] = None,
     starred: StarredOption = False,
+    json_lines: JsonOption = False,
 ) -> None:
     """Every stored paper with labels, scores and duplicate links, for spreadsheets and
     notes (columns in a stable order), or for reference managers (bibtex, ris)."""
-    from adapt_triage.render import EXPORT_COLUMNS, export_markdown, stored_record, write_csv
+    from adapt_triage.render import (
+        EXPORT_COLUMNS,
+        export_markdown,
+        render_paper_table,
+        stored_record,
+        write_csv,
+        write_json,
+    )
     from adapt_triage.render import write_jsonl as write_lines
 
+    if json_lines:
+        format = ExportFormat.jsonl
     store = open_store(ctx, must_exist=True)
     category = _categories(store, category)
     rows = store.iter_papers(
@@ -1172,6 +1250,12 @@ def export(
     try:
         if format is ExportFormat.jsonl:
             write_lines(records, out)
+        elif format is ExportFormat.json:
+            write_json(records, out)
+        elif format is ExportFormat.table:
+            if output:
+                fail("--format table is for the terminal; choose another format for a file", 2)
+            render_paper_table(list(rows))
         elif format is ExportFormat.csv:
             write_csv(records, out, EXPORT_COLUMNS)
         elif format in (ExportFormat.bibtex, ExportFormat.ris):

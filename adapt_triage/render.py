@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
-from adapt_triage.dates import plural
+from adapt_triage.dates import local_text, plural
 
 # CSI / OSC / other escape sequences, then any remaining control or bidi-override character.
 _ESCAPE_SEQ_RE = re.compile(
@@ -164,6 +164,17 @@ def paper_record(paper: Any) -> dict[str, Any]:
     return record
 
 
+def primary_score_of(row: Mapping[str, Any]) -> float | None:
+    """The primary label's score as a float; a label the user set counts as certain (1.0),
+    in every listing, export and digest alike."""
+    labels = list(row.get("labels") or [])
+    if not labels:
+        return None
+    if row.get("user_labels"):
+        return 1.0
+    return round(float((row.get("scores") or {}).get(labels[0], 0.0)), 4)
+
+
 def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON record of a stored paper: contract fields first, then the stored extras."""
     labels = list(row.get("labels") or [])
@@ -180,7 +191,7 @@ def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "scores": scores,
         "duplicate_of": row.get("duplicate_of"),
         "primary": labels[0] if labels else None,
-        "primary_score": scores.get(labels[0]) if labels else None,
+        "primary_score": primary_score_of(row),
         "user_labels": row.get("user_labels"),
         "dup_reason": row.get("dup_reason"),
         "dup_score": row.get("dup_score"),
@@ -248,8 +259,8 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
     table.add_column("stored", no_wrap=True)
     for row in rows:
         labels = list(row.get("labels") or [])
-        scores = row.get("scores") or {}
-        score = f"{scores.get(labels[0], 0.0):.2f}" if labels else ""
+        primary = primary_score_of(row)
+        score = "" if primary is None else f"{primary:.2f}"
         cell = Text(shorten(sanitize(row.get("title")), 140))
         cell.append("\n" + sanitize(row["id"]), style="dim")
         if row.get("duplicate_of"):
@@ -258,7 +269,7 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
             cell,
             Text(", ".join(sanitize(x) for x in labels) + (" *" if row.get("user_labels") else "")),
             score,
-            (row.get("first_seen") or "")[:10],
+            local_text(row.get("first_seen")),
         )
     console().print(table)
 
@@ -282,7 +293,7 @@ def render_show(
         ("url", paper.get("url") or ""),
         ("doi", paper.get("doi") or ""),
         ("announce type", paper.get("announce_type") or ""),
-        ("first seen", paper.get("first_seen") or ""),
+        ("first seen", local_text(paper.get("first_seen"))),
         ("labels", ", ".join(paper.get("labels") or [])),
     ]
     if paper.get("user_labels"):
@@ -314,14 +325,15 @@ def render_show(
         for v in versions:
             out.print(
                 Text(
-                    f"  v{v.get('version') or '?'}  {sanitize(v.get('seen_at'))}  "
+                    f"  v{v.get('version') or '?'}  {sanitize(local_text(v.get('seen_at')))}  "
                     f"{sanitize(v.get('source'))}"
                 )
             )
     if sources:
         out.print(Text("\nsources:"))
         for s in sources:
-            out.print(Text(f"  {sanitize(s.get('source'))}  ({sanitize(s.get('first_seen'))})"))
+            seen = sanitize(local_text(s.get("first_seen")))
+            out.print(Text(f"  {sanitize(s.get('source'))}  ({seen})"))
     if duplicates:
         out.print(Text("\nalso as:"))
         for d in duplicates:
