@@ -140,6 +140,8 @@ def stdout_is_terminal() -> bool:
 
 class ClassifyFormat(str, Enum):
     jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
     table = "table"
 
 
@@ -238,13 +240,14 @@ def classify(
         typer.Option(
             "--format",
             "-f",
-            help="jsonl (default when stdout is not a terminal) or table.",
+            help="table (terminal default), jsonl (piped default), json or csv.",
             show_default=False,
         ),
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add the terms that drove each label.")
     ] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
     """Classify papers without storing them.
 
@@ -254,8 +257,11 @@ def classify(
     from adapt_triage.render import paper_record, render_classify_table, sanitize, write_jsonl
 
     fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
+    if json_lines:
+        fmt = ClassifyFormat.jsonl
     classifier = build_classifier(existing_store(ctx))
     failed = False
+    collected: list[dict[str, Any]] = []  # json and csv: one document for every source
     with make_fetcher() as fetcher:
         for source in sources:
             outcome = read_and_parse(source, fetcher=fetcher, stdin=sys.stdin.buffer)
@@ -281,9 +287,20 @@ def classify(
                 records.append(record)
             if fmt is ClassifyFormat.jsonl:
                 write_jsonl(records, sys.stdout)
-            else:
+            elif fmt is ClassifyFormat.table:
                 render_classify_table(records, explain=explain)
+            else:
+                collected.extend(records)
             sys.stdout.flush()
+    if fmt is ClassifyFormat.json:
+        from adapt_triage.render import write_json
+
+        write_json(collected, sys.stdout)
+    elif fmt is ClassifyFormat.csv:
+        from adapt_triage.render import write_csv
+
+        columns = ("id", "title", "labels", "scores", "url", "published", "source", "authors")
+        write_csv(collected, sys.stdout, columns + (("explain",) if explain else ()))
     if failed:
         raise typer.Exit(1)
 
@@ -569,6 +586,7 @@ def search(
     include_all: AllOption = False,
     limit: LimitOption = None,
     format: ListFormatOption = None,
+    json_lines: JsonOption = False,
 ) -> None:
     """Full-text search of the stored papers, newest first.
 
@@ -576,7 +594,7 @@ def search(
     """
     from adapt_triage.store import StoreError
 
-    fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
+    fmt = _list_format(format, json_lines)
     store = open_store(ctx, must_exist=True)
     category = _categories(store, category)
     try:
@@ -812,6 +830,7 @@ def digest(
     hide_read: Annotated[
         bool, typer.Option("--hide-read", help="Leave out the papers you marked read.")
     ] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
     """The papers not shown in an earlier digest, grouped by primary category, duplicates
     folded in. Only the papers that reach the output are marked shown: what --limit, a
@@ -824,6 +843,8 @@ def digest(
 
     quiet = settings(ctx).quiet
     fmt = format or (DigestFormat.table if stdout_is_terminal() else DigestFormat.markdown)
+    if json_lines:
+        fmt = DigestFormat.jsonl
     store = open_store(ctx, must_exist=True)
     category = _categories(store, category)
     hidden = _categories(store, hide, "--hide") or []
@@ -1334,6 +1355,7 @@ class TrendsFormat(str, Enum):
     text = "text"
     csv = "csv"
     jsonl = "jsonl"
+    json = "json"
 
 
 @app.command()
@@ -1344,7 +1366,8 @@ def trends(
     ] = None,
     category: CategoryOption = None,
     format: Annotated[
-        TrendsFormat, typer.Option("--format", "-f", help="text (a chart), csv or jsonl.")
+        TrendsFormat,
+        typer.Option("--format", "-f", help="text (a chart), csv, jsonl or json."),
     ] = TrendsFormat.text,
     plot: Annotated[
         Path | None,
@@ -1372,6 +1395,10 @@ def trends(
         write_csv(result, sys.stdout)
     elif format is TrendsFormat.jsonl:
         write_jsonl(result, sys.stdout)
+    elif format is TrendsFormat.json:
+        from adapt_triage.render import write_json as write_document
+
+        write_document(list(result.rows()), sys.stdout)
     else:
         from adapt_triage.render import sanitize
 

@@ -27,7 +27,9 @@ def split_values(values: Iterable[str] | None) -> list[str]:
     return out
 
 
-def check_values(values: Iterable[str] | None, valid: Sequence[str], option: str) -> list[str]:
+def check_values(
+    values: Iterable[str] | None, valid: Sequence[str], option: str, noun: str = "value"
+) -> list[str]:
     """The values split and checked against `valid`; InvalidValueError names the unknown
     ones (with the right spelling when only the case differs) and lists the valid ones."""
     wanted = split_values(values)
@@ -38,8 +40,12 @@ def check_values(values: Iterable[str] | None, valid: Sequence[str], option: str
             repr(v) + (f" (did you mean {folded[v.lower()]!r}?)" if v.lower() in folded else "")
             for v in unknown
         )
-        noun = "value" if len(unknown) == 1 else "values"
-        raise InvalidValueError(f"{option}: unknown {noun} {shown}; valid: {', '.join(valid)}")
+        nouns = (
+            noun
+            if len(unknown) == 1
+            else noun.removesuffix("y") + ("ies" if noun.endswith("y") else "s")
+        )
+        raise InvalidValueError(f"{option}: unknown {nouns} {shown}; valid: {', '.join(valid)}")
     return wanted
 
 
@@ -48,10 +54,10 @@ def check_categories(
 ) -> list[str]:
     """Category slugs checked against the taxonomy and the user's own categories."""
     try:
-        return check_values(values, known, option)
+        return check_values(values, known, option, "category")
     except InvalidValueError as exc:
         raise InvalidValueError(f"{exc} (add your own with `categories add SLUG`)") from None
 
 
 def check_announce(values: Iterable[str] | None) -> list[str]:
-    return check_values(values, ANNOUNCE_TYPES, "--announce")
+    return check_values(values, ANNOUNCE_TYPES, "--announce", "announce type")
