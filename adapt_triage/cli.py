@@ -574,7 +574,14 @@ def list_command(
         starred=starred,
         unread=unread,
     )
-    _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+    from adapt_triage.dates import plural
+
+    _emit_papers(rows, fmt, title=plural(len(rows), "paper"))
+
+
+class SearchOrder(str, Enum):
+    rank = "rank"
+    newest = "newest"
 
 
 @app.command()
@@ -587,11 +594,17 @@ def search(
     limit: LimitOption = None,
     format: ListFormatOption = None,
     json_lines: JsonOption = False,
+    order: Annotated[
+        SearchOrder,
+        typer.Option("--order", help="rank (best match first) or newest (stored last first)."),
+    ] = SearchOrder.rank,
 ) -> None:
-    """Full-text search of the stored papers, newest first.
+    """Full-text search of title, abstract and authors (SQLite FTS5 syntax: AND, OR, NOT,
+    "a phrase", title:word, prefix*), best match first.
 
     Example: adapt-triage search '"low rank" OR lora' --format jsonl
     """
+    from adapt_triage.dates import plural
     from adapt_triage.store import StoreError
 
     fmt = _list_format(format, json_lines)
@@ -604,10 +617,11 @@ def search(
             since=_since(since),
             include_duplicates=include_all,
             limit=limit,
+            order=order.value,
         )
     except StoreError as exc:
         fail(str(exc), 2)
-    _emit_papers(rows, fmt, title=f"{len(rows)} papers matching {query!r}")
+    _emit_papers(rows, fmt, title=f"{plural(len(rows), 'paper')} matching {query!r}")
 
 
 # --------------------------------------------------------------------------- show / dedup / label

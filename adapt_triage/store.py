@@ -374,6 +374,37 @@ def m005_backfill_progress(db: Database) -> None:
     )
 
 
+@migration
+def m006_search_authors(db: Database) -> None:
+    """Authors join title and abstract in the full-text index (`search 'Lovelace'`)."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS papers_ai;
+        DROP TRIGGER IF EXISTS papers_ad;
+        DROP TRIGGER IF EXISTS papers_au;
+        DROP TABLE IF EXISTS papers_fts;
+        CREATE VIRTUAL TABLE [papers_fts] USING FTS5 (
+            [title], [abstract], [authors], tokenize='porter', content=[papers]
+        );
+        INSERT INTO papers_fts (papers_fts) VALUES ('rebuild');
+        CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+          INSERT INTO papers_fts (rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+        END;
+        CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+          INSERT INTO papers_fts (rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        """
+    )
+
+
 def applied_migrations(db: Database) -> list[str]:
     if not db["_migrations"].exists():
         return []
@@ -559,6 +590,12 @@ _PAPER_COLUMNS = """
 """
 _NEWEST_FIRST = "p.first_seen DESC, p.published DESC, p.rowid ASC"
 # What SQLite says about a MATCH expression it cannot parse (as opposed to real failures).
+# Search query pieces: a quoted string or a run of non-space characters; a compound word
+# (low-rank, C++, gpt-4.5); FTS5's operators; a word character.
+_TOKEN_RE = re.compile(r'"[^"]*"|[^\s"]+')
+_COMPOUND_RE = re.compile(r"^\w+(?:[-.+'/]+\w*)+$")
+_OPERATOR_RE = re.compile(r"\b(?:AND|OR|NOT|NEAR)\b")
+_WORD_RE = re.compile(r"\w")
 _FTS_QUERY_ERRORS = (
     "fts5",
     "syntax error",
@@ -1252,18 +1289,24 @@ class Store:
         limit: int | None = None,
         order: str = "newest",
     ) -> list[dict[str, Any]]:
-        """Full-text search over title and abstract (FTS5, porter stemming).
+        """Full-text search over title, abstract and authors (FTS5, porter stemming).
 
-        The query is tried as FTS5 syntax first (`lora OR adapter`, `"low rank"`, `title:x`);
-        when SQLite rejects it (unbalanced quotes, stray operators, `low-rank`), every term is
-        quoted and the search runs again, so user input never raises a syntax error.
-        order: "newest" (the contract's order) or "rank" (best match first).
+        The query is FTS5 syntax (`lora OR adapter`, `"low rank"`, `title:x`, `NOT`), with
+        one convenience: a word joined by hyphens, dots or plus signs (`low-rank`, `C++`)
+        is searched as the phrase it spells. A query SQLite rejects, or one with only
+        operators and punctuation, raises SearchQueryError quoting the problem (it is never
+        rewritten into another search). order: "newest" or "rank" (best match first).
         """
         if order not in ("newest", "rank"):
             raise ValueError("order must be 'newest' or 'rank'")
         text = _CONTROL_RE.sub(" ", query or "").strip()
         if not text:
             raise SearchQueryError("empty search query")
+        if not _WORD_RE.search(_OPERATOR_RE.sub(" ", text)):
+            raise SearchQueryError(
+                f"search query {query!r} has only operators or punctuation; "
+                "give a word to search for"
+            )
         where, params = self._filters(
             category=category, since=since, include_duplicates=include_duplicates
         )
@@ -1276,23 +1319,25 @@ class Store:
         if limit is not None:
             sql += " LIMIT :limit"
             params["limit"] = max(int(limit), 0)
-        attempts = [text]
-        # Every whitespace-separated term as an FTS5 string ("" escapes a quote): always valid.
-        quoted = " ".join('"' + term.replace('"', '""') + '"' for term in text.split())
-        if quoted and quoted != text:
-            attempts.append(quoted)
-        last_error: Exception | None = None
-        for attempt in attempts:
-            try:
-                rows = self._rows(sql, {**params, "match": attempt})
-            except sqlite3.OperationalError as exc:
-                message = str(exc)
-                if not any(marker in message for marker in _FTS_QUERY_ERRORS):
-                    raise StoreError(f"search failed: {message}") from None
-                last_error = exc
-                continue
-            return [_decode_paper(r) for r in rows]
-        raise SearchQueryError(f"cannot search for {query!r}: {last_error}")
+        match = _TOKEN_RE.sub(
+            lambda m: f'"{m.group()}"' if _COMPOUND_RE.match(m.group()) else m.group(), text
+        )
+        try:
+            rows = self._rows(sql, {**params, "match": match})
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if not any(marker in message for marker in _FTS_QUERY_ERRORS):
+                raise StoreError(f"search failed: {message}") from None
+            hint = (
+                "NOT joins two terms, as in 'adapters NOT vision'"
+                if re.match(r"NOT\b", text)
+                else 'quote words with punctuation, e.g. "low-rank"; operators are AND, OR, '
+                "NOT, NEAR"
+            )
+            raise SearchQueryError(
+                f"cannot search for {query!r}: {message.removeprefix('fts5: ')} ({hint})"
+            ) from None
+        return [_decode_paper(r) for r in rows]
 
     def resolve_id(self, ref: str) -> str | None:
         """The stored id a user's reference means: an exact id, a bare arXiv id or URL
