@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
 from adapt_triage import __version__
 
@@ -23,12 +24,48 @@ if TYPE_CHECKING:
     from adapt_triage.ingest import SourceReport
     from adapt_triage.store import Store
 
+
+class GlobalOptionsGroup(typer.core.TyperGroup):
+    """The root command: `--db PATH` and `--quiet`/`-q` are accepted after the subcommand
+    too (`adapt-triage list --db x.db`), by moving them in front of it before parsing."""
+
+    GLOBAL_FLAGS = ("--quiet", "-q")
+    GLOBAL_VALUES = ("--db",)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`--db X` / `--db=X` / `--quiet` / `-q` anywhere before `--`, moved to the front."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GlobalOptionsGroup.GLOBAL_FLAGS:
+            front.append(arg)
+        elif arg in GlobalOptionsGroup.GLOBAL_VALUES and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        elif arg.startswith("--db="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 app = typer.Typer(
     name="adapt-triage",
+    cls=GlobalOptionsGroup,
     help="Triage research papers on model adaptation: ingest feeds, classify, fold "
     "duplicates, keep one SQLite history, report.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -211,12 +248,16 @@ def main_options(
         typer.Option(
             "--db",
             envvar="ADAPT_TRIAGE_DB",
-            help="SQLite database (default: $ADAPT_TRIAGE_DB, else the user data directory).",
+            help="SQLite database: --db wins over $ADAPT_TRIAGE_DB, which wins over the user "
+            "data directory (`adapt-triage path`). Accepted after the subcommand too.",
             show_default=False,
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for cron).")
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print nothing but errors (for cron); also after the subcommand."
+        ),
     ] = False,
     version: Annotated[
         bool,
@@ -820,8 +861,9 @@ def digest(
         ),
     ] = None,
     min_score: Annotated[
-        float, typer.Option("--min-score", min=0.0, max=1.0, help="Primary score at least.")
-    ] = 0.0,
+        float | None,
+        typer.Option("--min-score", min=0.0, max=1.0, help="Primary score at least."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option(min=0, help="At most N papers, the best-scoring.")
     ] = None,
@@ -850,6 +892,7 @@ def digest(
     folded in. Only the papers that reach the output are marked shown: what --limit, a
     filter or a closed pipe (`| head`) leaves out comes back next time; --all shows the
     shown ones too. With --quiet and nothing new it prints nothing."""
+    from adapt_triage.config import ConfigError, load_config
     from adapt_triage.delivery import OutputSink
     from adapt_triage.digest import build_digest
     from adapt_triage.render import digest_chunks, digest_table_notes
@@ -859,6 +902,14 @@ def digest(
     fmt = format or (DigestFormat.table if stdout_is_terminal() else DigestFormat.markdown)
     if json_lines:
         fmt = DigestFormat.jsonl
+    try:
+        defaults = load_config().digest  # the command line wins over the config file
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    hide = hide or defaults.hide or None
+    announce = announce or defaults.announce or None
+    min_score = defaults.min_score if min_score is None else min_score
+    limit = defaults.limit if limit is None else limit
     store = open_store(ctx, must_exist=True)
     category = _categories(store, category)
     hidden = _categories(store, hide, "--hide") or []
@@ -873,7 +924,7 @@ def digest(
         include_shown=include_shown,
         categories=category,
         hide=hidden,
-        min_score=min_score,
+        min_score=min_score or 0.0,
         limit=limit,
         announce=announce,
         hide_read=hide_read,
@@ -1426,6 +1477,35 @@ def trends(
             fail(str(exc))
         if not settings(ctx).quiet:
             typer.echo(f"adapt-triage: wrote {plot}", err=True)
+
+
+# --------------------------------------------------------------------------- path
+
+
+@app.command("path")
+def path_command(
+    ctx: typer.Context,
+    format: Annotated[
+        SummaryFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = SummaryFormat.text,
+) -> None:
+    """Where adapt-triage keeps its files: the database (after --db and $ADAPT_TRIAGE_DB),
+    the model cache and the config file (after $ADAPT_TRIAGE_CONFIG)."""
+    from adapt_triage.config import config_path
+    from adapt_triage.modelcache import cache_dir
+    from adapt_triage.render import dumps
+    from adapt_triage.store import default_db_path
+
+    paths = {
+        "database": str(settings(ctx).db or default_db_path()),
+        "cache": str(cache_dir()),
+        "config": str(config_path()),
+    }
+    if format is SummaryFormat.json:
+        typer.echo(dumps(paths))
+        return
+    for name, value in paths.items():
+        typer.echo(f"{name:<9} {value}")
 
 
 # --------------------------------------------------------------------------- entry point
