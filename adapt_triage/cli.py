@@ -1253,21 +1253,32 @@ def review(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option(min=1, help="Ask about at most N papers.")] = None,
 ) -> None:
-    """Label the papers the model is least sure about, one at a time, with single keys.
-    Each answer is saved at once; Ctrl-C or end of input stops cleanly."""
-    from adapt_triage.review import run_review
+    """Label the papers the model is least sure about, one at a time, with single keys
+    (y, o, s, q answer at once on a terminal; category keys, then Enter). Each answer is
+    saved at once; Ctrl-C or end of input stops cleanly."""
+    import shutil
+
+    from adapt_triage.review import read_keys, run_review
 
     store = open_store(ctx, must_exist=True)
 
     def read(prompt: str) -> str:
+        if sys.stdin.isatty():  # a key at a time, no Enter for the command keys
+            return read_keys(prompt, sys.stdin.fileno(), lambda t: typer.echo(t, nl=False))
         typer.echo(prompt, nl=False)
         line = sys.stdin.readline()
         if not line:
             raise EOFError
         return line
 
+    width = shutil.get_terminal_size((100, 24)).columns - 1
     result = run_review(
-        store, lambda: build_classifier(store), read=read, write=typer.echo, limit=limit
+        store,
+        lambda: build_classifier(store),
+        read=read,
+        write=typer.echo,
+        limit=limit,
+        width=width,
     )
     typer.echo(
         f"\nreviewed: {len(result.labelled)} labelled, {result.skipped} skipped "
