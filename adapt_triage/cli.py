@@ -175,6 +175,16 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def stdin_hint(sources: list[str] | None, quiet: bool) -> None:
+    """`-` with a terminal on stdin would wait in silence: say what it waits for."""
+    if sources and "-" in sources and not quiet and sys.stdin.isatty():
+        typer.echo(
+            "adapt-triage: reading papers from stdin: paste them, then Ctrl-D "
+            "(Ctrl-Z Enter on Windows)",
+            err=True,
+        )
+
+
 class ClassifyFormat(str, Enum):
     jsonl = "jsonl"
     json = "json"
@@ -198,10 +208,11 @@ CategoryOption = Annotated[
     ),
 ]
 SinceOption = Annotated[
-    str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
+    str | None,
+    typer.Option(metavar="WHEN", help="Only papers stored since 1d, 2w, 12h or a DATE."),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Include the papers linked as duplicates.")]
-LimitOption = Annotated[int | None, typer.Option(min=0, help="At most N papers.")]
+LimitOption = Annotated[int | None, typer.Option(min=0, metavar="N", help="At most N papers.")]
 ListFormatOption = Annotated[
     ListFormat | None,
     typer.Option(
@@ -300,6 +311,7 @@ def classify(
     fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
     if json_lines:
         fmt = ClassifyFormat.jsonl
+    stdin_hint(sources, settings(ctx).quiet)
     classifier = build_classifier(existing_store(ctx))
     failed = False
     collected: list[dict[str, Any]] = []  # json and csv: one document for every source
@@ -463,6 +475,7 @@ def ingest(
     from adapt_triage.store import RunLockedError
 
     quiet = quiet or settings(ctx).quiet
+    stdin_hint(sources, quiet)
     store = open_store(ctx)
     if not sources:
         sources = [feed.url for feed in store.list_feeds()]

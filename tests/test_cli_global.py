@@ -99,3 +99,26 @@ def test_config_file_sets_digest_defaults_and_options_win(tmp_path, monkeypatch,
         assert result.exit_code == 2, bad
         (line,) = result.stderr.splitlines()
         assert problem in line, line
+
+
+def test_ingest_dash_on_a_terminal_says_what_it_waits_for(tmp_path, monkeypatch, seed_page):
+    import sys
+
+    from adapt_triage import cli
+
+    class TerminalStdin:
+        buffer = open(seed_page, "rb")  # noqa: SIM115
+
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", TerminalStdin())
+    try:
+        hinted = []
+        monkeypatch.setattr(cli.typer, "echo", lambda text="", **kw: hinted.append(text))
+        cli.stdin_hint(["-"], quiet=False)
+        cli.stdin_hint(["-"], quiet=True)
+        cli.stdin_hint(["file.xml"], quiet=False)
+    finally:
+        TerminalStdin.buffer.close()
+    assert len(hinted) == 1 and "Ctrl-D" in hinted[0]
