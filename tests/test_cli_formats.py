@@ -23,6 +23,12 @@ SETS = {
     ("dedup",): ("table", "jsonl", "json"),
     ("digest", "--no-mark"): ("table", "jsonl", "json", "csv", "markdown"),
     ("trends",): ("text", "csv", "jsonl", "json"),
+    ("classify", str(FIXTURES / "cli" / "unseen_abstracts.jsonl")): (
+        "table",
+        "jsonl",
+        "json",
+        "csv",
+    ),
 }
 DAY1 = "arxiv_cs_lg_day1.xml"
 JSON_LINES_BY_DEFAULT = [
