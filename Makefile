@@ -23,8 +23,13 @@ test: lint
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).lock $(DEMO_DB).checked
 	$(BIN)/adapt-triage --db $(DEMO_DB) ingest fixtures/seed_page.txt
+	@echo "Note: the seed page is the classifier's own training data, so the scores below are"
+	@echo "in-sample (higher than on new papers) and say nothing about accuracy; see the unseen papers after them."
 	$(BIN)/adapt-triage --db $(DEMO_DB) list --all --format table
-	$(BIN)/adapt-triage --db $(DEMO_DB) dedup
+	$(BIN)/adapt-triage --db $(DEMO_DB) dedup --format table
+	@echo "Abstracts the model has not seen (fixtures/cli/unseen_abstracts.jsonl): honest scores."
+	$(BIN)/adapt-triage classify fixtures/cli/unseen_abstracts.jsonl --format table
+	@echo "Held-out quality per category: adapt-triage eval"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

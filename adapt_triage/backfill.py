@@ -215,6 +215,7 @@ def run_arxiv_backfill(
     the same query. `on_page(done, total)` is called after each stored page."""
     from adapt_triage.dedup import DedupIndex
     from adapt_triage.fetch import FetchError
+    from adapt_triage.ingest import fetch_error_kind
     from adapt_triage.sources.arxiv_api import parse_arxiv_api
     from adapt_triage.sources.common import arxiv_abs_url
     from adapt_triage.store import StoreError
@@ -233,12 +234,14 @@ def run_arxiv_backfill(
         try:
             fetched = fetcher.fetch(url)
         except FetchError as exc:
+            report.error_kind = fetch_error_kind(url, exc)
             return _failed(
                 store, spec, report, f"{spec.label}: {exc}; run the same command again to resume"
             )
         parsed = parse_arxiv_api(fetched.content, url, fetched.headers)
         report.warnings.extend(parsed.warnings)
         if parsed.fatal:
+            report.error_kind = "permanent"
             errors = parsed.errors or [f"{spec.label}: unreadable API response"]
             report.errors.extend(errors[1:])
             return _failed(store, spec, report, errors[0])

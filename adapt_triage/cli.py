@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
 from adapt_triage import __version__
 
@@ -25,20 +26,58 @@ if TYPE_CHECKING:
     from adapt_triage.localread import DeferredFetcher
     from adapt_triage.store import Store
 
+
+class GlobalOptionsGroup(typer.core.TyperGroup):
+    """The root command: `--db PATH` and `--quiet`/`-q` are accepted after the subcommand
+    too (`adapt-triage list --db x.db`), by moving them in front of it before parsing."""
+
+    GLOBAL_FLAGS = ("--quiet", "-q")
+    GLOBAL_VALUES = ("--db",)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`--db X` / `--db=X` / `--quiet` / `-q` anywhere before `--`, moved to the front."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GlobalOptionsGroup.GLOBAL_FLAGS:
+            front.append(arg)
+        elif arg in GlobalOptionsGroup.GLOBAL_VALUES and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        elif arg.startswith("--db="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 app = typer.Typer(
     name="adapt-triage",
+    cls=GlobalOptionsGroup,
     help="Triage research papers on model adaptation: ingest feeds, classify, fold "
     "duplicates, keep one SQLite history, report.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 feeds_app = typer.Typer(help="Subscribed feeds: `ingest` with no SOURCE fetches them all.")
 categories_app = typer.Typer(help="Categories: the taxonomy plus your own.")
+sources_app = typer.Typer(help="Every source ever read, subscribed or one-off.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(categories_app, name="categories")
+app.add_typer(sources_app, name="sources")
 
 
 class Settings:
@@ -200,30 +239,53 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def stdin_hint(sources: list[str] | None, quiet: bool) -> None:
+    """`-` with a terminal on stdin would wait in silence: say what it waits for."""
+    if sources and "-" in sources and not quiet and sys.stdin.isatty():
+        typer.echo(
+            "adapt-triage: reading papers from stdin: paste them, then Ctrl-D "
+            "(Ctrl-Z Enter on Windows)",
+            err=True,
+        )
+
+
 class ClassifyFormat(str, Enum):
     jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
     table = "table"
 
 
 class ListFormat(str, Enum):
     table = "table"
     jsonl = "jsonl"
+    json = "json"
     csv = "csv"
+    markdown = "markdown"
 
 
 # Options shared by the commands that select stored papers.
 CategoryOption = Annotated[
-    list[str] | None, typer.Option("--category", "-c", help="Only these categories.")
+    list[str] | None,
+    typer.Option(
+        "--category", "-c", metavar="CATS", help="Only these categories (a,b or repeat the option)."
+    ),
 ]
 SinceOption = Annotated[
-    str | None, typer.Option(help="Only papers stored since 1d, 2w, 12h or a DATE.")
+    str | None,
+    typer.Option(metavar="WHEN", help="Only papers stored since 1d, 2w, 12h or a DATE."),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Include the papers linked as duplicates.")]
-LimitOption = Annotated[int | None, typer.Option(min=0, help="At most N papers.")]
+LimitOption = Annotated[int | None, typer.Option(min=0, metavar="N", help="At most N papers.")]
 ListFormatOption = Annotated[
     ListFormat | None,
-    typer.Option("--format", "-f", help="table (terminal default), jsonl or csv."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (terminal default), jsonl (piped default), json, csv or markdown.",
+    ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")]
 StarredOption = Annotated[bool, typer.Option("--starred", help="Only papers you starred.")]
 
 
@@ -241,6 +303,7 @@ class EvalView(str, Enum):
 class ReportFormat(str, Enum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
 
 
 # --------------------------------------------------------------------------- global options
@@ -260,12 +323,16 @@ def main_options(
         typer.Option(
             "--db",
             envvar="ADAPT_TRIAGE_DB",
-            help="SQLite database (default: $ADAPT_TRIAGE_DB, else the user data directory).",
+            help="SQLite database: --db wins over $ADAPT_TRIAGE_DB, which wins over the user "
+            "data directory (`adapt-triage path`). Accepted after the subcommand too.",
             show_default=False,
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for cron).")
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print nothing but errors (for cron); also after the subcommand."
+        ),
     ] = False,
     version: Annotated[
         bool,
@@ -289,7 +356,7 @@ def classify(
         typer.Option(
             "--format",
             "-f",
-            help="jsonl (default when stdout is not a terminal) or table.",
+            help="table (terminal default), jsonl (piped default), json or csv.",
             show_default=False,
         ),
     ] = None,
@@ -300,6 +367,7 @@ def classify(
     retries: RetriesOption = None,
     deadline: DeadlineOption = None,
     max_size: MaxSizeOption = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
     """Classify papers without storing them.
 
@@ -309,8 +377,12 @@ def classify(
     from adapt_triage.render import paper_record, render_classify_table, sanitize, write_jsonl
 
     fmt = format or (ClassifyFormat.table if stdout_is_terminal() else ClassifyFormat.jsonl)
+    if json_lines:
+        fmt = ClassifyFormat.jsonl
+    stdin_hint(sources, settings(ctx).quiet)
     classifier = build_classifier(existing_store(ctx))
     failed = False
+    collected: list[dict[str, Any]] = []  # json and csv: one document for every source
     with limited_fetcher(timeout, retries, deadline, max_size) as fetcher:
         for source in sources:
             outcome = read_and_parse(source, fetcher=fetcher)
@@ -333,12 +405,23 @@ def classify(
                         label: classifier.explain(paper, label) for label in paper.labels
                     }
                 if fmt is ClassifyFormat.jsonl:
-                    write_jsonl([record], sys.stdout)
+                    write_jsonl([record], sys.stdout)  # streamed: one line per paper
                 else:
                     records.append(record)
-            if fmt is not ClassifyFormat.jsonl:
+            if fmt is ClassifyFormat.table:
                 render_classify_table(records, explain=explain)
+            else:
+                collected.extend(records)
             sys.stdout.flush()
+    if fmt is ClassifyFormat.json:
+        from adapt_triage.render import write_json
+
+        write_json(collected, sys.stdout)
+    elif fmt is ClassifyFormat.csv:
+        from adapt_triage.render import write_csv
+
+        columns = ("id", "title", "labels", "scores", "url", "published", "source", "authors")
+        write_csv(collected, sys.stdout, columns + (("explain",) if explain else ()))
     if failed:
         raise typer.Exit(1)
 
@@ -350,7 +433,8 @@ def classify(
 def eval_command(
     ctx: typer.Context,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table or json.")
+        ReportFormat,
+        typer.Option("--format", "-f", help="table (a text report), json or jsonl (one line)."),
     ] = ReportFormat.table,
     folds: Annotated[int, typer.Option(min=2, help="Seed cross-validation folds.")] = 5,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats with reshuffled folds.")] = 3,
@@ -380,10 +464,10 @@ def eval_command(
         )
     except ValueError as exc:
         fail(str(exc), 2)
-    if format is ReportFormat.json:
-        typer.echo(dumps(report.to_dict()))
-    else:
+    if format is ReportFormat.table:
         typer.echo(report.render())
+    else:
+        typer.echo(dumps(report.to_dict()))
 
 
 # --------------------------------------------------------------------------- ingest
@@ -429,8 +513,10 @@ def ingest(
             "--report-after",
             envvar="ADAPT_TRIAGE_REPORT_AFTER",
             min=1,
-            help="With --quiet, report a source that cannot be read only once it has failed "
-            "in N consecutive runs (the exit status says 1 every time).",
+            help="With --quiet, report a passing outage (timeout, refused connection, HTTP "
+            "5xx or 429) of a source that has worked only once it has failed in N "
+            "consecutive runs; other failures are reported at once (the exit status "
+            "says 1 every time).",
         ),
     ] = 3,
     wait: Annotated[
@@ -463,6 +549,7 @@ def ingest(
     from adapt_triage.store import StoreError
 
     quiet = quiet or settings(ctx).quiet
+    stdin_hint(sources, quiet)
     store = open_store(ctx)
     if not sources:
         sources = [feed.url for feed in store.list_feeds()]
@@ -484,6 +571,10 @@ def ingest(
             except Exception:  # a storage failure is already this source's error line
                 state = None
             failures = state.consecutive_failures if state else 1
+            # The streak spares only passing outages of a source that has worked; a typo,
+            # a 404 or an unreadable file is reported on the first run.
+            passing = report.error_kind == "transient" and state is not None
+            outage = passing and state.ever_succeeded
         if not (quiet and outage and failures < report_after):
             for error in report.errors:
                 suffix = f" (failed {failures} runs in a row)" if failures > 1 else ""
@@ -537,20 +628,32 @@ def ingest(
 
 
 def _emit_papers(rows: Iterable[dict[str, Any]], fmt: ListFormat, title: str) -> None:
+    """Stored papers in `fmt`; jsonl, json and csv stream from `rows` (a large history is
+    never held whole), the table and Markdown views take them all."""
+    from adapt_triage.output import emit
     from adapt_triage.render import (
         EXPORT_COLUMNS,
+        export_markdown,
         render_paper_table,
         stored_record,
-        write_csv,
-        write_jsonl,
     )
 
-    if fmt is ListFormat.jsonl:
-        write_jsonl((stored_record(r) for r in rows), sys.stdout)
-    elif fmt is ListFormat.csv:
-        write_csv((stored_record(r) for r in rows), sys.stdout, EXPORT_COLUMNS)
-    else:
-        render_paper_table(list(rows), title=title)
+    if fmt is ListFormat.table:
+        rows = list(rows)
+    emit(
+        (stored_record(r) for r in rows),
+        fmt.value,
+        sys.stdout,
+        columns=EXPORT_COLUMNS,
+        table=lambda _records: render_paper_table(list(rows), title=title),
+        markdown=export_markdown,
+    )
+
+
+def _list_format(format: ListFormat | None, json_lines: bool) -> ListFormat:
+    if json_lines:
+        return ListFormat.jsonl
+    return format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
 
 
 def _since(text: str | None) -> str | None:
@@ -564,6 +667,22 @@ def _since(text: str | None) -> str | None:
         fail(str(exc), 2)
 
 
+def _categories(
+    store: Store | None, values: list[str] | None, option: str = "--category"
+) -> list[str] | None:
+    """Comma lists and repeats of category slugs, checked (exit 2 with the valid ones)."""
+    from adapt_triage.taxonomy import DEFAULT_SLUGS, category_order
+    from adapt_triage.validation import InvalidValueError, check_categories
+
+    if not values:
+        return None
+    known = store.known_labels() if store is not None else category_order(list(DEFAULT_SLUGS))
+    try:
+        return check_categories(values, known, option) or None
+    except InvalidValueError as exc:
+        fail(str(exc), 2)
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
@@ -574,24 +693,33 @@ def list_command(
     format: ListFormatOption = None,
     starred: StarredOption = False,
     unread: Annotated[bool, typer.Option("--unread", help="Only papers not marked read.")] = False,
+    json_lines: JsonOption = False,
 ) -> None:
     """Stored papers, newest first."""
-    fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
-    store = open_store(ctx)
+    fmt = _list_format(format, json_lines)
+    store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
     refresh_scores(ctx, store)
     rows = store.iter_papers(  # streamed: a large history is never held whole for jsonl/csv
-        category=category or None,
+        category=category,
         since=_since(since),
         include_duplicates=include_all,
         limit=limit,
         starred=starred,
         unread=unread,
     )
+    from adapt_triage.dates import plural
+
     if fmt is ListFormat.table:
         rows = list(rows)
-        _emit_papers(rows, fmt, title=f"{len(rows)} papers")
+        _emit_papers(rows, fmt, title=plural(len(rows), "paper"))
     else:
         _emit_papers(rows, fmt, title="")
+
+
+class SearchOrder(str, Enum):
+    rank = "rank"
+    newest = "newest"
 
 
 @app.command()
@@ -603,29 +731,45 @@ def search(
     include_all: AllOption = False,
     limit: LimitOption = None,
     format: ListFormatOption = None,
+    json_lines: JsonOption = False,
+    order: Annotated[
+        SearchOrder,
+        typer.Option("--order", help="rank (best match first) or newest (stored last first)."),
+    ] = SearchOrder.rank,
 ) -> None:
-    """Full-text search of the stored papers, newest first.
+    """Full-text search of title, abstract and authors (SQLite FTS5 syntax: AND, OR, NOT,
+    "a phrase", title:word, prefix*), best match first.
 
     Example: adapt-triage search '"low rank" OR lora' --format jsonl
     """
+    from adapt_triage.dates import plural
     from adapt_triage.store import StoreError
 
-    fmt = format or (ListFormat.table if stdout_is_terminal() else ListFormat.jsonl)
-    store = open_store(ctx)
+    fmt = _list_format(format, json_lines)
+    store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
     try:
         rows = store.search(
             query,
-            category=category or None,
+            category=category,
             since=_since(since),
             include_duplicates=include_all,
             limit=limit,
+            order=order.value,
         )
     except StoreError as exc:
         fail(str(exc), 2)
-    _emit_papers(rows, fmt, title=f"{len(rows)} papers matching {query!r}")
+    _emit_papers(rows, fmt, title=f"{plural(len(rows), 'paper')} matching {query!r}")
 
 
 # --------------------------------------------------------------------------- show / dedup / label
+
+
+def _report_format(format: ReportFormat | None, json_lines: bool) -> ReportFormat:
+    """--json, else --format, else a table on a terminal and JSON Lines in a pipe."""
+    if json_lines:
+        return ReportFormat.jsonl
+    return format or (ReportFormat.table if stdout_is_terminal() else ReportFormat.jsonl)
 
 
 @app.command()
@@ -633,8 +777,12 @@ def show(
     ctx: typer.Context,
     paper_id: Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI or prefix.")],
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table (text) or json.")
-    ] = ReportFormat.table,
+        ReportFormat | None,
+        typer.Option(
+            "--format", "-f", help="table (terminal default), jsonl (piped default) or json."
+        ),
+    ] = None,
+    json_lines: JsonOption = False,
 ) -> None:
     """One paper: its fields, scores with the terms behind each label, versions, duplicates."""
     from adapt_triage.render import dumps, render_show, stored_record
@@ -654,7 +802,8 @@ def show(
     classifier = build_classifier(store)
     as_paper = row_to_paper(paper)
     explain = {label: classifier.explain(as_paper, label) for label in paper["labels"]}
-    if format is ReportFormat.json:
+    fmt = _report_format(format, json_lines)
+    if fmt is not ReportFormat.table:
         record = stored_record(paper)
         record.update(
             explain=explain,
@@ -662,15 +811,9 @@ def show(
             duplicates=[stored_record(d) for d in duplicates],
             sources=sources,
         )
-        typer.echo(dumps(record))
+        typer.echo(dumps(record))  # one object: the same line for json and jsonl
         return
     render_show(paper, explain, versions, duplicates, sources, canonical)
-
-
-class DedupFormat(str, Enum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
 
 
 dedup_app = typer.Typer(
@@ -684,11 +827,14 @@ PaperArg = Annotated[str, typer.Argument(metavar="ID", help="Id, arXiv id, DOI o
 def dedup(
     ctx: typer.Context,
     format: Annotated[
-        DedupFormat,
+        ReportFormat | None,
         typer.Option(
-            "--format", "-f", help="table (text), or jsonl (one cluster a line; json: the same)."
+            "--format",
+            "-f",
+            help="table (terminal default), jsonl (one cluster a line; piped default) or json.",
         ),
-    ] = DedupFormat.table,
+    ] = None,
+    json_lines: JsonOption = False,
     stats: Annotated[
         bool, typer.Option("--stats", help="The index's keys and buckets (full ones too).")
     ] = False,
@@ -697,37 +843,42 @@ def dedup(
     reason and the similarity score."""
     if ctx.invoked_subcommand is not None:
         return
-    from adapt_triage.render import dumps, render_clusters, render_dedup_stats, stored_record
+    from adapt_triage.render import (
+        render_clusters,
+        render_dedup_stats,
+        stored_record,
+        write_json,
+        write_jsonl,
+    )
 
     store = open_store(ctx, must_exist=True)
+    fmt = _report_format(format, json_lines)
     if stats:
         rows = store.dedup_stats()
-        if format is DedupFormat.table:
+        if fmt is ReportFormat.table:
             render_dedup_stats(rows)
         else:
-            for row in rows:
-                typer.echo(dumps(row))
+            (write_jsonl if fmt is ReportFormat.jsonl else write_json)(rows, sys.stdout)
         return
     clusters = store.duplicate_clusters()
-    if format is not DedupFormat.table:
-        for cluster in clusters:
-            typer.echo(
-                dumps(
-                    {
-                        "canonical": stored_record(cluster["canonical"]),
-                        "duplicates": [
-                            {
-                                **stored_record(d),
-                                "reason": d.get("dup_reason"),
-                                "score": d.get("dup_score"),
-                            }
-                            for d in cluster["duplicates"]
-                        ],
-                    }
-                )
-            )
+    if fmt is ReportFormat.table:
+        render_clusters(clusters)
         return
-    render_clusters(clusters)
+    records = [
+        {
+            "canonical": stored_record(cluster["canonical"]),
+            "duplicates": [
+                {
+                    **stored_record(d),
+                    "reason": d.get("dup_reason"),
+                    "score": None if d.get("dup_score") is None else float(d["dup_score"]),
+                }
+                for d in cluster["duplicates"]
+            ],
+        }
+        for cluster in clusters
+    ]
+    (write_jsonl if fmt is ReportFormat.jsonl else write_json)(records, sys.stdout)
 
 
 @dedup_app.command("link")
@@ -830,6 +981,7 @@ class DigestFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     jsonl = "jsonl"
+    csv = "csv"
     html = "html"
 
 
@@ -838,21 +990,30 @@ def digest(
     ctx: typer.Context,
     since: Annotated[
         str | None,
-        typer.Option(help="Papers stored since 1d, 2w, 12h or a DATE (default: the last digest)."),
+        typer.Option(
+            help="Only papers stored since 1d, 2w, 12h or a DATE (default: every paper not "
+            "shown before)."
+        ),
     ] = None,
     format: Annotated[
         DigestFormat | None,
         typer.Option(
-            "--format", "-f", help="table (terminal default), markdown, json, jsonl, html."
+            "--format",
+            "-f",
+            help="table (terminal default), markdown (piped default), json, jsonl, csv, html.",
         ),
     ] = None,
     category: CategoryOption = None,
     hide: Annotated[
-        list[str] | None, typer.Option("--hide", help="Leave out a category (e.g. off-topic).")
+        list[str] | None,
+        typer.Option(
+            "--hide", metavar="CATS", help="Leave out categories (e.g. off-topic; a,b or repeat)."
+        ),
     ] = None,
     min_score: Annotated[
-        float, typer.Option("--min-score", min=0.0, max=1.0, help="Primary score at least.")
-    ] = 0.0,
+        float | None,
+        typer.Option("--min-score", min=0.0, max=1.0, help="Primary score at least."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option(min=0, help="At most N papers, the best-scoring.")
     ] = None,
@@ -860,12 +1021,14 @@ def digest(
         list[str] | None,
         typer.Option(
             "--announce",
+            metavar="TYPES",
             help="Only arXiv papers announced as new, cross, replace or replace-cross "
-            "(repeatable; papers from other sources are kept).",
+            "(a,b or repeat; papers from other sources are kept).",
         ),
     ] = None,
     include_shown: Annotated[
-        bool, typer.Option("--all", help="Include papers shown in an earlier digest.")
+        bool,
+        typer.Option("--all", help="Include the papers shown in an earlier digest too."),
     ] = False,
     no_mark: Annotated[
         bool, typer.Option("--no-mark", help="Do not record this digest (a preview).")
@@ -873,49 +1036,64 @@ def digest(
     hide_read: Annotated[
         bool, typer.Option("--hide-read", help="Leave out the papers you marked read.")
     ] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
-    """The papers stored since the last digest, grouped by primary category, duplicates
-    folded in. Papers shown once do not come back unless --all."""
+    """The papers not shown in an earlier digest, grouped by primary category, duplicates
+    folded in. Only the papers that reach the output are marked shown: what --limit, a
+    filter or a closed pipe (`| head`) leaves out comes back next time; --all shows the
+    shown ones too. With --quiet and nothing new it prints nothing."""
+    from adapt_triage.config import ConfigError, load_config
+    from adapt_triage.delivery import OutputSink
     from adapt_triage.digest import build_digest
-    from adapt_triage.render import (
-        digest_dict,
-        digest_jsonl_records,
-        digest_markdown,
-        dumps,
-        render_digest,
-        write_jsonl,
-    )
+    from adapt_triage.render import digest_chunks, digest_table_notes
+    from adapt_triage.validation import InvalidValueError, check_announce
 
+    quiet = settings(ctx).quiet
     fmt = format or (DigestFormat.table if stdout_is_terminal() else DigestFormat.markdown)
-    store = open_store(ctx)
+    if json_lines:
+        fmt = DigestFormat.jsonl
+    try:
+        defaults = load_config().digest  # the command line wins over the config file
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    hide = hide or defaults.hide or None
+    announce = announce or defaults.announce or None
+    min_score = defaults.min_score if min_score is None else min_score
+    limit = defaults.limit if limit is None else limit
+    store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
+    hidden = _categories(store, hide, "--hide") or []
+    try:
+        announce = check_announce(announce)
+    except InvalidValueError as exc:
+        fail(str(exc), 2)
     refresh_scores(ctx, store)
     result = build_digest(
         store,
         since=_since(since),
         include_shown=include_shown,
-        categories=category or None,
-        hide=hide or (),
-        min_score=min_score,
+        categories=category,
+        hide=hidden,
+        min_score=min_score or 0.0,
         limit=limit,
-        announce=announce or (),
+        announce=announce,
         hide_read=hide_read,
     )
-    if fmt is DigestFormat.html:
-        from adapt_triage.html_digest import digest_html
-
-        typer.echo(digest_html(result), nl=False)
-    elif fmt is DigestFormat.json:
-        typer.echo(dumps(digest_dict(result)))
-    elif fmt is DigestFormat.jsonl:
-        write_jsonl(digest_jsonl_records(result), sys.stdout)
-        if result.empty_reason and not settings(ctx).quiet:
+    if quiet and not result.count:
+        return  # cron: no mail on a day with nothing new
+    sink = OutputSink(sys.stdout)
+    shown: list[str] = []
+    for ids, chunk in digest_chunks(result, fmt.value):
+        if not sink.write(chunk):
+            break
+        shown.extend(ids)
+    if not sink.closed:
+        if fmt is DigestFormat.table:
+            digest_table_notes(result, stderr_notes=not quiet)
+        elif fmt is DigestFormat.jsonl and result.empty_reason and not quiet:
             typer.echo(f"adapt-triage: {result.empty_reason}", err=True)
-    elif fmt is DigestFormat.markdown:
-        typer.echo(digest_markdown(result), nl=False)
-    else:
-        render_digest(result, stderr_notes=not settings(ctx).quiet)
-    if not no_mark:
-        store.mark_shown([p["id"] for p in result.papers], since=result.since)
+    if not no_mark and shown:
+        store.mark_shown(shown, since=result.since)
 
 
 # --------------------------------------------------------------------------- feeds
@@ -924,16 +1102,29 @@ def digest(
 @feeds_app.command("add")
 def feeds_add(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="Feed URL (arXiv RSS/API, RSS, Atom, HF JSON).")],
-    name: Annotated[str | None, typer.Option(help="A short name for the feed.")] = None,
+    url: Annotated[
+        str,
+        typer.Argument(
+            metavar="FEED",
+            help="An http(s) URL (arXiv RSS/API, RSS, Atom, HF JSON), an existing file, or "
+            "an arXiv category: cs.LG, or arxiv:cs.LG+cs.CL for several.",
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="A short, unique name for the feed.")] = None,
 ) -> None:
-    """Subscribe to a feed; `ingest` with no SOURCE fetches every subscribed feed."""
+    """Subscribe to a feed; `ingest` with no SOURCE fetches every subscribed feed. Files
+    are stored with their absolute path (cron runs elsewhere)."""
+    from adapt_triage.feeds import FeedSpecError, resolve_feed
     from adapt_triage.render import sanitize
     from adapt_triage.store import StoreError
 
+    try:
+        resolved = resolve_feed(url)
+    except FeedSpecError as exc:
+        fail(str(exc), 2)
     store = open_store(ctx)
     try:
-        state = store.add_feed(url, name)
+        state = store.add_feed(resolved, name)
     except StoreError as exc:
         fail(str(exc), 2)
     if not settings(ctx).quiet:
@@ -943,55 +1134,245 @@ def feeds_add(
 @feeds_app.command("remove")
 def feeds_remove(
     ctx: typer.Context,
-    url_or_name: Annotated[str, typer.Argument(help="The feed's URL or name.")],
+    url_or_name: Annotated[str, typer.Argument(metavar="FEED", help="The feed's URL or name.")],
 ) -> None:
     """Unsubscribe (the papers it brought stay stored)."""
-    store = open_store(ctx)
-    if not store.remove_feed(url_or_name):
-        fail(f"no subscribed feed {url_or_name!r}")
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        removed = store.remove_feed(url_or_name)
+    except StoreError as exc:
+        fail(str(exc))
+    if not removed:
+        fail(f"no subscribed feed {url_or_name!r} (`adapt-triage feeds list` shows them)")
     if not settings(ctx).quiet:
-        typer.echo(f"unsubscribed: {url_or_name}")
+        typer.echo(f"unsubscribed: {sanitize(url_or_name)}")
+
+
+@feeds_app.command("rename")
+def feeds_rename(
+    ctx: typer.Context,
+    url_or_name: Annotated[str, typer.Argument(metavar="FEED", help="The feed's URL or name.")],
+    new_name: Annotated[str, typer.Argument(metavar="NAME", help="Its new, unique name.")],
+) -> None:
+    """Give a subscribed feed a new name."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        state = store.rename_feed(url_or_name, new_name)
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        typer.echo(f"renamed: {sanitize(state.url)} is now {sanitize(state.name)}")
 
 
 @feeds_app.command("list")
 def feeds_list(
     ctx: typer.Context,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="table or json (JSON Lines).")
-    ] = ReportFormat.table,
+        RecordFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), jsonl (piped), json, csv."),
+    ] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
     """Subscribed feeds with the last fetch: time, status, item counts, failures."""
-    from adapt_triage.render import dumps, render_feeds
+    from adapt_triage.render import render_feeds, write_csv, write_json, write_jsonl
 
-    feeds = open_store(ctx).list_feeds()
-    if format is ReportFormat.json:
-        for feed in feeds:
-            typer.echo(dumps(feed.to_dict()))
-        return
-    render_feeds(feeds)
+    fmt = RecordFormat.jsonl if json_lines else format
+    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
+    feeds = open_store(ctx, must_exist=True).list_feeds()
+    records = [feed.to_dict() for feed in feeds]
+    if fmt is RecordFormat.jsonl:
+        write_jsonl(records, sys.stdout)
+    elif fmt is RecordFormat.json:
+        write_json(records, sys.stdout)
+    elif fmt is RecordFormat.csv:
+        write_csv(records, sys.stdout, SOURCE_COLUMNS)
+    else:
+        render_feeds(feeds)
+
+
+@feeds_app.command("export")
+def feeds_export(ctx: typer.Context) -> None:
+    """The subscribed feeds as OPML 2.0 on stdout (for newsboat, rss2email, feed readers)."""
+    from adapt_triage.feeds import OpmlFeed, to_opml
+
+    feeds = open_store(ctx, must_exist=True).list_feeds()
+    sys.stdout.write(to_opml([OpmlFeed(f.url, f.name) for f in feeds]))
+
+
+@feeds_app.command("import")
+def feeds_import(
+    ctx: typer.Context,
+    opml: Annotated[Path, typer.Argument(metavar="FILE", help="An OPML file, or - for stdin.")],
+) -> None:
+    """Subscribe to every feed of an OPML file (folders too); feeds already subscribed are
+    kept as they are, a name already taken is dropped (the feed is still added)."""
+    from adapt_triage.dates import plural
+    from adapt_triage.feeds import FeedSpecError, parse_opml, resolve_feed
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import FeedNameError, StoreError
+
+    label = str(opml)
+    try:
+        content = sys.stdin.buffer.read() if label == "-" else opml.read_bytes()
+        feeds = parse_opml(content, source=label)
+    except OSError as exc:
+        fail(f"{label}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(str(exc), 2)
+    store = open_store(ctx)
+    known = {f.url for f in store.list_feeds()}
+    added = failed = 0
+    for feed in feeds:
+        try:
+            url = resolve_feed(feed.url)
+            if url in known:
+                continue
+            try:
+                store.add_feed(url, feed.name)
+            except FeedNameError:
+                store.add_feed(url)
+        except (FeedSpecError, StoreError) as exc:
+            failed += 1
+            typer.echo(f"adapt-triage: {label}: {sanitize(exc)}", err=True)
+            continue
+        known.add(url)
+        added += 1
+    if not settings(ctx).quiet:
+        kept = len(feeds) - added - failed
+        typer.echo(
+            f"imported {plural(added, 'feed')} from {sanitize(label)}"
+            + (f" ({kept} already subscribed)" if kept else ""),
+            err=True,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class RecordFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+SOURCE_COLUMNS = (
+    "url",
+    "name",
+    "kind",
+    "subscribed",
+    "last_fetch_at",
+    "last_status",
+    "consecutive_failures",
+    "last_item_count",
+    "last_new",
+    "last_error",
+)
+
+
+@sources_app.command("list")
+def sources_list(
+    ctx: typer.Context,
+    format: Annotated[
+        RecordFormat | None,
+        typer.Option("--format", "-f", help="table (terminal default), jsonl (piped), json, csv."),
+    ] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
+) -> None:
+    """Every source ever read, subscribed feeds and one-off files or URLs alike, with the
+    last fetch. `sources forget SOURCE` drops a one-off source's history."""
+    from adapt_triage.render import render_feeds, write_csv, write_json, write_jsonl
+
+    fmt = RecordFormat.jsonl if json_lines else format
+    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
+    states = open_store(ctx, must_exist=True).list_sources()
+    records = [s.to_dict() for s in states]
+    if fmt is RecordFormat.jsonl:
+        write_jsonl(records, sys.stdout)
+    elif fmt is RecordFormat.json:
+        write_json(records, sys.stdout)
+    elif fmt is RecordFormat.csv:
+        write_csv(records, sys.stdout, SOURCE_COLUMNS)
+    else:
+        render_feeds(states, empty="no sources yet; read one with `adapt-triage ingest SOURCE`")
+
+
+@sources_app.command("forget")
+def sources_forget(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="The source's URL or path.")],
+) -> None:
+    """Forget a one-off source's fetch history, so its failures stop being reported (its
+    papers stay stored)."""
+    from adapt_triage.render import sanitize
+    from adapt_triage.store import StoreError
+
+    store = open_store(ctx, must_exist=True)
+    try:
+        state = store.forget_source(source)
+    except StoreError as exc:
+        fail(str(exc))
+    if not settings(ctx).quiet:
+        typer.echo(f"forgot source {sanitize(state.url)} (its papers stay stored)")
 
 
 # --------------------------------------------------------------------------- categories
 
 
 @categories_app.command("list")
-def categories_list(ctx: typer.Context) -> None:
+def categories_list(
+    ctx: typer.Context,
+    format: Annotated[
+        ListFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (terminal default), jsonl (piped default), json, csv or markdown.",
+        ),
+    ] = None,
+    json_lines: JsonOption = False,
+) -> None:
     """The taxonomy's categories and your own, with how many labeled examples teach each."""
     from collections import Counter
 
     from adapt_triage.classify import load_seed, merge_examples
+    from adapt_triage.output import emit
     from adapt_triage.render import sanitize
     from adapt_triage.taxonomy import DEFAULT_CATEGORIES
 
+    fmt = _list_format(format, json_lines)
     store = existing_store(ctx)
     custom = store.list_categories() if store else []
     training = merge_examples(load_seed(), user_examples(store))
     counts = Counter(label for example in training for label in example.labels)
-    rows = [(c.slug, c.covers) for c in DEFAULT_CATEGORIES]
-    rows[-1:-1] = [(c["slug"], (c["description"] or "") + " (yours)") for c in custom]
-    width = max(len(slug) for slug, _ in rows)
-    for slug, covers in rows:
-        typer.echo(f"{slug:<{width}}  {counts.get(slug, 0):>3}  {sanitize(covers)}")
+    rows = [(c.slug, c.covers, False) for c in DEFAULT_CATEGORIES]
+    rows[-1:-1] = [(c["slug"], c["description"] or "", True) for c in custom]
+    records = [
+        {"slug": slug, "examples": counts.get(slug, 0), "covers": covers, "custom": custom}
+        for slug, covers, custom in rows
+    ]
+
+    def table(items: list[Any]) -> None:
+        width = max(len(r["slug"]) for r in items)
+        for r in items:
+            covers = r["covers"] + (" (yours)" if r["custom"] else "")
+            typer.echo(f"{r['slug']:<{width}}  {r['examples']:>3}  {sanitize(covers)}")
+
+    emit(
+        records,
+        fmt.value,
+        sys.stdout,
+        columns=("slug", "examples", "covers", "custom"),
+        table=table,
+    )
 
 
 @categories_app.command("add")
@@ -1022,21 +1403,32 @@ def review(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option(min=1, help="Ask about at most N papers.")] = None,
 ) -> None:
-    """Label the papers the model is least sure about, one at a time, with single keys.
-    Each answer is saved at once; Ctrl-C or end of input stops cleanly."""
-    from adapt_triage.review import run_review
+    """Label the papers the model is least sure about, one at a time, with single keys
+    (y, o, s, q answer at once on a terminal; category keys, then Enter). Each answer is
+    saved at once; Ctrl-C or end of input stops cleanly."""
+    import shutil
+
+    from adapt_triage.review import read_keys, run_review
 
     store = open_store(ctx, must_exist=True)
 
     def read(prompt: str) -> str:
+        if sys.stdin.isatty():  # a key at a time, no Enter for the command keys
+            return read_keys(prompt, sys.stdin.fileno(), lambda t: typer.echo(t, nl=False))
         typer.echo(prompt, nl=False)
         line = sys.stdin.readline() if sys.stdin is not None else ""  # closed stdin: the end
         if not line:
             raise EOFError
         return line
 
+    width = shutil.get_terminal_size((100, 24)).columns - 1
     result = run_review(
-        store, lambda: build_classifier(store), read=read, write=typer.echo, limit=limit
+        store,
+        lambda: build_classifier(store),
+        read=read,
+        write=typer.echo,
+        limit=limit,
+        width=width,
     )
     typer.echo(
         f"\nreviewed: {len(result.labelled)} labelled, {result.skipped} skipped "
@@ -1049,7 +1441,9 @@ def review(
 
 class ExportFormat(str, Enum):
     jsonl = "jsonl"
+    json = "json"
     csv = "csv"
+    table = "table"
     markdown = "markdown"
     bibtex = "bibtex"
     ris = "ris"
@@ -1060,7 +1454,9 @@ def export(
     ctx: typer.Context,
     format: Annotated[
         ExportFormat,
-        typer.Option("--format", "-f", help="jsonl, csv, markdown, bibtex or ris."),
+        typer.Option(
+            "--format", "-f", help="jsonl (default), json, csv, table, markdown, bibtex or ris."
+        ),
     ] = ExportFormat.jsonl,
     category: CategoryOption = None,
     since: SinceOption = None,
@@ -1069,15 +1465,26 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
     ] = None,
     starred: StarredOption = False,
+    json_lines: JsonOption = False,
 ) -> None:
     """Every stored paper with labels, scores and duplicate links, for spreadsheets and
     notes (columns in a stable order), or for reference managers (bibtex, ris)."""
-    from adapt_triage.render import EXPORT_COLUMNS, export_markdown, stored_record, write_csv
+    from adapt_triage.render import (
+        EXPORT_COLUMNS,
+        export_markdown,
+        render_paper_table,
+        stored_record,
+        write_csv,
+        write_json,
+    )
     from adapt_triage.render import write_jsonl as write_lines
 
+    if json_lines:
+        format = ExportFormat.jsonl
     store = open_store(ctx, must_exist=True)
+    category = _categories(store, category)
     rows = store.iter_papers(
-        category=category or None,
+        category=category,
         since=_since(since),
         include_duplicates=include_all,
         starred=starred,
@@ -1090,6 +1497,12 @@ def export(
     try:
         if format is ExportFormat.jsonl:
             write_lines(records, out)
+        elif format is ExportFormat.json:
+            write_json(records, out)
+        elif format is ExportFormat.table:
+            if output:
+                fail("--format table is for the terminal; choose another format for a file", 2)
+            render_paper_table(list(rows))
         elif format is ExportFormat.csv:
             write_csv(records, out, EXPORT_COLUMNS)
         elif format in (ExportFormat.bibtex, ExportFormat.ris):
@@ -1168,6 +1581,7 @@ class TrendsFormat(str, Enum):
     text = "text"
     csv = "csv"
     jsonl = "jsonl"
+    json = "json"
 
 
 @app.command()
@@ -1178,7 +1592,8 @@ def trends(
     ] = None,
     category: CategoryOption = None,
     format: Annotated[
-        TrendsFormat, typer.Option("--format", "-f", help="text (a chart), csv or jsonl.")
+        TrendsFormat,
+        typer.Option("--format", "-f", help="text (a chart), csv, jsonl or json."),
     ] = TrendsFormat.text,
     plot: Annotated[
         Path | None,
@@ -1190,7 +1605,6 @@ def trends(
 ) -> None:
     """Papers per category per week over the stored history (by the day each paper was
     published, else stored), as a chart in the terminal, CSV or JSON Lines."""
-    from adapt_triage.store import UnknownLabelError
     from adapt_triage.trends import (
         PlotUnavailableError,
         render_text,
@@ -1201,15 +1615,16 @@ def trends(
     from adapt_triage.trends import plot as draw
 
     store = open_store(ctx, must_exist=True)
-    if category:
-        unknown = [c for c in category if c not in store.known_labels()]
-        if unknown:
-            fail(str(UnknownLabelError(f"unknown category {', '.join(map(repr, unknown))}")), 2)
-    result = weekly_trends(store, weeks=weeks, categories=category or None)
+    category = _categories(store, category)
+    result = weekly_trends(store, weeks=weeks, categories=category)
     if format is TrendsFormat.csv:
         write_csv(result, sys.stdout)
     elif format is TrendsFormat.jsonl:
         write_jsonl(result, sys.stdout)
+    elif format is TrendsFormat.json:
+        from adapt_triage.render import write_json as write_document
+
+        write_document(list(result.rows()), sys.stdout)
     else:
         from adapt_triage.render import sanitize
 
@@ -1223,6 +1638,35 @@ def trends(
             fail(str(exc))
         if not settings(ctx).quiet:
             typer.echo(f"adapt-triage: wrote {plot}", err=True)
+
+
+# --------------------------------------------------------------------------- path
+
+
+@app.command("path")
+def path_command(
+    ctx: typer.Context,
+    format: Annotated[
+        SummaryFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = SummaryFormat.text,
+) -> None:
+    """Where adapt-triage keeps its files: the database (after --db and $ADAPT_TRIAGE_DB),
+    the model cache and the config file (after $ADAPT_TRIAGE_CONFIG)."""
+    from adapt_triage.config import config_path
+    from adapt_triage.modelcache import cache_dir
+    from adapt_triage.render import dumps
+    from adapt_triage.store import default_db_path
+
+    paths = {
+        "database": str(settings(ctx).db or default_db_path()),
+        "cache": str(cache_dir()),
+        "config": str(config_path()),
+    }
+    if format is SummaryFormat.json:
+        typer.echo(dumps(paths))
+        return
+    for name, value in paths.items():
+        typer.echo(f"{name:<9} {value}")
 
 
 # --------------------------------------------------------------------------- entry point

@@ -42,3 +42,24 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
+
+
+def local_text(value: str | datetime | None, *, seconds: bool = False) -> str:
+    """A stored ISO 8601 time for people: in the local zone, with the zone's name
+    (`2026-11-30 16:38 CET`). JSON output keeps the ISO 8601 UTC text."""
+    if not value:
+        return ""
+    try:
+        dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    local = dt.astimezone()
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{text} {local.tzname() or local.strftime('%z')}"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 paper`, `2 papers`, `0 papers` (or the irregular `nouns`)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

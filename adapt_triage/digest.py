@@ -1,23 +1,25 @@
-"""The daily digest: stored papers since the last digest, grouped by primary category.
+"""The daily digest: the stored papers not shown in an earlier digest, grouped by primary
+category.
 
-`build_digest` only reads; `Store.mark_shown` (called by the CLI after rendering) records the
-digest so that its papers do not come back next time.
+`build_digest` only reads. The CLI writes the digest paper by paper and then calls
+`Store.mark_shown` with exactly the papers that reached the reader, so what a filter,
+`--limit` or a closed pipe left out comes back in the next digest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from adapt_triage.dates import iso, now_utc
+from adapt_triage.dates import iso, local_text, now_utc, plural
 from adapt_triage.taxonomy import OFF_TOPIC, category_order
 
 if TYPE_CHECKING:
     from adapt_triage.store import SourceState, Store
 
-DEFAULT_WINDOW = timedelta(days=1)
+FILTER_OPTIONS = "--category, --hide, --min-score, --limit, --announce, --hide-read"
 
 
 @dataclass
@@ -28,11 +30,26 @@ class DigestGroup:
 
 @dataclass
 class Digest:
-    since: str
+    since: str | None  # None: every paper not shown before, however old
     generated_at: str
     groups: list[DigestGroup] = field(default_factory=list)
     empty_reason: str | None = None  # why there is nothing to show
     source_notes: list[str] = field(default_factory=list)  # failing / unchanged / weekend
+    include_shown: bool = False
+
+    @property
+    def window(self) -> str:
+        """The papers it covers, for a heading: `since 2026-11-30 16:38 CET`, `not shown
+        before`, or `stored` (--all with no --since)."""
+        if self.since:
+            return f"since {local_text(self.since)}"
+        return "stored" if self.include_shown else "not shown before"
+
+    @property
+    def title(self) -> str:
+        if self.since:
+            return f"Papers {self.window}"
+        return "All stored papers" if self.include_shown else "New papers"
 
     @property
     def papers(self) -> list[dict[str, Any]]:
@@ -55,24 +72,15 @@ def primary_score(paper: dict[str, Any]) -> float:
     return float((paper.get("scores") or {}).get(primary(paper), 0.0))
 
 
-def default_since(store: Store, now: datetime | None = None) -> str:
-    """Since the last digest, or one day back when there has been none."""
-    last = store.last_digest_at()
-    if last:
-        return last
-    return iso((now or now_utc()) - DEFAULT_WINDOW)
-
-
 def source_notes(sources: Sequence[SourceState]) -> list[str]:
-    """One line per source whose last fetch explains an empty or short digest."""
+    """One line per subscribed feed whose last fetch explains an empty or short digest
+    (one-off sources are not the digest's business: `sources list` shows them)."""
     notes = []
     for state in sources:
         name = state.name or state.url
         if state.last_status == "error":
-            notes.append(
-                f"{name}: failing ({state.consecutive_failures} consecutive failures): "
-                f"{state.last_error or 'unknown error'}"
-            )
+            failures = plural(state.consecutive_failures, "consecutive failure")
+            notes.append(f"{name}: failing ({failures}): {state.last_error or 'unknown error'}")
         elif state.last_status == "not-modified":
             notes.append(f"{name}: unchanged since the previous fetch")
         elif state.last_status == "empty":
@@ -98,14 +106,14 @@ def build_digest(
     now: datetime | None = None,
     hide_read: bool = False,
 ) -> Digest:
-    """Group the canonical papers stored since `since` by primary category (taxonomy order,
+    """Group the canonical papers not shown in an earlier digest (all of them with
+    `include_shown`), stored since `since` when given, by primary category (taxonomy order,
     custom categories next, `off-topic` last), best score first within a group.
     `limit` keeps the N best-scoring papers of the whole digest. `announce` keeps arXiv
     papers announced as one of these types (new, cross, replace, replace-cross); papers
     from sources without announce types are kept. `hide_read` leaves out the papers the
     user marked read."""
     now = now or now_utc()
-    since = since or default_since(store, now)
     papers = store.papers_for_digest(
         since,
         include_shown=include_shown,
@@ -125,38 +133,44 @@ def build_digest(
         kept = kept[: max(limit, 0)]
     order = category_order(sorted({primary(p) for p in kept}))
     groups = [DigestGroup(cat, [p for p in kept if primary(p) == cat]) for cat in order]
-    sources = store.list_sources()
+    feeds = store.list_feeds()
     digest = Digest(
         since=since,
         generated_at=iso(now),
         groups=[g for g in groups if g.papers],
-        source_notes=source_notes(sources),
+        source_notes=source_notes(feeds),
+        include_shown=include_shown,
     )
     if not digest.count:
-        digest.empty_reason = _empty_reason(sources, digest, papers, include_shown)
+        shown = 0 if include_shown else store.count_shown(since)
+        digest.empty_reason = _empty_reason(store, feeds, digest, papers, shown)
     return digest
 
 
 def _empty_reason(
-    sources: Sequence[SourceState],
+    store: Store,
+    feeds: Sequence[SourceState],
     digest: Digest,
     matched: list[dict[str, Any]],
-    include_shown: bool,
+    shown: int,
 ) -> str:
+    """Why the digest is empty, and only hints that hold (`--all` shows `shown` papers)."""
     if matched:
+        what = "stored" if digest.include_shown else "not shown before"
+        since = f" {digest.window}" if digest.since else ""
         return (
-            f"{len(matched)} papers since {digest.since}, but none passed the filters "
-            "(--hide, --min-score, --limit, --announce)"
+            f"{plural(len(matched), 'paper')} {what}{since}, but none passed the filters "
+            f"({FILTER_OPTIONS})"
         )
-    if not sources:
+    hint = f"; {plural(shown, 'paper')} from earlier digests (--all shows them)" if shown else ""
+    if not store.count_papers() and not feeds:
         return "nothing stored yet: run `adapt-triage ingest SOURCE` first"
-    statuses = {s.last_status for s in sources}
-    failing = [s for s in sources if s.last_status == "error"]
-    if failing and statuses == {"error"}:
-        return "every source is failing; see the notes below"
-    if statuses <= {"not-modified"}:
-        return f"nothing new since {digest.since}: every source was unchanged"
-    if statuses <= {"empty", "not-modified"} and any(s.skip_days for s in sources):
-        return f"nothing new since {digest.since}: the feeds are empty (a weekend or holiday)"
-    shown = "" if include_shown else " that was not in an earlier digest (--all shows those)"
-    return f"nothing new since {digest.since}{shown}"
+    statuses = {s.last_status for s in feeds}
+    since = f" {digest.window}" if digest.since else ""
+    if feeds and statuses == {"error"}:
+        return f"nothing new: every feed is failing; see the notes{hint}"
+    if feeds and statuses <= {"not-modified"}:
+        return f"nothing new{since}: every feed was unchanged{hint}"
+    if feeds and statuses <= {"empty", "not-modified"} and any(s.skip_days for s in feeds):
+        return f"nothing new{since}: the feeds are empty (a weekend or holiday){hint}"
+    return f"nothing new{since}{hint}"

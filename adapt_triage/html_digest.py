@@ -90,8 +90,10 @@ def _paper_html(paper: dict[str, Any], category: str) -> str:
 
 def digest_html(digest: Any) -> str:
     """The whole digest as one HTML document (UTF-8)."""
-    since = esc(digest.since[:16].replace("T", " "))
-    title = f"adapt-triage: {digest.count} papers since {since}"
+    from adapt_triage.dates import local_text, plural
+
+    window = esc(digest.window)
+    title = f"adapt-triage: {plural(digest.count, 'paper')} {window}"
     out = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -103,9 +105,9 @@ def digest_html(digest: Any) -> str:
         f"<title>{title}</title>",
         "</head>",
         f'<body style="{_BODY}">',
-        f'<h1 style="{_H1}">Papers since {since}</h1>',
-        f'<p class="meta" style="{_META}">{digest.count} papers, grouped by primary category'
-        f" · generated {esc(digest.generated_at[:16].replace('T', ' '))} UTC</p>",
+        f'<h1 style="{_H1}">{esc(digest.title)}</h1>',
+        f'<p class="meta" style="{_META}">{plural(digest.count, "paper")}, grouped by primary '
+        f"category · generated {esc(local_text(digest.generated_at))}</p>",
     ]
     if not digest.count:
         out.append(

@@ -37,6 +37,9 @@ class SourceReport:
     warnings: list[str] = field(default_factory=list)
     feed_date: str | None = None
     skip_days: list[str] = field(default_factory=list)
+    # When status is "error": "transient" (a timeout, a refused connection, 5xx, 429: worth
+    # waiting out) or "permanent" (a typo'd path, 404/410/401/403, not a feed at all).
+    error_kind: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -55,6 +58,7 @@ class ReadOutcome:
     parsed: ParseResult | None
     not_modified: bool = False
     error: str | None = None
+    error_kind: str | None = None
     etag: str | None = None
     last_modified: str | None = None
 
@@ -75,7 +79,7 @@ def read_and_parse(
     try:
         fetched = read_source(source, fetcher=fetcher, state=state, stdin=stdin)
     except FetchError as exc:
-        return ReadOutcome(source, None, error=str(exc))
+        return ReadOutcome(source, None, error=str(exc), error_kind=fetch_error_kind(source, exc))
     if fetched.not_modified:
         return ReadOutcome(
             source,
@@ -86,6 +90,34 @@ def read_and_parse(
         )
     parsed = parse_bytes(fetched.content, source=source, headers=fetched.headers)
     return ReadOutcome(source, parsed, etag=fetched.etag, last_modified=fetched.last_modified)
+
+
+# Reasons a URL cannot be read that waiting will not change.
+_PERMANENT_REASONS = (
+    "invalid URL",
+    "invalid request",
+    "unsupported URL scheme",
+    "redirected to a non-HTTP URL",
+    "more than ",
+    "response larger than",
+    "could not decode",
+)
+_TRANSIENT_STATUSES = {408, 425, 429}
+
+
+def fetch_error_kind(source: str, exc: Exception) -> str:
+    """ "transient" for failures worth waiting out (timeouts, connection errors, HTTP 5xx,
+    408/425/429), "permanent" for the rest: a local file that cannot be read, another 4xx
+    (404, 410, 401, 403), a malformed URL."""
+    from adapt_triage.fetch import _URL_RE
+
+    if source == "-" or not _URL_RE.match(source):
+        return "permanent"
+    status = getattr(exc, "status", None)
+    if status is not None:
+        return "transient" if status in _TRANSIENT_STATUSES or status >= 500 else "permanent"
+    reason = str(getattr(exc, "reason", exc))
+    return "permanent" if reason.startswith(_PERMANENT_REASONS) else "transient"
 
 
 def classify_papers(papers: Sequence[Paper], classifier: TriageClassifier) -> None:
@@ -138,6 +170,7 @@ def _ingest_one_source(
     meta: dict[str, Any] = {}
     if outcome.error:
         report.status = "error"
+        report.error_kind = outcome.error_kind
         report.errors.append(outcome.error)
     elif outcome.not_modified:
         report.status = "not-modified"
@@ -153,6 +186,7 @@ def _ingest_one_source(
         report.skip_days = list(parsed.skip_days)
         if parsed.fatal:
             report.status = "error"
+            report.error_kind = "permanent"  # read, but not a feed we can parse
         else:
             report.status = "ok" if parsed.papers else "empty"
             meta.update(
@@ -182,6 +216,7 @@ def _ingest_one_source(
         except StoreError as exc:
             message = _named(source, exc)
             report.status = "error"
+            report.error_kind = "transient"
             report.errors.append(message)
             meta.update(status="error", error=message)
             if source != "-":
@@ -254,6 +289,7 @@ def ingest_sources(
                 raise error from None  # the whole file is in doubt: stop the run
             message = _named(source, error)
             report.status = "error"
+            report.error_kind = "transient"
             report.errors.append(message)
             if source != "-":
                 with contextlib.suppress(StoreError, sqlite3.Error):

@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
+
+from adapt_triage.dates import local_text, plural
 
 # CSI / OSC / other escape sequences, then any remaining control or bidi-override character.
 _ESCAPE_SEQ_RE = re.compile(
@@ -204,6 +206,17 @@ def paper_record(paper: Any) -> dict[str, Any]:
     return record
 
 
+def primary_score_of(row: Mapping[str, Any]) -> float | None:
+    """The primary label's score as a float; a label the user set counts as certain (1.0),
+    in every listing, export and digest alike."""
+    labels = list(row.get("labels") or [])
+    if not labels:
+        return None
+    if row.get("user_labels"):
+        return 1.0
+    return round(float((row.get("scores") or {}).get(labels[0], 0.0)), 4)
+
+
 def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON record of a stored paper: contract fields first, then the stored extras."""
     labels = list(row.get("labels") or [])
@@ -220,7 +233,7 @@ def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "scores": scores,
         "duplicate_of": row.get("duplicate_of"),
         "primary": labels[0] if labels else None,
-        "primary_score": scores.get(labels[0]) if labels else None,
+        "primary_score": primary_score_of(row),
         "user_labels": row.get("user_labels"),
         "dup_reason": row.get("dup_reason"),
         "dup_score": row.get("dup_score"),
@@ -288,8 +301,8 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
     table.add_column("stored", no_wrap=True)
     for row in rows:
         labels = list(row.get("labels") or [])
-        scores = row.get("scores") or {}
-        score = f"{scores.get(labels[0], 0.0):.2f}" if labels else ""
+        primary = primary_score_of(row)
+        score = "" if primary is None else f"{primary:.2f}"
         cell = Text(shorten(sanitize(row.get("title")), 140))
         cell.append("\n" + sanitize(row["id"]), style="dim")
         if row.get("duplicate_of"):
@@ -298,7 +311,7 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
             cell,
             Text(", ".join(sanitize(x) for x in labels) + (" *" if row.get("user_labels") else "")),
             Text(score),
-            Text(sanitize((row.get("first_seen") or "")[:10])),
+            Text(sanitize(local_text(row.get("first_seen")) or "")),
         )
     console().print(table)
 
@@ -322,7 +335,7 @@ def render_show(
         ("url", paper.get("url") or ""),
         ("doi", paper.get("doi") or ""),
         ("announce type", paper.get("announce_type") or ""),
-        ("first seen", paper.get("first_seen") or ""),
+        ("first seen", local_text(paper.get("first_seen"))),
         ("labels", ", ".join(paper.get("labels") or [])),
     ]
     if paper.get("user_labels"):
@@ -354,14 +367,15 @@ def render_show(
         for v in versions:
             out.print(
                 Text(
-                    f"  v{v.get('version') or '?'}  {sanitize(v.get('seen_at'))}  "
+                    f"  v{v.get('version') or '?'}  {sanitize(local_text(v.get('seen_at')))}  "
                     f"{sanitize(v.get('source'))}"
                 )
             )
     if sources:
         out.print(Text("\nsources:"))
         for s in sources:
-            out.print(Text(f"  {sanitize(s.get('source'))}  ({sanitize(s.get('first_seen'))})"))
+            seen = sanitize(local_text(s.get("first_seen")))
+            out.print(Text(f"  {sanitize(s.get('source'))}  ({seen})"))
     if duplicates:
         out.print(Text("\nalso as:"))
         for d in duplicates:
@@ -459,20 +473,27 @@ def _paper_score(paper: Mapping[str, Any], category: str) -> float:
 
 
 def digest_markdown(digest: Any) -> str:
-    lines = [f"# Papers since {md_escape(digest.since[:16].replace('T', ' '))}", ""]
+    text = "".join(chunk for _, chunk in digest_markdown_chunks(digest))
+    return text.rstrip() + "\n"
+
+
+def digest_markdown_chunks(digest: Any) -> Iterator[tuple[list[str], str]]:
+    """The Markdown digest in pieces, each with the ids of the papers it shows: the
+    heading, then each group's heading and each paper's lines, then the source notes."""
+    head = [f"# {md_escape(digest.title)}", ""]
     if not digest.count:
-        lines.append(f"_{md_escape(digest.empty_reason or 'nothing new')}_")
-        lines.append("")
+        head += [f"_{md_escape(digest.empty_reason or 'nothing new')}_", ""]
+    yield [], "\n".join(head) + "\n"
     for group in digest.groups:
-        lines.append(f"## {md_escape(group.category)} ({len(group.papers)})")
-        lines.append("")
-        for paper in group.papers:
-            head = md_link(md_escape(paper.get("title")), paper.get("url"))
+        yield [], f"## {md_escape(group.category)} ({len(group.papers)})\n\n"
+        for n, paper in enumerate(group.papers, 1):
+            lines = []
+            head_text = md_link(md_escape(paper.get("title")), paper.get("url"))
             extra = []
             if paper.get("announce_type"):
                 extra.append(md_escape(paper["announce_type"]))
             extra.append(f"{_paper_score(paper, group.category):.2f}")
-            lines.append(f"- **{head}** ({', '.join(extra)})")
+            lines.append(f"- **{head_text}** ({', '.join(extra)})")
             if paper.get("authors"):
                 lines.append(f"  {md_escape(short_authors(paper['authors'], 4))}")
             others = [lab for lab in paper.get("labels") or [] if lab != group.category]
@@ -482,24 +503,44 @@ def digest_markdown(digest: Any) -> str:
                 lines.append(
                     f"  also as: {md_escape(dup.get('title'))} ({md_escape(dup.get('id'))})"
                 )
-        lines.append("")
-    for note in digest.source_notes:
-        lines.append(f"> {md_escape(note)}")
-    return "\n".join(lines).rstrip() + "\n"
+            if n == len(group.papers):
+                lines.append("")
+            yield [paper["id"]], "\n".join(lines) + "\n"
+    notes = [f"> {md_escape(note)}" for note in digest.source_notes]
+    if notes:
+        yield [], "\n".join(notes) + "\n"
 
 
 def render_digest(digest: Any, *, stderr_notes: bool = True) -> None:
     """The terminal view: one section per category, each paper on a few lines."""
+    import sys
+
+    for _, chunk in digest_table_chunks(digest):
+        sys.stdout.write(chunk)
+    digest_table_notes(digest, stderr_notes=stderr_notes)
+
+
+def digest_table_chunks(digest: Any) -> Iterator[tuple[list[str], str]]:
+    """The terminal view in pieces (each paper's lines with its id), rendered by rich
+    (colour only on a terminal)."""
     from rich.rule import Rule
     from rich.text import Text
 
     out = console()
-    since = sanitize(digest.since[:16].replace("T", " "))
-    out.print(Text(f"adapt-triage digest: {digest.count} papers since {since}", style="bold"))
+
+    def capture(*renderables: Any) -> str:
+        with out.capture() as captured:
+            for renderable in renderables:
+                out.print(renderable)
+        return captured.get()
+
+    heading = f"adapt-triage digest: {plural(digest.count, 'paper')} {digest.window}"
+    parts: list[Any] = [Text(sanitize(heading), style="bold")]
     if not digest.count:
-        out.print(Text(sanitize(digest.empty_reason or "nothing new")))
+        parts.append(Text(sanitize(digest.empty_reason or "nothing new")))
+    yield [], capture(*parts)
     for group in digest.groups:
-        out.print(Rule(Text(f"{group.category} ({len(group.papers)})"), align="left"))
+        yield [], capture(Rule(Text(f"{group.category} ({len(group.papers)})"), align="left"))
         for paper in group.papers:
             score = _paper_score(paper, group.category)
             line = Text("• ")
@@ -507,37 +548,83 @@ def render_digest(digest: Any, *, stderr_notes: bool = True) -> None:
             line.append(f"  {score:.2f}", style="cyan")
             if paper.get("announce_type"):
                 line.append(f"  [{sanitize(paper['announce_type'])}]", style="magenta")
-            out.print(line)
+            parts = [line]
             details = []
             if paper.get("authors"):
                 details.append(short_authors(paper["authors"]))
             if paper.get("url"):
                 details.append(sanitize(paper["url"]))
             if details:
-                out.print(Text("  " + " · ".join(details), style="dim"))
+                parts.append(Text("  " + " · ".join(details), style="dim"))
             others = [lab for lab in paper.get("labels") or [] if lab != group.category]
             if others:
-                out.print(Text("  also labelled: " + sanitize(", ".join(others)), style="dim"))
+                parts.append(Text("  also labelled: " + sanitize(", ".join(others)), style="dim"))
             for dup in paper.get("duplicates") or []:
-                out.print(
+                parts.append(
                     Text(
                         f"  also as: {shorten(sanitize(dup.get('title')), 90)} "
                         f"({sanitize(dup.get('id'))})",
                         style="dim",
                     )
                 )
+            yield [paper["id"]], capture(*parts)
+
+
+def digest_table_notes(digest: Any, *, stderr_notes: bool = True) -> None:
+    from rich.text import Text
+
     if digest.source_notes and stderr_notes:
         err = console(stderr=True)
         for note in digest.source_notes:
             err.print(Text(f"note: {sanitize(note)}"))
 
 
-def render_feeds(feeds: Sequence[Any]) -> None:
+def digest_chunks(digest: Any, fmt: str) -> Iterator[tuple[list[str], str]]:
+    """The digest in `fmt` (table, markdown, jsonl, json, csv, html) as pieces of text,
+    each with the ids of the papers it shows, so that the caller marks as shown exactly
+    the papers whose whole piece reached the reader. json and html are one document."""
+    if fmt == "table":
+        yield from digest_table_chunks(digest)
+    elif fmt == "markdown":
+        yield from digest_markdown_chunks(digest)
+    elif fmt == "jsonl":
+        for record in digest_jsonl_records(digest):
+            yield [record["id"]], dumps(record) + "\n"
+    elif fmt == "csv":
+        import io
+
+        columns = ("category", *EXPORT_COLUMNS)
+        for n, record in enumerate(digest_jsonl_records(digest)):
+            buffer = io.StringIO()
+            write_csv([record], buffer, columns)
+            text = buffer.getvalue()
+            yield [record["id"]], text if n == 0 else text.split("\n", 1)[1]
+        if not digest.count:
+            buffer = io.StringIO()
+            write_csv([], buffer, columns)
+            yield [], buffer.getvalue()
+    elif fmt == "json":
+        yield [p["id"] for p in digest.papers], dumps(digest_dict(digest)) + "\n"
+    elif fmt == "html":
+        from adapt_triage.html_digest import digest_html
+
+        yield [p["id"] for p in digest.papers], digest_html(digest)
+    else:
+        raise ValueError(f"unknown digest format {fmt!r}")
+
+
+def render_feeds(
+    feeds: Sequence[Any],
+    *,
+    empty: str = "no subscribed feeds; add one with `adapt-triage feeds add URL`",
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from adapt_triage.dates import local_text
+
     if not feeds:
-        console().print(Text("no subscribed feeds; add one with `adapt-triage feeds add URL`"))
+        console().print(Text(sanitize(empty)))
         return
     table = Table()
     for col in ("name", "url", "last fetch", "status", "items", "new", "failures"):
@@ -546,7 +633,7 @@ def render_feeds(feeds: Sequence[Any]) -> None:
         table.add_row(
             Text(sanitize(feed.name or "")),
             Text(sanitize(feed.url)),
-            Text(sanitize((feed.last_fetch_at or "never")[:19].replace("T", " "))),
+            Text(sanitize(local_text(feed.last_fetch_at) or "never")),
             Text(sanitize(feed.last_status or "")),
             Text("" if feed.last_item_count is None else str(feed.last_item_count)),
             Text("" if feed.last_new is None else str(feed.last_new)),

@@ -101,10 +101,24 @@ def run_review(
     write: Callable[[str], None],
     limit: int | None = None,
     retrain: bool = True,
+    width: int = 100,
 ) -> ReviewResult:
-    """The loop. `read(prompt)` returns the user's line (raising EOFError at the end of input,
-    KeyboardInterrupt on Ctrl-C); `write(text)` shows text. Labels are stored as they come."""
+    """The loop. `read(prompt)` returns the user's answer (raising EOFError at the end of
+    input, KeyboardInterrupt on Ctrl-C); `write(text)` shows text, wrapped at word
+    boundaries to `width` columns. Labels are stored as they come."""
+    import textwrap
+
     from adapt_triage.render import format_scores, sanitize, shorten
+
+    def wrapped(text: str) -> str:
+        return textwrap.fill(
+            text,
+            width=max(width, 30),
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
 
     result = ReviewResult()
     classifier = build_classifier()
@@ -123,10 +137,16 @@ def run_review(
         paper = queue[0]
         seen.add(paper["id"])
         asked += 1
+        title = textwrap.fill(
+            f"[{asked}] {sanitize(paper['title'])}",
+            width=max(width, 30),
+            subsequent_indent="    ",
+            break_long_words=False,
+        )
         write(
-            f"\n[{asked}] {sanitize(paper['title'])}\n"
-            f"    {shorten(sanitize(paper.get('abstract')), 600)}\n"
-            f"    model: {', '.join(paper['labels'])}  ({format_scores(paper['scores'])})"
+            f"\n{title}\n"
+            f"{wrapped(shorten(sanitize(paper.get('abstract')), 600))}\n"
+            + wrapped(f"model: {', '.join(paper['labels'])}  ({format_scores(paper['scores'])})")
         )
         while True:
             try:
@@ -160,3 +180,45 @@ def run_review(
         if retrain:
             classifier = build_classifier()
     return result
+
+
+# Keys that answer at once on a terminal; category keys gather until Enter (several at once).
+IMMEDIATE_KEYS = frozenset({ACCEPT, OFF, SKIP, QUIT, HELP})
+
+
+def read_keys(prompt: str, fd: int, write: Callable[[str], None]) -> str:
+    """One answer from the terminal `fd`, a key at a time (no Enter needed for y, o, s, q
+    and ?; category keys are echoed and gathered until Enter; Backspace erases). Ctrl-D or
+    the end of input raises EOFError; Ctrl-C stays a KeyboardInterrupt (cbreak mode keeps
+    signals). The terminal's settings are restored whatever happens."""
+    import os
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        write(prompt)
+        answer = ""
+        while True:
+            data = os.read(fd, 1)
+            if not data or (data == b"\x04" and not answer):
+                write("\n")
+                raise EOFError
+            ch = data.decode("latin-1")
+            if ch in ("\r", "\n"):
+                write("\n")
+                return answer
+            if ch in ("\x7f", "\b"):
+                if answer:
+                    answer = answer[:-1]
+                    write("\b \b")
+                continue
+            if not answer and ch.lower() in IMMEDIATE_KEYS:
+                write(ch + "\n")
+                return ch
+            if ch.isprintable() and not ch.isspace():
+                answer += ch
+                write(ch)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)

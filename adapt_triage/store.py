@@ -55,7 +55,7 @@ from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _KEEP: Any = object()  # "leave this column as it is"
@@ -83,6 +83,10 @@ class PaperNotFoundError(StoreError):
 
 class UnknownLabelError(StoreError):
     """A label that is neither a taxonomy category nor a user-defined one."""
+
+
+class FeedNameError(StoreError):
+    """A feed name already taken by another subscribed feed."""
 
 
 class RunLockedError(StoreError):
@@ -417,6 +421,37 @@ def m005_backfill_progress(db: Database) -> None:
     )
 
 
+@migration
+def m006_search_authors(db: Database) -> None:
+    """Authors join title and abstract in the full-text index (`search 'Lovelace'`)."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS papers_ai;
+        DROP TRIGGER IF EXISTS papers_ad;
+        DROP TRIGGER IF EXISTS papers_au;
+        DROP TABLE IF EXISTS papers_fts;
+        CREATE VIRTUAL TABLE [papers_fts] USING FTS5 (
+            [title], [abstract], [authors], tokenize='porter', content=[papers]
+        );
+        INSERT INTO papers_fts (papers_fts) VALUES ('rebuild');
+        CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+          INSERT INTO papers_fts (rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+        END;
+        CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+          INSERT INTO papers_fts (rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        """
+    )
+
+
 def applied_migrations(db: Database) -> list[str]:
     if not db["_migrations"].exists():
         return []
@@ -532,6 +567,17 @@ class SourceState:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def ever_succeeded(self) -> bool:
+        """Some fetch of this source was read (ok, empty or not modified): a failure now
+        is an outage of a source that works, not a typo."""
+        return bool(
+            self.last_item_count is not None
+            or self.last_new is not None
+            or self.etag
+            or self.last_modified
+        )
+
 
 def _other_work(row: Mapping[str, Any], paper: Paper) -> bool:
     """A stored paper and an incoming one share a `title:` id; are they different works?
@@ -605,6 +651,12 @@ _PAPER_COLUMNS = """
 """
 _NEWEST_FIRST = "p.first_seen DESC, p.published DESC, p.rowid ASC"
 # What SQLite says about a MATCH expression it cannot parse (as opposed to real failures).
+# Search query pieces: a quoted string or a run of non-space characters; a compound word
+# (low-rank, C++, gpt-4.5); FTS5's operators; a word character.
+_TOKEN_RE = re.compile(r'"[^"]*"|[^\s"]+')
+_COMPOUND_RE = re.compile(r"^\w+(?:[-.+'/]+\w*)+$")
+_OPERATOR_RE = re.compile(r"\b(?:AND|OR|NOT|NEAR)\b")
+_WORD_RE = re.compile(r"\w")
 _FTS_QUERY_ERRORS = (
     "fts5",
     "syntax error",
@@ -1192,12 +1244,24 @@ class Store:
     def add_feed(
         self, url: str, name: str | None = None, *, now: str | datetime | None = None
     ) -> SourceState:
-        """Subscribe to a feed (again); an existing source keeps its history."""
+        """Subscribe to a feed (again); an existing source keeps its history. Names are
+        unique among subscribed feeds; re-adding a feed with another name is an error (use
+        `rename_feed`), never a silent rename."""
         url = url.strip()
+        name = (name or "").strip() or None
         if not url:
             raise StoreError("a feed needs a URL or path")
         when = normalize_timestamp(now) if now else utc_now()
         with self.write() as conn:
+            row = conn.execute(
+                "SELECT name, subscribed FROM sources WHERE url = ?", (url,)
+            ).fetchone()
+            if row and row[1] and name and row[0] and row[0] != name:
+                raise FeedNameError(
+                    f"{url} is already subscribed as {row[0]!r}; "
+                    f"rename it with `feeds rename {row[0]} {name}`"
+                )
+            self._check_feed_name(conn, name or (row[0] if row else None), url)
             self._ensure_source(conn, url, when, {"name": name})
             conn.execute(
                 "UPDATE sources SET subscribed = 1, name = COALESCE(?, name) WHERE url = ?",
@@ -1207,29 +1271,61 @@ class Store:
         assert state is not None
         return state
 
+    @staticmethod
+    def _check_feed_name(conn: sqlite3.Connection, name: str | None, url: str) -> None:
+        if not name:
+            return
+        clash = conn.execute(
+            "SELECT url FROM sources WHERE subscribed = 1 AND url != ? AND (name = ? OR url = ?)",
+            (url, name, name),
+        ).fetchone()
+        if clash:
+            raise FeedNameError(f"feed name {name!r} is taken by {clash[0]}; choose another name")
+
+    @staticmethod
+    def _subscribed_url(conn: sqlite3.Connection, url_or_name: str) -> str | None:
+        urls = [
+            r[0]
+            for r in conn.execute(
+                "SELECT url FROM sources WHERE subscribed = 1 AND url = ?", (url_or_name,)
+            )
+        ] or [
+            r[0]
+            for r in conn.execute(
+                "SELECT url FROM sources WHERE subscribed = 1 AND name = ?", (url_or_name,)
+            )
+        ]
+        if len(urls) > 1:
+            raise AmbiguousIdError(
+                f"feed name {url_or_name!r} matches {len(urls)} feeds: {', '.join(urls)}; "
+                "remove one by its URL"
+            )
+        return urls[0] if urls else None
+
     def remove_feed(self, url_or_name: str) -> bool:
         """Unsubscribe (by URL, or by name when it names one feed); history is kept.
         Returns False when no subscribed feed matches."""
         with self.write() as conn:
-            urls = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT url FROM sources WHERE subscribed = 1 AND url = ?", (url_or_name,)
-                )
-            ] or [
-                r[0]
-                for r in conn.execute(
-                    "SELECT url FROM sources WHERE subscribed = 1 AND name = ?", (url_or_name,)
-                )
-            ]
-            if len(urls) > 1:
-                raise AmbiguousIdError(
-                    f"feed name {url_or_name!r} matches {len(urls)} feeds: {', '.join(urls)}"
-                )
-            if not urls:
+            url = self._subscribed_url(conn, url_or_name)
+            if url is None:
                 return False
-            conn.execute("UPDATE sources SET subscribed = 0 WHERE url = ?", (urls[0],))
+            conn.execute("UPDATE sources SET subscribed = 0 WHERE url = ?", (url,))
         return True
+
+    def rename_feed(self, url_or_name: str, new_name: str) -> SourceState:
+        """Give a subscribed feed a new (unique) name."""
+        new_name = (new_name or "").strip()
+        if not new_name:
+            raise StoreError("a feed name cannot be empty")
+        with self.write() as conn:
+            url = self._subscribed_url(conn, url_or_name)
+            if url is None:
+                raise StoreError(f"no subscribed feed {url_or_name!r}")
+            self._check_feed_name(conn, new_name, url)
+            conn.execute("UPDATE sources SET name = ? WHERE url = ?", (new_name, url))
+        state = self.get_fetch_state(url)
+        assert state is not None
+        return state
 
     def list_feeds(self) -> list[SourceState]:
         rows = self._rows("SELECT * FROM sources WHERE subscribed = 1 ORDER BY added_at, rowid")
@@ -1238,6 +1334,22 @@ class Store:
     def list_sources(self) -> list[SourceState]:
         rows = self._rows("SELECT * FROM sources ORDER BY added_at, rowid")
         return [SourceState.from_row(r) for r in rows]
+
+    def forget_source(self, url_or_name: str) -> SourceState:
+        """Forget a one-off source's fetch history (its papers stay stored); a relative path
+        also matches its absolute form. A subscribed feed must be unsubscribed first
+        (`feeds remove`). StoreError when nothing matches."""
+        ref = (url_or_name or "").strip()
+        state = self.get_fetch_state(ref)
+        if state is None and ref and ref != "-" and not _URL_RE.match(ref):
+            state = self.get_fetch_state(str(Path(ref).expanduser().resolve()))
+        if state is None:
+            raise StoreError(f"no source {ref!r} (`adapt-triage sources list` shows them)")
+        if state.subscribed:
+            raise StoreError(f"{ref} is a subscribed feed; unsubscribe with `feeds remove` first")
+        with self.write() as conn:
+            conn.execute("DELETE FROM sources WHERE url = ? AND subscribed = 0", (state.url,))
+        return state
 
     # -- papers
 
@@ -1342,18 +1454,24 @@ class Store:
         limit: int | None = None,
         order: str = "newest",
     ) -> list[dict[str, Any]]:
-        """Full-text search over title and abstract (FTS5, porter stemming).
+        """Full-text search over title, abstract and authors (FTS5, porter stemming).
 
-        The query is tried as FTS5 syntax first (`lora OR adapter`, `"low rank"`, `title:x`);
-        when SQLite rejects it (unbalanced quotes, stray operators, `low-rank`), every term is
-        quoted and the search runs again, so user input never raises a syntax error.
-        order: "newest" (the contract's order) or "rank" (best match first).
+        The query is FTS5 syntax (`lora OR adapter`, `"low rank"`, `title:x`, `NOT`), with
+        one convenience: a word joined by hyphens, dots or plus signs (`low-rank`, `C++`)
+        is searched as the phrase it spells. A query SQLite rejects, or one with only
+        operators and punctuation, raises SearchQueryError quoting the problem (it is never
+        rewritten into another search). order: "newest" or "rank" (best match first).
         """
         if order not in ("newest", "rank"):
             raise ValueError("order must be 'newest' or 'rank'")
         text = _CONTROL_RE.sub(" ", query or "").strip()
         if not text:
             raise SearchQueryError("empty search query")
+        if not _WORD_RE.search(_OPERATOR_RE.sub(" ", text)):
+            raise SearchQueryError(
+                f"search query {query!r} has only operators or punctuation; "
+                "give a word to search for"
+            )
         where, params = self._filters(
             category=category, since=since, include_duplicates=include_duplicates
         )
@@ -1366,23 +1484,25 @@ class Store:
         if limit is not None:
             sql += " LIMIT :limit"
             params["limit"] = max(int(limit), 0)
-        attempts = [text]
-        # Every whitespace-separated term as an FTS5 string ("" escapes a quote): always valid.
-        quoted = " ".join('"' + term.replace('"', '""') + '"' for term in text.split())
-        if quoted and quoted != text:
-            attempts.append(quoted)
-        last_error: Exception | None = None
-        for attempt in attempts:
-            try:
-                rows = self._rows(sql, {**params, "match": attempt})
-            except sqlite3.OperationalError as exc:
-                message = str(exc)
-                if not any(marker in message for marker in _FTS_QUERY_ERRORS):
-                    raise StoreError(f"search failed: {message}") from None
-                last_error = exc
-                continue
-            return [_decode_paper(r) for r in rows]
-        raise SearchQueryError(f"cannot search for {query!r}: {last_error}")
+        match = _TOKEN_RE.sub(
+            lambda m: f'"{m.group()}"' if _COMPOUND_RE.match(m.group()) else m.group(), text
+        )
+        try:
+            rows = self._rows(sql, {**params, "match": match})
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if not any(marker in message for marker in _FTS_QUERY_ERRORS):
+                raise StoreError(f"search failed: {message}") from None
+            hint = (
+                "NOT joins two terms, as in 'adapters NOT vision'"
+                if re.match(r"NOT\b", text)
+                else 'quote words with punctuation, e.g. "low-rank"; operators are AND, OR, '
+                "NOT, NEAR"
+            )
+            raise SearchQueryError(
+                f"cannot search for {query!r}: {message.removeprefix('fts5: ')} ({hint})"
+            ) from None
+        return [_decode_paper(r) for r in rows]
 
     def resolve_id(self, ref: str) -> str | None:
         """The stored id a user's reference means: an exact id, a bare arXiv id or URL
@@ -1742,12 +1862,13 @@ class Store:
     def add_category(
         self, slug: str, description: str = "", *, now: str | datetime | None = None
     ) -> dict[str, Any]:
-        """Add (or re-describe) a user-defined category."""
+        """Add a user-defined category, or re-describe one (an empty `description` keeps the
+        one it has)."""
         slug = (slug or "").strip()
-        if not _SLUG_RE.match(slug):
+        if not _SLUG_RE.match(slug) or len(slug) > 63:
             raise StoreError(
-                f"category {slug!r}: use lower-case letters, digits and hyphens, "
-                "starting with a letter or digit"
+                f"category {slug!r}: use lower-case letters, digits and single hyphens, "
+                "starting with a letter (e.g. federated-tuning), at most 63 characters"
             )
         if slug in DEFAULT_SLUGS:
             raise StoreError(f"category {slug!r} is already in the taxonomy")
@@ -1755,7 +1876,9 @@ class Store:
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO categories (slug, description, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (slug) DO UPDATE SET description = excluded.description",
+                "ON CONFLICT (slug) DO UPDATE SET description = CASE "
+                "WHEN excluded.description = '' THEN categories.description "
+                "ELSE excluded.description END",
                 (slug, description or "", when),
             )
         return self._rows("SELECT * FROM categories WHERE slug = ?", (slug,))[0]
@@ -1827,6 +1950,13 @@ class Store:
             )
         assert digest_id is not None
         return int(digest_id)
+
+    def count_shown(self, since: str | datetime | date | None = None) -> int:
+        """Canonical papers (stored since `since`) that an earlier digest showed."""
+        where, params = self._filters(category=None, since=since, include_duplicates=False)
+        where.append("p.shown_in_digest IS NOT NULL")
+        sql = f"SELECT count(*) FROM papers p WHERE {' AND '.join(where)}"
+        return int(self.db.conn.execute(sql, params).fetchone()[0])
 
     def last_digest_at(self) -> str | None:
         row = self.db.conn.execute("SELECT max(at) FROM digests").fetchone()

@@ -22,6 +22,9 @@ ROUTES = {
     "https://huggingface.co/api/daily_papers": REPO / "fixtures/cli/hf_daily_day1.json",
     "https://huggingface.co/api/daily_papers?date=2026-11-30": REPO
     / "fixtures/cli/hf_daily_day1.json",
+    # the `feeds add cs.CL` and `feeds add arxiv:cs.CV+eess.IV` shortcuts
+    "https://rss.arxiv.org/rss/cs.CL": REPO / "fixtures/cli/arxiv_cs_lg_day1.xml",
+    "https://rss.arxiv.org/rss/cs.CV+eess.IV": REPO / "fixtures/cli/arxiv_cs_lg_day2.xml",
 }
 # The arXiv API of the backfill example: pages built from the real API samples beside the
 # repository (tests/arxiv_api_mock.py).

@@ -302,9 +302,16 @@ def test_a_run_stopped_yesterday_resumes_today_when_the_window_grew(tmp_path, ap
     conn.close()
 
 
-def test_with_quiet_a_failing_backfill_is_reported_once_it_failed_three_runs(tmp_path, through):
-    through(lambda request: httpx.Response(404))
+def test_with_quiet_a_failing_backfill_is_reported_once_it_failed_three_runs(
+    tmp_path, through, api
+):
+    """A passing outage (503) of a backfill that has worked waits for --report-after runs;
+    a permanent status (404) is reported on the first run."""
+    outage = {"on": False}
+    through(lambda request: httpx.Response(503) if outage["on"] else api(request))
     db = tmp_path / "t.db"
+    assert run(["ingest", "--quiet", "arxiv:cs.LG", *WINDOW], db=db).exit_code == 0
+    outage["on"] = True
     for attempt in (1, 2, 3):
         result = run(["ingest", "--quiet", "arxiv:cs.LG", *WINDOW], db=db)
         assert result.exit_code == 1
@@ -312,6 +319,10 @@ def test_with_quiet_a_failing_backfill_is_reported_once_it_failed_three_runs(tmp
             assert result.stderr == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("adapt-triage: arxiv:cs.LG 2026-11-20..2026-11-24: ")
-    assert "HTTP 404" in line and line.endswith("(failed 3 runs in a row)")
+    assert "HTTP 503" in line and line.endswith("(failed 3 runs in a row)")
     loud = run(["ingest", "arxiv:cs.LG", *WINDOW], db=db)
     assert "run the same command again to resume (failed 4 runs in a row)" in loud.stderr
+    through(lambda request: httpx.Response(404))
+    first = run(["ingest", "--quiet", "arxiv:cs.LG", *WINDOW], db=tmp_path / "new.db")
+    (line,) = first.stderr.splitlines()
+    assert first.exit_code == 1 and "HTTP 404" in line

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import FIXTURES
-from helpers import jsonl, run
+from helpers import jsonl, run, serve
 
 from adapt_triage.taxonomy import OFF_TOPIC, category_order
 
@@ -93,17 +93,19 @@ def test_markdown_and_table_formats(tmp_path, seed_page):
     db = tmp_path / "t.db"
     ingest(db, seed_page)
     markdown = run(["digest", "--no-mark", "--format", "markdown"], db=db).stdout
-    assert markdown.startswith("# Papers since ")
+    assert markdown.startswith("# New papers\n")
     assert "## lora (" in markdown
     assert "also as: Language Modelling Approaches to Adaptive Machine Translation" in markdown
     table = run(["digest", "--format", "table"], db=db).stdout
-    assert "adapt-triage digest: 70 papers" in table
+    assert "adapt-triage digest: 70 papers not shown before" in table
     assert "\x1b[" not in table  # no colour when stdout is not a terminal
 
 
 def test_empty_digest_on_a_weekend_says_so(tmp_path, shared):
     db = tmp_path / "t.db"
-    ingest(db, shared / "realworld/arxiv-rss/arxiv_rss_cs.CL_2026-08-01_weekend-empty.xml")
+    feed = shared / "realworld/arxiv-rss/arxiv_rss_cs.CL_2026-08-01_weekend-empty.xml"
+    assert run(["feeds", "add", feed], db=db).exit_code == 0
+    ingest(db)
     result = run(["digest", "--format", "json"], db=db)
     data = json.loads(result.stdout)
     assert data["count"] == 0
@@ -111,13 +113,32 @@ def test_empty_digest_on_a_weekend_says_so(tmp_path, shared):
     assert any("Saturday" in note for note in data["notes"])
 
 
-def test_empty_digest_when_every_source_fails_says_so(tmp_path):
+def test_empty_digest_when_every_feed_fails_says_so(tmp_path, monkeypatch):
     db = tmp_path / "t.db"
-    ingest(db, tmp_path / "missing.xml")
+    assert run(["feeds", "add", "https://feeds.example.org/gone.xml"], db=db).exit_code == 0
+    serve(monkeypatch, {})
+    ingest(db)
     data = json.loads(run(["digest", "--format", "json"], db=db).stdout)
     assert data["count"] == 0
     assert "failing" in data["empty_reason"]
-    assert "no such file" in data["notes"][0]
+    (note,) = data["notes"]
+    assert "HTTP 404" in note and "(1 consecutive failure)" in note
+
+
+def test_notes_cover_subscribed_feeds_and_sources_forget_drops_a_one_off(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    ingest(db, seed_page, tmp_path / "typo-feed.xml")
+    data = json.loads(run(["digest", "--no-mark", "--format", "json"], db=db).stdout)
+    assert data["count"] == 70 and data["notes"] == []  # a one-off file is no feed
+    listed = jsonl(run(["sources", "list", "-f", "jsonl"], db=db).stdout)
+    typo = str(tmp_path / "typo-feed.xml")
+    assert [s["url"] for s in listed] == [str(seed_page), typo]
+    assert [s["subscribed"] for s in listed] == [False, False]
+    forgot = run(["sources", "forget", typo], db=db)
+    assert forgot.exit_code == 0, forgot.output
+    assert [s["url"] for s in jsonl(run(["sources", "list"], db=db).stdout)] == [str(seed_page)]
+    again = run(["sources", "forget", typo], db=db)
+    assert again.exit_code == 1 and "no source" in again.stderr
 
 
 def test_bad_since_is_a_usage_error(tmp_path, seed_page):

@@ -71,7 +71,7 @@ def test_list_search_and_their_formats(tmp_path, seed_page):
 
 def test_show_and_dedup(tmp_path, seed_page):
     db = seeded(tmp_path, seed_page)
-    clusters = jsonl(run(["dedup", "--format", "json"], db=db).stdout)
+    clusters = json.loads(run(["dedup", "--format", "json"], db=db).stdout)
     (cluster,) = clusters
     canonical = cluster["canonical"]["id"]
     (dup,) = cluster["duplicates"]
@@ -79,9 +79,10 @@ def test_show_and_dedup(tmp_path, seed_page):
     shown = json.loads(run(["show", canonical, "--format", "json"], db=db).stdout)
     assert [d["id"] for d in shown["duplicates"]] == [dup["id"]]
     assert set(shown["explain"]) == set(shown["labels"])
-    text = run(["show", canonical], db=db).stdout
+    text = run(["show", canonical, "-f", "table"], db=db).stdout
     assert "also as:" in text and "terms that pushed" in text
-    assert run(["dedup"], db=db).stdout.strip().endswith("1 cluster")
+    assert run(["dedup", "-f", "table"], db=db).stdout.strip().endswith("1 cluster")
+    assert jsonl(run(["dedup"], db=db).stdout) == [cluster]  # piped: JSON Lines
     missing = run(["show", "nothing-like-this"], db=db)
     assert missing.exit_code == 1 and "nothing-like-this" in missing.stderr
 
@@ -100,7 +101,7 @@ def test_hostile_feed_text_never_reaches_the_terminal_intact(tmp_path):
         run(["list", "-f", "table"], db=db).stdout,
         run(["list", "-f", "csv"], db=db).stdout,
         run(["list", "-f", "jsonl"], db=db).stdout,
-        run(["show", "e1"], db=db).stdout,
+        run(["show", "e1", "-f", "table"], db=db).stdout,
         run(["digest", "--no-mark", "-f", "table"], db=db).stdout,
         run(["digest", "--no-mark", "-f", "markdown"], db=db).stdout,
         run(["digest", "--no-mark", "-f", "json"], db=db).stdout,

@@ -212,7 +212,7 @@ def test_new_arxiv_version_updates_the_paper_and_keeps_its_versions(tmp_path):
     ]
     abstract = rows(db, "SELECT abstract FROM papers WHERE id = 'arxiv:2501.00001'")[0][0]
     assert abstract.endswith("a study of the rank.")
-    shown = run(["show", "2501.00001"], db=db)
+    shown = run(["show", "2501.00001", "-f", "table"], db=db)
     assert "v1" in shown.stdout and "v2" in shown.stdout
 
 

@@ -28,7 +28,7 @@ def test_label_add_remove_wins_over_the_model_and_shows_in_show(tmp_path):
     assert after["labels"][0] == "fine-tuning" and "lora" not in after["labels"]
     assert after["user_labels"] == after["labels"]
     assert after["scores"] == before["scores"]  # the model's scores are kept apart
-    text = run(["show", "2501.00001"], db=db).stdout
+    text = run(["show", "2501.00001", "-f", "table"], db=db).stdout
     assert "your labels: fine-tuning" in text and "model labels: lora" in text
     listed = jsonl(run(["list", "--category", "fine-tuning", "-f", "jsonl"], db=db).stdout)
     assert [p["id"] for p in listed] == ["arxiv:2501.00001"]
@@ -77,7 +77,7 @@ def test_review_saves_labels_and_changes_the_next_classification(tmp_path):
     (after,) = jsonl(run(["classify", unseen], db=db).stdout)
     assert after["scores"]["federated"] > before["scores"]["federated"]
     assert after["labels"][0] == "federated"
-    listed = run(["categories", "list"], db=db).stdout
+    listed = run(["categories", "list", "-f", "table"], db=db).stdout
     assert any(line.split()[:2] == ["federated", "3"] for line in listed.splitlines())
 
 
@@ -126,3 +126,13 @@ def test_categories_add_rejects_bad_slugs(tmp_path):
     assert bad.exit_code == 2 and "lower-case" in bad.stderr
     dup = run(["categories", "add", "lora"], db=db)
     assert dup.exit_code == 2 and "already" in dup.stderr
+    digit = run(["categories", "add", "1"], db=db)
+    assert digit.exit_code == 2 and "starting with a letter" in digit.stderr
+
+
+def test_re_adding_a_category_keeps_its_description(tmp_path):
+    db = tmp_path / "t.db"
+    run(["categories", "add", "federated", "-d", "training across clients"], db=db)
+    assert run(["categories", "add", "federated"], db=db).exit_code == 0
+    listed = run(["categories", "list", "-f", "table"], db=db).stdout
+    assert "training across clients (yours)" in listed

@@ -101,7 +101,7 @@ def test_the_html_is_self_contained_and_escapes_every_field(tmp_path):
     assert "javascript:" not in " ".join(hrefs)
     assert HOSTILE.replace(" ", "") in page.visible.replace(" ", "")
     assert "<b>Mallory</b>" in page.visible
-    assert "Papers since" in page.visible and "also as:" in page.visible
+    assert "New papers" in page.visible and "also as:" in page.visible
     assert "new" in page.visible.split() and "score 1.00" in page.visible
 
 
@@ -125,7 +125,7 @@ def test_chromium_renders_the_digest_with_a_hostile_title_as_text(tmp_path):
     assert HOSTILE.replace(" ", "") in page.visible.replace(" ", "")
     visible = page.visible
     for expected in (
-        "Papers since",
+        "New papers",
         "lora (",
         "test-time-adaptation (",
         "Singular-Vector Initialisation for Low-Rank Adaptation",

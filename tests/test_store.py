@@ -13,6 +13,7 @@ from adapt_triage.store import (
     CONTRACT_FIELDS,
     MIGRATIONS,
     AmbiguousIdError,
+    FeedNameError,
     PaperNotFoundError,
     RunLockedError,
     SchemaTooNewError,
@@ -453,9 +454,18 @@ def test_feeds_subscribe_list_and_unsubscribe(store):
     (feed,) = store.list_feeds()
     assert (feed.name, feed.consecutive_failures, feed.added_at) == ("ex", 1, T1)
     store.add_feed("https://a.example/x", name="same")
-    store.add_feed("https://b.example/x", name="same")
-    with pytest.raises(AmbiguousIdError):
-        store.remove_feed("same")
+    with pytest.raises(FeedNameError, match="taken by https://a.example/x"):
+        store.add_feed("https://b.example/x", name="same")
+    with pytest.raises(FeedNameError, match="already subscribed as 'same'"):
+        store.add_feed("https://a.example/x", name="other")  # no silent rename
+    assert store.rename_feed("same", "other").name == "other"
+    # a database from before names were unique may hold two feeds of one name
+    store.add_feed("https://b.example/x")
+    with store.write() as conn:
+        conn.execute("UPDATE sources SET name = 'other' WHERE url = 'https://b.example/x'")
+    with pytest.raises(AmbiguousIdError, match="by its URL"):
+        store.remove_feed("other")
+    assert store.remove_feed("https://b.example/x") is True
 
 
 # ---------------------------------------------------------------- queries
@@ -542,10 +552,37 @@ def test_search_full_text_with_filters(store):
     ],
 )
 def test_search_never_crashes_on_fts_syntax(store, query):
+    """Either a result list or a SearchQueryError quoting the query: never an SQLite error,
+    never a silent rewrite into another search."""
     store.ingest_source("a", [arxiv(1)], now=T0)
-    results = store.search(query)
-    assert isinstance(results, list)
+    try:
+        results = store.search(query)
+    except SearchQueryError as exc:
+        assert repr(query.strip()) in str(exc) or repr(query) in str(exc)
+    else:
+        assert isinstance(results, list)
     assert store.count_papers() == 1
+
+
+@pytest.mark.parametrize("query", ["NOT lora", "*", '"', "AND OR", "(frozen", '"unbalanced'])
+def test_search_rejects_what_fts5_rejects_and_operator_only_queries(store, query):
+    store.ingest_source("a", [arxiv(1)], now=T0)
+    with pytest.raises(SearchQueryError, match="cannot search for|only operators"):
+        store.search(query)
+
+
+def test_search_finds_authors_and_hyphenated_words(store):
+    store.ingest_source(
+        "a",
+        [
+            Paper(title="Rank games", abstract="low-rank adapters", authors=["Ada Lovelace"]),
+            Paper(title="Other", abstract="nothing here", authors=["Alan Turing"]),
+        ],
+        now=T0,
+    )
+    assert [p["title"] for p in store.search("Lovelace")] == ["Rank games"]
+    assert [p["title"] for p in store.search("low-rank")] == ["Rank games"]
+    assert [p["title"] for p in store.search("turing OR lovelace", order="rank")] != []
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\x00", "\n\t"])
@@ -637,13 +674,14 @@ def test_custom_categories(store):
         "created_at": T0,
     }
     store.add_category("model-merging", "weight averaging and merging")
+    store.add_category("model-merging")  # re-adding without a description keeps it
     assert [(c["slug"], c["description"]) for c in store.list_categories()] == [
         ("model-merging", "weight averaging and merging")
     ]
     labels = store.known_labels()
     assert "model-merging" in labels and labels[-1] == OFF_TOPIC
     assert store.label_paper("2401.00001", add=["model-merging"])[0] == "model-merging"
-    for bad in ("Model Merging", "-x", "", "lora"):
+    for bad in ("Model Merging", "-x", "", "lora", "1", "2x", "a--b", "a-", "x" * 64):
         with pytest.raises(StoreError):
             store.add_category(bad)
 

@@ -1,0 +1,63 @@
+"""`search`: a query FTS5 rejects or one of operators only is a usage error quoting the
+problem; --order rank (the default) or newest; authors are searchable."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from conftest import FIXTURES
+from helpers import jsonl, run
+
+
+def seeded(tmp_path, seed_page):
+    db = tmp_path / "t.db"
+    assert run(["ingest", "--quiet", seed_page], db=db).exit_code == 0
+    return db
+
+
+def test_rejected_and_operator_only_queries_are_usage_errors(tmp_path, seed_page):
+    db = seeded(tmp_path, seed_page)
+    for query, problem in (
+        ("NOT lora", "NOT joins two terms"),
+        ("*", "only operators or punctuation"),
+        ('"', "only operators or punctuation"),
+        ('"unbalanced', "unterminated string"),
+        ("nosuchcolumn:x", "no such column"),
+    ):
+        result = run(["search", query], db=db)
+        assert result.exit_code == 2, query
+        assert result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert repr(query) in line and problem in line, line
+
+
+def test_rank_is_the_default_order_and_newest_is_asked_for(tmp_path, seed_page):
+    db = seeded(tmp_path, seed_page)
+    ranked = jsonl(run(["search", "adaptation"], db=db).stdout)
+    newest = jsonl(run(["search", "adaptation", "--order", "newest"], db=db).stdout)
+    assert ranked and sorted(p["id"] for p in ranked) == sorted(p["id"] for p in newest)
+    keys = [(p["first_seen"]) for p in newest]
+    assert keys == sorted(keys, reverse=True)
+    # best match first, as SQLite's bm25 ranks them
+    with sqlite3.connect(db) as conn:
+        expected = [
+            r[0]
+            for r in conn.execute(
+                "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+                "WHERE papers_fts MATCH 'adaptation' AND p.duplicate_of IS NULL "
+                "ORDER BY bm25(papers_fts), p.rowid"
+            )
+        ]
+    assert [p["id"] for p in ranked] == expected
+    assert run(["search", "x", "--order", "oldest"], db=db).exit_code == 2
+
+
+def test_authors_are_searchable(tmp_path, seed_page):
+    db = seeded(tmp_path, seed_page)
+    run(["ingest", "--quiet", FIXTURES / "cli" / "arxiv_cs_lg_day1.xml"], db=db)
+    found = jsonl(run(["search", "Lovelace"], db=db).stdout)
+    assert [p["authors"] for p in found] == [["Ada Lovelace", "Alan Turing"]]
+    assert [p["authors"] for p in jsonl(run(["search", "hopper"], db=db).stdout)] == [
+        ["Grace Hopper"]
+    ]
+    assert jsonl(run(["search", "low-rank"], db=db).stdout)  # a hyphenated word is a phrase
