@@ -241,7 +241,8 @@ def stdout_is_terminal() -> bool:
 
 def stdin_hint(sources: list[str] | None, quiet: bool) -> None:
     """`-` with a terminal on stdin would wait in silence: say what it waits for."""
-    if sources and "-" in sources and not quiet and sys.stdin.isatty():
+    stdin = sys.stdin
+    if sources and "-" in sources and not quiet and stdin is not None and stdin.isatty():
         typer.echo(
             "adapt-triage: reading papers from stdin: paste them, then Ctrl-D "
             "(Ctrl-Z Enter on Windows)",

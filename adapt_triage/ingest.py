@@ -109,9 +109,9 @@ def fetch_error_kind(source: str, exc: Exception) -> str:
     """ "transient" for failures worth waiting out (timeouts, connection errors, HTTP 5xx,
     408/425/429), "permanent" for the rest: a local file that cannot be read, another 4xx
     (404, 410, 401, 403), a malformed URL."""
-    from adapt_triage.fetch import _URL_RE
+    from adapt_triage.localread import is_url
 
-    if source == "-" or not _URL_RE.match(source):
+    if source == "-" or not is_url(source):
         return "permanent"
     status = getattr(exc, "status", None)
     if status is not None:

@@ -20,6 +20,7 @@ __all__ = [
     "FetchError",
     "FetchResult",
     "FetchState",
+    "is_url",
     "read_source",
 ]
 
@@ -60,6 +61,11 @@ class FetchError(Exception):
         self.reason = _one_line(reason)
         self.status = status
         super().__init__(f"{self.source}: {self.reason}")
+
+
+def is_url(source: str) -> bool:
+    """Whether SOURCE names a URL (any scheme) rather than a path or "-"."""
+    return bool(_URL_RE.match(source))
 
 
 class FetcherLike(Protocol):
@@ -135,7 +141,7 @@ def read_source(
         if content is None:
             raise FetchError("-", f"input larger than the {_size(limit)} limit (--max-size)")
         return _local_result("-", content)
-    if _URL_RE.match(source):
+    if is_url(source):
         if fetcher is not None:
             return fetcher.fetch(source, state)
         from adapt_triage.fetch import Fetcher

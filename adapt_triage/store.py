@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from adapt_triage.localread import is_url
 from adapt_triage.paper import (
     CONTRACT_FIELDS,
     Paper,
@@ -57,7 +58,6 @@ DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before 
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
 _SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _KEEP: Any = object()  # "leave this column as it is"
 
 
@@ -189,7 +189,7 @@ def _loads(text: str | None, default: Any) -> Any:
 def _source_kind(source: str) -> str:
     if source == "-":
         return "stdin"
-    return "url" if _URL_RE.match(source) else "file"
+    return "url" if is_url(source) else "file"
 
 
 def _one_line(text: Any) -> str:
@@ -1341,7 +1341,7 @@ class Store:
         (`feeds remove`). StoreError when nothing matches."""
         ref = (url_or_name or "").strip()
         state = self.get_fetch_state(ref)
-        if state is None and ref and ref != "-" and not _URL_RE.match(ref):
+        if state is None and ref and ref != "-" and not is_url(ref):
             state = self.get_fetch_state(str(Path(ref).expanduser().resolve()))
         if state is None:
             raise StoreError(f"no source {ref!r} (`adapt-triage sources list` shows them)")

@@ -281,8 +281,8 @@ def test_digest_headings_are_only_its_own(tmp_path):
     for i, token in enumerate(tokens):
         if token.type == "heading_open":
             headings.append(tokens[i + 1].content)
-    assert headings[0].startswith("Papers since")
-    assert all(h.startswith("Papers since") or "(" in h for h in headings), headings
+    assert headings[0].startswith(("Papers since", "New papers"))
+    assert all(h.startswith(("Papers since", "New papers")) or "(" in h for h in headings)
 
 
 def test_md_helpers():
@@ -308,7 +308,8 @@ def test_search_query_and_titles_are_never_rich_markup(tmp_path):
         assert "MarkupError" not in result.output
     table = run(["list", "--format", "table"], db=db).stdout
     assert "[bold red]Loud[/bold red]" in table
-    titled = run(["search", "[/x]", "--format", "table"], db=db).stdout
+    # unquoted, FTS5 rejects "[/x]" (a usage error naming the problem); quoted, it matches
+    titled = run(["search", '"[/x]"', "--format", "table"], db=db).stdout
     assert "[/x]" in titled
 
 
