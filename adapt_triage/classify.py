@@ -63,6 +63,7 @@ __all__ = [
     "load_seed",
     "merge_examples",
     "paper_text",
+    "shipped_digest",
     "training_examples",
 ]
 
@@ -452,11 +453,13 @@ class TriageClassifier:
         category = arxiv_category_of(paper) if self.use_arxiv_category else None
         return document(title, abstract, title_weight=self.title_weight, arxiv_category=category)
 
-    def training_key(self, examples: Sequence[Example]) -> str:
+    def training_key(self, examples: Sequence[Example], *, shipped: str = "") -> str:
         """A hash of everything the fitted model depends on: the algorithm, the parameters,
-        the categories with their descriptions, and the training data."""
+        the categories with their descriptions, and the training data (`examples`, plus
+        `shipped`, a digest standing for data not passed as examples)."""
         categories = self._categories_for(examples)
         digest = hashlib.sha256(ALGORITHM.encode())
+        digest.update(shipped.encode())
         digest.update(json.dumps(self._hyperparameters(), sort_keys=True).encode())
         digest.update(json.dumps(list(categories)).encode())
         digest.update(json.dumps(self._descriptions_for(categories), sort_keys=True).encode())
@@ -746,6 +749,17 @@ class TriageClassifier:
         return [term for term, _ in model.contributions(paper, label)][: max(k, 0)]
 
 
+def shipped_digest() -> str:
+    """A hash of the labeled data shipped in the package (seed and real-day files, as
+    bytes): part of the product model's cache key, known without parsing the files."""
+    digest = hashlib.sha256()
+    for name in (SEED_RESOURCE, REALDAY_RESOURCE):
+        resource = resources.files("adapt_triage").joinpath(name)
+        digest.update(name.encode())
+        digest.update(resource.read_bytes() if resource.is_file() else b"")
+    return digest.hexdigest()
+
+
 def build_default(
     user_examples: Iterable[Example] = (),
     extra_categories: Mapping[str, str] | None = None,
@@ -755,14 +769,19 @@ def build_default(
     """The product's classifier: the seed set, the real-day sample and the user's confirmed
     labels (which win over a shipped paper's), over the default taxonomy plus any custom
     categories (slug -> description; an empty description is allowed). Loaded from the
-    model cache when one was fitted on the same data by the same algorithm."""
+    model cache when one was fitted on the same data by the same algorithm: the cache key
+    hashes the shipped files as bytes and the user's examples, so a cache hit parses no
+    training data."""
     extra = dict(extra_categories or {})
-    examples = training_examples(user_examples)
-    seen = {label for ex in examples for label in ex.labels}
+    user = list(user_examples)
+    # The shipped labels are default categories (a test pins it): the categories follow
+    # from the taxonomy, the custom categories and the user's labels alone.
+    seen = {label for ex in user for label in ex.labels}
     categories = category_order(sorted(set(DEFAULT_SLUGS) | set(extra) | seen))
     classifier = TriageClassifier(categories, descriptions=extra or None)
     if not cache:
-        return classifier.fit(examples)
+        return classifier.fit(training_examples(user))
     from adapt_triage import modelcache
 
-    return modelcache.load_or_fit(classifier, examples)
+    key = classifier.training_key(user, shipped=shipped_digest())
+    return modelcache.load_or_fit(classifier, lambda: training_examples(user), key=key)

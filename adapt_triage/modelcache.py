@@ -23,7 +23,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,19 +165,29 @@ def _model_from(meta: dict[str, Any], arrays: dict[str, np.ndarray], key: str):
 
 def load_or_fit(
     classifier: TriageClassifier,
-    examples: Sequence[Example],
+    examples: Sequence[Example] | Callable[[], Sequence[Example]],
     directory: Path | None = None,
+    *,
+    key: str | None = None,
 ) -> TriageClassifier:
-    """The classifier fitted on `examples`: from the cache when a valid file for this
-    training key exists, else fitted now and cached (a cache that cannot be written is
-    skipped: the fitted model is still returned)."""
+    """The classifier fitted on `examples` (a sequence, or a function giving it, called only
+    on a cache miss when `key` is given): from the cache when a valid file for the training
+    key exists, else fitted now and cached (a cache that cannot be written is skipped: the
+    fitted model is still returned). With `key`, `model_version` is its first 12 digits,
+    whether the model was loaded or fitted."""
     directory = directory if directory is not None else cache_dir()
-    key = classifier.training_key(examples)
+    data = None if callable(examples) else examples
+    if key is None:
+        data = list(examples()) if callable(examples) else examples
+        key = classifier.training_key(data)
     cached = load(key, directory)
     if cached is not None:
         model, version = cached
         return TriageClassifier.from_model(model, version, **classifier.get_params())
-    classifier.fit(examples)
+    if data is None:
+        data = list(examples()) if callable(examples) else examples
+    classifier.fit(data)
+    classifier.model_version = key[:12]
     with contextlib.suppress(OSError):
         save(classifier.model_, key, classifier.model_version, directory)
     return classifier

@@ -190,3 +190,29 @@ def test_estimator_conventions(fitted):
         TriageClassifier().set_params(nope=1)
     assert not hasattr(TriageClassifier(), "model_version")  # fitted attributes only in fit
     assert hasattr(fitted, "model_version") and hasattr(fitted, "model_")
+
+
+def test_a_cache_hit_parses_no_training_data(tmp_path, monkeypatch):
+    """The product model's key hashes the shipped files as bytes, so loading it from the
+    cache reads no labeled example; a user's label still gives another model."""
+    from adapt_triage import classify
+
+    monkeypatch.setenv(modelcache.CACHE_ENV, str(tmp_path))
+    first = build_default()
+
+    def forbidden(*_args, **_kwargs):
+        raise AssertionError("training data parsed on a cache hit")
+
+    monkeypatch.setattr(classify, "training_examples", forbidden)
+    again = build_default()
+    assert again.model_version == first.model_version
+    assert again.predict([LORA]) == first.predict([LORA])
+    with pytest.raises(AssertionError, match="parsed"):  # a new label: a miss, data needed
+        build_default([Example(LORA[0], LORA[1], ["lora"])])
+
+
+def test_shipped_labels_are_default_categories():
+    """build_default derives its categories without parsing the shipped data."""
+    from adapt_triage.taxonomy import DEFAULT_SLUGS
+
+    assert {label for ex in training_examples() for label in ex.labels} <= set(DEFAULT_SLUGS)
