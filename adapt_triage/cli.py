@@ -882,32 +882,28 @@ def dedup(
     (write_jsonl if fmt is ReportFormat.jsonl else write_json)(records, sys.stdout)
 
 
-@dedup_app.command("link")
-def dedup_link(ctx: typer.Context, first: PaperArg, second: PaperArg) -> None:
-    """Record that two papers are one work: linked whatever the rules say, for good."""
+def _dedup_decision(ctx: typer.Context, first: str, second: str, *, same: bool) -> None:
     from adapt_triage.render import sanitize
     from adapt_triage.store import StoreError
 
     store = open_store(ctx, must_exist=True)
     try:
-        done = store.link_papers(first, second)
+        done = (store.link_papers if same else store.unlink_papers)(first, second)
     except StoreError as exc:
         fail(str(exc))
     typer.echo(sanitize(done))
+
+
+@dedup_app.command("link")
+def dedup_link(ctx: typer.Context, first: PaperArg, second: PaperArg) -> None:
+    """Record that two papers are one work: linked whatever the rules say, for good."""
+    _dedup_decision(ctx, first, second, same=True)
 
 
 @dedup_app.command("unlink")
 def dedup_unlink(ctx: typer.Context, first: PaperArg, second: PaperArg) -> None:
     """Record that two papers are different works: never linked again by the rules."""
-    from adapt_triage.render import sanitize
-    from adapt_triage.store import StoreError
-
-    store = open_store(ctx, must_exist=True)
-    try:
-        done = store.unlink_papers(first, second)
-    except StoreError as exc:
-        fail(str(exc))
-    typer.echo(sanitize(done))
+    _dedup_decision(ctx, first, second, same=False)
 
 
 @app.command()
