@@ -127,24 +127,34 @@ def test_comma_lists_and_repeats_both_work(tmp_path, seed_page):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX shell and head")
 def test_digest_piped_into_head_marks_only_the_lines_head_read(tmp_path, seed_page):
-    db = tmp_path / "t.db"
-    ingest(db, seed_page)
-    env = {**os.environ, "ADAPT_TRIAGE_DB": str(db)}
+    """`digest | head -N` marks the papers whose lines head took, never one more. Whether the
+    reader took a line is read from the pipe (its unread count) while the reader lives; when
+    head exits before that could be seen, the paper stays unmarked (it comes back, nothing
+    is swallowed). That race is rare but real on a loaded machine, so each case may take up
+    to three runs to show the exact count; a run that marks more fails at once."""
     # markdown: the heading and the first group heading are 4 lines, the 5th starts a paper
     for fmt, lines, marked in (("jsonl", 1, 1), ("markdown", 4, 0), ("markdown", 5, 1)):
-        before = len(shown_ids(db))
-        piped = subprocess.run(
-            f"'{sys.executable}' -m adapt_triage digest -f {fmt} | head -{lines}",
-            shell=True,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            check=True,
-        )
-        assert piped.stderr == ""
-        assert len(piped.stdout.splitlines()) == lines
-        assert len(shown_ids(db)) - before == marked, fmt
-    # the rest comes back in full
-    rest = jsonl(run(["digest", "-f", "jsonl"], db=db).stdout)
-    assert len(rest) == 70 - 2
+        counts = []
+        for attempt in range(3):
+            db = tmp_path / f"{fmt}-{lines}-{attempt}.db"
+            ingest(db, seed_page)
+            env = {**os.environ, "ADAPT_TRIAGE_DB": str(db)}
+            piped = subprocess.run(
+                f"'{sys.executable}' -m adapt_triage digest -f {fmt} | head -{lines}",
+                shell=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=REPO,
+                check=True,
+            )
+            assert piped.stderr == ""
+            assert len(piped.stdout.splitlines()) == lines
+            counts.append(len(shown_ids(db)))
+            assert counts[-1] <= marked, (fmt, lines, counts)  # never more than was read
+            # what was not marked comes back in full
+            rest = jsonl(run(["digest", "-f", "jsonl"], db=db).stdout)
+            assert len(rest) == 70 - counts[-1]
+            if counts[-1] == marked:
+                break
+        assert counts[-1] == marked, (fmt, lines, counts)
