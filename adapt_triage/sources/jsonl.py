@@ -151,24 +151,15 @@ def _line_object(raw: bytes) -> tuple[Any, str | None]:
         return None, "invalid JSON: nested too deeply"
 
 
-class ItemPapers(Sequence[Paper]):
-    """The good items of a large JSON array, made into papers one at a time when iterated
-    (the array was checked item by item once; only the offsets of good items are kept)."""
+class _LazyPapers(Sequence[Paper]):
+    """A read-only sequence of papers made one at a time from checked input: subclasses
+    give `__len__` and `_paper(index)`."""
 
-    def __init__(self, text: str, source: str, spans: array) -> None:
-        self._text = text
-        self._source = source
-        self._spans = spans
-        self._decoder = json.JSONDecoder()
+    def __len__(self) -> int:  # pragma: no cover - overridden
+        raise NotImplementedError
 
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def _paper(self, index: int) -> Paper:
-        obj, _ = self._decoder.raw_decode(self._text, self._spans[index])
-        paper, _ = paper_from_object(obj, self._source)
-        assert paper is not None  # the item was checked when the input was read
-        return paper
+    def _paper(self, index: int) -> Paper:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     @overload
     def __getitem__(self, index: int) -> Paper: ...
@@ -188,11 +179,31 @@ class ItemPapers(Sequence[Paper]):
             yield self._paper(index)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, (list, ItemPapers)):
+        if isinstance(other, (list, type(self))):
             return list(self) == list(other)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class ItemPapers(_LazyPapers):
+    """The good items of a large JSON array, made into papers one at a time when iterated
+    (the array was checked item by item once; only the offsets of good items are kept)."""
+
+    def __init__(self, text: str, source: str, spans: array) -> None:
+        self._text = text
+        self._source = source
+        self._spans = spans
+        self._decoder = json.JSONDecoder()
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def _paper(self, index: int) -> Paper:
+        obj, _ = self._decoder.raw_decode(self._text, self._spans[index])
+        paper, _ = paper_from_object(obj, self._source)
+        assert paper is not None  # the item was checked when the input was read
+        return paper
 
 
 def parse_json_array(data: bytes, source: str) -> ParseResult:
@@ -256,7 +267,7 @@ def parse_json_array(data: bytes, source: str) -> ParseResult:
     return ParseResult("json", papers, errors, warnings, item_count=count, fatal=fatal)  # type: ignore[arg-type]
 
 
-class LinePapers(Sequence[Paper]):
+class LinePapers(_LazyPapers):
     """The good lines of a JSON Lines input, made into papers one at a time when iterated
     (the input was checked line by line once; only the offsets of good lines are kept),
     so a large input is never held as a list of papers."""
@@ -275,30 +286,6 @@ class LinePapers(Sequence[Paper]):
         paper, _ = paper_from_object(obj, self._source)
         assert paper is not None  # the line was checked when the input was read
         return paper
-
-    @overload
-    def __getitem__(self, index: int) -> Paper: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Paper]: ...
-    def __getitem__(self, index: int | slice) -> Paper | list[Paper]:
-        if isinstance(index, slice):
-            return [self._paper(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self._paper(index)
-
-    def __iter__(self) -> Iterator[Paper]:
-        for index in range(len(self)):
-            yield self._paper(index)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (list, LinePapers)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<{len(self)} papers from JSON Lines {self._source!r}>"
