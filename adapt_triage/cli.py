@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -1167,6 +1167,25 @@ def feeds_rename(
         typer.echo(f"renamed: {sanitize(state.url)} is now {sanitize(state.name)}")
 
 
+def _emit_sources(
+    items: Sequence[Any], format: RecordFormat | None, json_lines: bool, **table: str
+) -> None:
+    """Feeds or sources (their stored state) in one of the record formats; `table` passes
+    `empty` to the table view."""
+    from adapt_triage.output import emit
+    from adapt_triage.render import render_feeds
+
+    fmt = RecordFormat.jsonl if json_lines else format
+    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
+    emit(
+        (item.to_dict() for item in items),
+        fmt.value,
+        sys.stdout,
+        columns=SOURCE_COLUMNS,
+        table=lambda _records: render_feeds(items, **table),
+    )
+
+
 @feeds_app.command("list")
 def feeds_list(
     ctx: typer.Context,
@@ -1177,20 +1196,7 @@ def feeds_list(
     json_lines: Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")] = False,
 ) -> None:
     """Subscribed feeds with the last fetch: time, status, item counts, failures."""
-    from adapt_triage.render import render_feeds, write_csv, write_json, write_jsonl
-
-    fmt = RecordFormat.jsonl if json_lines else format
-    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
-    feeds = open_store(ctx, must_exist=True).list_feeds()
-    records = [feed.to_dict() for feed in feeds]
-    if fmt is RecordFormat.jsonl:
-        write_jsonl(records, sys.stdout)
-    elif fmt is RecordFormat.json:
-        write_json(records, sys.stdout)
-    elif fmt is RecordFormat.csv:
-        write_csv(records, sys.stdout, SOURCE_COLUMNS)
-    else:
-        render_feeds(feeds)
+    _emit_sources(open_store(ctx, must_exist=True).list_feeds(), format, json_lines)
 
 
 @feeds_app.command("export")
@@ -1286,20 +1292,12 @@ def sources_list(
 ) -> None:
     """Every source ever read, subscribed feeds and one-off files or URLs alike, with the
     last fetch. `sources forget SOURCE` drops a one-off source's history."""
-    from adapt_triage.render import render_feeds, write_csv, write_json, write_jsonl
-
-    fmt = RecordFormat.jsonl if json_lines else format
-    fmt = fmt or (RecordFormat.table if stdout_is_terminal() else RecordFormat.jsonl)
-    states = open_store(ctx, must_exist=True).list_sources()
-    records = [s.to_dict() for s in states]
-    if fmt is RecordFormat.jsonl:
-        write_jsonl(records, sys.stdout)
-    elif fmt is RecordFormat.json:
-        write_json(records, sys.stdout)
-    elif fmt is RecordFormat.csv:
-        write_csv(records, sys.stdout, SOURCE_COLUMNS)
-    else:
-        render_feeds(states, empty="no sources yet; read one with `adapt-triage ingest SOURCE`")
+    _emit_sources(
+        open_store(ctx, must_exist=True).list_sources(),
+        format,
+        json_lines,
+        empty="no sources yet; read one with `adapt-triage ingest SOURCE`",
+    )
 
 
 @sources_app.command("forget")
