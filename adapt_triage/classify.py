@@ -58,6 +58,7 @@ __all__ = [
     "TriageClassifier",
     "build_default",
     "default_descriptions",
+    "default_model_version",
     "examples_from_jsonl",
     "load_realday",
     "load_seed",
@@ -760,6 +761,27 @@ def shipped_digest() -> str:
     return digest.hexdigest()
 
 
+def _product_classifier(user: list[Example], extra: dict[str, str]) -> tuple[TriageClassifier, str]:
+    """The product's (unfitted) classifier and its cache key. The shipped labels are
+    default categories (a test pins it), so the categories follow from the taxonomy, the
+    custom categories and the user's labels alone, and the key hashes the shipped files as
+    bytes: neither needs the training data parsed."""
+    seen = {label for ex in user for label in ex.labels}
+    categories = category_order(sorted(set(DEFAULT_SLUGS) | set(extra) | seen))
+    classifier = TriageClassifier(categories, descriptions=extra or None)
+    return classifier, classifier.training_key(user, shipped=shipped_digest())
+
+
+def default_model_version(
+    user_examples: Iterable[Example] = (),
+    extra_categories: Mapping[str, str] | None = None,
+) -> str:
+    """The `model_version` that `build_default` gives for this data, without loading or
+    fitting a model (to tell whether stored scores are stale)."""
+    _, key = _product_classifier(list(user_examples), dict(extra_categories or {}))
+    return key[:12]
+
+
 def build_default(
     user_examples: Iterable[Example] = (),
     extra_categories: Mapping[str, str] | None = None,
@@ -769,19 +791,12 @@ def build_default(
     """The product's classifier: the seed set, the real-day sample and the user's confirmed
     labels (which win over a shipped paper's), over the default taxonomy plus any custom
     categories (slug -> description; an empty description is allowed). Loaded from the
-    model cache when one was fitted on the same data by the same algorithm: the cache key
-    hashes the shipped files as bytes and the user's examples, so a cache hit parses no
-    training data."""
-    extra = dict(extra_categories or {})
+    model cache when one was fitted on the same data by the same algorithm: a cache hit
+    parses no training data."""
     user = list(user_examples)
-    # The shipped labels are default categories (a test pins it): the categories follow
-    # from the taxonomy, the custom categories and the user's labels alone.
-    seen = {label for ex in user for label in ex.labels}
-    categories = category_order(sorted(set(DEFAULT_SLUGS) | set(extra) | seen))
-    classifier = TriageClassifier(categories, descriptions=extra or None)
+    classifier, key = _product_classifier(user, dict(extra_categories or {}))
     if not cache:
         return classifier.fit(training_examples(user))
     from adapt_triage import modelcache
 
-    key = classifier.training_key(user, shipped=shipped_digest())
     return modelcache.load_or_fit(classifier, lambda: training_examples(user), key=key)

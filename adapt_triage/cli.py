@@ -142,28 +142,38 @@ def user_examples(store: Store | None) -> list[Example]:
     ]
 
 
+def _training_state(store: Store | None) -> tuple[list[Example], dict[str, str]]:
+    """The user's labeled examples and custom categories (slug -> description)."""
+    extra = {c["slug"]: c["description"] or "" for c in store.list_categories()} if store else {}
+    return user_examples(store), extra
+
+
 def build_classifier(store: Store | None) -> TriageClassifier:
     """The model: seed set + the user's labels + custom categories (never its own output)."""
     from adapt_triage.classify import build_default
 
-    extra = {c["slug"]: c["description"] or "" for c in store.list_categories()} if store else {}
-    return build_default(user_examples(store), extra)
+    return build_default(*_training_state(store))
 
 
-def refresh_scores(ctx: typer.Context, store: Store) -> None:
+def refresh_scores(ctx: typer.Context, store: Store) -> tuple[int, str]:
     """Rescore the stored papers whose scores came from another model (after a `label`, an
-    upgrade or a new category), so that listings agree with `classify` and `review`."""
+    upgrade or a new category), so that listings agree with `classify` and `review`. The
+    model is loaded only when some paper is stale. Returns (papers rescored, model version)."""
+    from adapt_triage.classify import build_default, default_model_version
     from adapt_triage.rescore import rescore, stale_count
 
-    classifier = build_classifier(store)
-    total = stale_count(store, classifier.model_version)
+    user, extra = _training_state(store)
+    version = default_model_version(user, extra)
+    total = stale_count(store, version)
     if not total:
-        return
+        return 0, version
     from adapt_triage.render import SourceProgress
 
+    classifier = build_default(user, extra)
     show_bar = sys.stderr.isatty() and not settings(ctx).quiet
     with SourceProgress(total, enabled=show_bar, label="rescoring") as progress:
-        rescore(store, classifier, on_batch=progress.advance)
+        done = rescore(store, classifier, on_batch=progress.advance)
+    return done, classifier.model_version
 
 
 def make_fetcher() -> Fetcher:
@@ -954,20 +964,13 @@ def reclassify(
 ) -> None:
     """Rescore the stored papers whose scores came from another model (after `label`, an
     upgrade or a new category). `digest` and `list` do this by themselves."""
-    from adapt_triage.render import SourceProgress
-    from adapt_triage.rescore import rescore, stale_count
-
     store = open_store(ctx, must_exist=True)
-    classifier = build_classifier(store)
     if everything:
         store.forget_model_version()
-    total = stale_count(store, classifier.model_version)
-    show_bar = sys.stderr.isatty() and not settings(ctx).quiet
-    with SourceProgress(total, enabled=show_bar, label="rescoring") as progress:
-        done = rescore(store, classifier, on_batch=progress.advance)
+    done, version = refresh_scores(ctx, store)
     if not settings(ctx).quiet:
         noun = "paper" if done == 1 else "papers"
-        typer.echo(f"rescored {done} {noun} (model {classifier.model_version})", err=True)
+        typer.echo(f"rescored {done} {noun} (model {version})", err=True)
 
 
 # --------------------------------------------------------------------------- digest

@@ -216,3 +216,18 @@ def test_shipped_labels_are_default_categories():
     from adapt_triage.taxonomy import DEFAULT_SLUGS
 
     assert {label for ex in training_examples() for label in ex.labels} <= set(DEFAULT_SLUGS)
+
+
+def test_the_model_version_is_known_without_loading_the_model(tmp_path, monkeypatch):
+    """`list` and `digest` tell stale scores from the version alone; it must be the one the
+    loaded or fitted model carries."""
+    from adapt_triage.classify import default_model_version
+
+    monkeypatch.setenv(modelcache.CACHE_ENV, str(tmp_path))
+    user = [Example(LORA[0], LORA[1], ["lora"])]
+    extra = {"protein-models": "protein language models"}
+    for args in [(), (user,), (user, extra)]:
+        version = default_model_version(*args)
+        assert build_default(*args).model_version == version  # fitted now
+        assert build_default(*args).model_version == version  # loaded from the cache
+    assert len({default_model_version(*a) for a in [(), (user,), (user, extra)]}) == 3
