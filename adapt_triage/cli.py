@@ -160,11 +160,11 @@ def refresh_scores(ctx: typer.Context, store: Store) -> tuple[int, str]:
     upgrade or a new category), so that listings agree with `classify` and `review`. The
     model is loaded only when some paper is stale. Returns (papers rescored, model version)."""
     from adapt_triage.classify import build_default, default_model_version
-    from adapt_triage.rescore import rescore, stale_count
+    from adapt_triage.rescore import rescore
 
     user, extra = _training_state(store)
     version = default_model_version(user, extra)
-    total = stale_count(store, version)
+    total = store.count_stale_scores(version)
     if not total:
         return 0, version
     from adapt_triage.render import SourceProgress

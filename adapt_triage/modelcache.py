@@ -176,16 +176,17 @@ def load_or_fit(
     fitted model is still returned). With `key`, `model_version` is its first 12 digits,
     whether the model was loaded or fitted."""
     directory = directory if directory is not None else cache_dir()
-    data = None if callable(examples) else examples
-    if key is None:
-        data = list(examples()) if callable(examples) else examples
-        key = classifier.training_key(data)
+
+    def training_data() -> Sequence[Example]:
+        return list(examples()) if callable(examples) else examples
+
+    data = None if key is not None else training_data()
+    key = key if key is not None else classifier.training_key(data)
     cached = load(key, directory)
     if cached is not None:
         model, version = cached
         return TriageClassifier.from_model(model, version, **classifier.get_params())
-    if data is None:
-        data = list(examples()) if callable(examples) else examples
+    data = data if data is not None else training_data()
     classifier.fit(data)
     classifier.model_version = key[:12]
     with contextlib.suppress(OSError):

@@ -17,15 +17,7 @@ if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
     from adapt_triage.store import Store
 
-__all__ = ["rescore", "stale_count"]
-
-
-def stale_count(store: Store, model_version: str) -> int:
-    """How many stored papers were scored by another model (or never)."""
-    row = store.db.conn.execute(
-        "SELECT count(*) FROM papers WHERE model_version IS NOT ?", (model_version,)
-    ).fetchone()
-    return int(row[0])
+__all__ = ["rescore"]
 
 
 def rescore(

@@ -1705,6 +1705,13 @@ class Store:
                 ).rowcount
         return count
 
+    def count_stale_scores(self, model_version: str | None) -> int:
+        """How many papers were scored by another model than `model_version` (or never)."""
+        row = self.db.conn.execute(
+            "SELECT count(*) FROM papers WHERE model_version IS NOT ?", (model_version,)
+        ).fetchone()
+        return int(row[0])
+
     def forget_model_version(self) -> None:
         """Mark every paper's scores as stale, so that the next rescore redoes them all."""
         with self.write() as conn:
