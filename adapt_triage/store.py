@@ -1585,9 +1585,7 @@ class Store:
         wins over the rules on every later ingest. Returns what was done, as a sentence."""
         from adapt_triage.dedup import DedupIndex
 
-        a, b = self._require_id(a_ref), self._require_id(b_ref)
-        if a == b:
-            raise StoreError(f"{a} is one paper; give two different papers")
+        a, b = self._two_papers(a_ref, b_ref)
         when = normalize_timestamp(now) if now else utc_now()
         with self.write() as conn:
             index = DedupIndex(self.db)
@@ -1606,15 +1604,20 @@ class Store:
             index.set_root(child, canonical)
         return f"linked {child} to {canonical}"
 
+    def _two_papers(self, a_ref: str, b_ref: str) -> tuple[str, str]:
+        """The stored ids of two references to different papers (else a StoreError)."""
+        a, b = self._require_id(a_ref), self._require_id(b_ref)
+        if a == b:
+            raise StoreError(f"{a} is one paper; give two different papers")
+        return a, b
+
     def unlink_papers(self, a_ref: str, b_ref: str, *, now: str | datetime | None = None) -> str:
         """The user says A and B are different works: the one that is a duplicate leaves
         the cluster (B when both are duplicates of a third paper), and the rules never link
         the two again. Returns what was done, as a sentence."""
         from adapt_triage.dedup import DedupIndex
 
-        a, b = self._require_id(a_ref), self._require_id(b_ref)
-        if a == b:
-            raise StoreError(f"{a} is one paper; give two different papers")
+        a, b = self._two_papers(a_ref, b_ref)
         when = normalize_timestamp(now) if now else utc_now()
         with self.write() as conn:
             index = DedupIndex(self.db)
