@@ -161,7 +161,7 @@ def _watch_sockets(client: httpx.Client) -> _SocketWatch | None:
     deadline is then checked between reads only)."""
     watch = _SocketWatch()
     transports = [client._transport, *client._mounts.values()]
-    pools = [getattr(t, "_pool", None) for t in transports if t is not None]
+    pools: list[Any] = [getattr(t, "_pool", None) for t in transports if t is not None]
     if not pools or not all(hasattr(pool, "_network_backend") for pool in pools):
         return None  # pragma: no cover - another httpx layout
     for pool in pools:

@@ -180,8 +180,10 @@ def load_or_fit(
     def training_data() -> Sequence[Example]:
         return list(examples()) if callable(examples) else examples
 
-    data = None if key is not None else training_data()
-    key = key if key is not None else classifier.training_key(data)
+    data: Sequence[Example] | None = None
+    if key is None:
+        data = training_data()
+        key = classifier.training_key(data)
     cached = load(key, directory)
     if cached is not None:
         model, version = cached

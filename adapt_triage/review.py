@@ -165,10 +165,10 @@ def run_review(
                 write(parsed)
                 continue
             break
-        if parsed == "quit":
-            result.stopped = "quit"
-            return result
-        if parsed == "skip":
+        if isinstance(parsed, str):  # the loop above leaves only "quit" or "skip"
+            if parsed == "quit":
+                result.stopped = "quit"
+                return result
             result.skipped += 1
             continue
         kind, labels = parsed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapt_triage.paper import collapse_whitespace
+from adapt_triage.paper import Paper, collapse_whitespace
 
 from .common import ParseResult, fatal_result
 from .feeds import bozo_message, entry_to_paper, feed_meta, finish, read_feed
@@ -31,9 +31,10 @@ def parse_arxiv_api(
                 "arxiv-api", source, f"arXiv API error: {message}", item_count=len(entries)
             )
     title, date = feed_meta(parsed)
+    papers: list[Paper] = []
     result = ParseResult(
         format="arxiv-api",
-        papers=[],
+        papers=papers,
         errors=[],
         warnings=[],
         item_count=len(entries),
@@ -55,5 +56,5 @@ def parse_arxiv_api(
         if isinstance(term, str) and term.strip():
             term = term.strip()
             paper.categories = [term] + [c for c in paper.categories if c != term]
-        result.papers.append(paper)
+        papers.append(paper)
     return finish(result, source)

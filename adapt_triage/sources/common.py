@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
 
@@ -22,7 +24,7 @@ class ParseResult:
     from "broken" (item_count, feed_date, skip_days, fatal)."""
 
     format: str  # "arxiv-rss", "arxiv-rdf", "arxiv-api", "rss", "atom", "huggingface", ...
-    papers: list[Paper]
+    papers: Sequence[Paper]  # a list, or a lazy sequence decoding large JSON inputs on demand
     errors: list[str]  # one line each: "<source>: line N: ..." or "<source>: item N: ..."
     warnings: list[str]
     item_count: int  # items the input itself contained, good or bad
@@ -192,6 +194,11 @@ def split_authors(text: str | None) -> list[str]:
             if name and name.lower() != "and":
                 names.append(name)
     return names
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (for optional nested objects)."""
+    return value if isinstance(value, dict) else {}
 
 
 def author_names(value: object) -> list[str]:

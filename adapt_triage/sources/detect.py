@@ -74,7 +74,8 @@ def looks_binary(data: bytes) -> bool:
 
 
 def _xml_format(text: str) -> Sniffed:
-    body = text[_PROLOG_RE.match(text).end() :]  # type: ignore[union-attr]
+    prolog = _PROLOG_RE.match(text)  # always matches (every part is optional)
+    body = text[prolog.end() if prolog else 0 :]
     match = _ROOT_RE.match(body)
     if not match:
         return Sniffed(None, "XML without a root element (empty feed document)")

@@ -311,9 +311,10 @@ def parse_feed(
         return failure
     entries = parsed.get("entries") or []
     title, date = feed_meta(parsed)
+    papers: list[Paper] = []
     result = ParseResult(
         format=_format_name(guess, parsed.get("version") or ""),
-        papers=[],
+        papers=papers,
         errors=[],
         warnings=[],
         item_count=len(entries),
@@ -336,7 +337,7 @@ def parse_feed(
             continue
         if not paper.abstract:
             without_abstract += 1
-        result.papers.append(paper)
+        papers.append(paper)
     if without_abstract:
         result.warnings.append(f"{source}: {without_abstract} item(s) without an abstract")
     return finish(result, source)

@@ -12,7 +12,7 @@ from typing import Any
 
 from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
 
-from .common import ParseResult, arxiv_abs_url, author_names, iso_date
+from .common import ParseResult, arxiv_abs_url, author_names, iso_date, json_object
 
 
 def _text(*values: Any) -> str:
@@ -30,7 +30,7 @@ def parse_huggingface(value: Any, source: str) -> ParseResult:
         if not isinstance(item, dict):
             errors.append(f"{source}: item {number}: not a JSON object")
             continue
-        inner = item.get("paper") if isinstance(item.get("paper"), dict) else {}
+        inner = json_object(item.get("paper"))
         title = _text(item.get("title"), inner.get("title"))
         if not title:
             errors.append(f"{source}: item {number}: missing or empty title")

@@ -264,7 +264,7 @@ def parse_json_array(data: bytes, source: str) -> ParseResult:
     warning_log.close()
     papers = ItemPapers(text, source, spans)
     fatal = not papers and bool(errors)
-    return ParseResult("json", papers, errors, warnings, item_count=count, fatal=fatal)  # type: ignore[arg-type]
+    return ParseResult("json", papers, errors, warnings, item_count=count, fatal=fatal)
 
 
 class LinePapers(_LazyPapers):
@@ -321,7 +321,7 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
     fatal = not papers and bool(errors)
     if fatal:
         errors.insert(0, f"{source}: no readable paper in {count:,} JSON lines")
-    return ParseResult("jsonl", papers, errors, warnings, item_count=count, fatal=fatal)  # type: ignore[arg-type]
+    return ParseResult("jsonl", papers, errors, warnings, item_count=count, fatal=fatal)
 
 
 def load_json(data: bytes, source: str, fmt: str) -> tuple[Any, ParseResult | None]:

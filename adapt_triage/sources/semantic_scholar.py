@@ -11,7 +11,7 @@ from typing import Any
 
 from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
 
-from .common import ParseResult, arxiv_abs_url, author_names, iso_date
+from .common import ParseResult, arxiv_abs_url, author_names, iso_date, json_object
 
 
 def parse_semantic_scholar(value: Any, source: str) -> ParseResult:
@@ -45,7 +45,7 @@ def parse_semantic_scholar(value: Any, source: str) -> ParseResult:
             published=iso_date(item.get("publicationDate")),
             source=source,
         )
-        external = item.get("externalIds") if isinstance(item.get("externalIds"), dict) else {}
+        external = json_object(item.get("externalIds"))
         arxiv = external.get("ArXiv")
         found = parse_arxiv_id(arxiv) if isinstance(arxiv, str) else None
         if found:
