@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from adapt_triage.text import collapse_whitespace
+
 ARXIV_RSS = "https://rss.arxiv.org/rss/"
 
 # arXiv's archives; a category is ARCHIVE or ARCHIVE.SUBJECT (cs.LG, math.OC, hep-th).
@@ -119,8 +121,8 @@ def to_opml(feeds: Sequence[OpmlFeed], *, title: str = "adapt-triage feeds") -> 
     for feed in feeds:
         name = feed.name or feed.url
         lines.append(
-            f'    <outline type="rss" text={quoteattr(_clean(name))} '
-            f"title={quoteattr(_clean(name))} xmlUrl={quoteattr(_clean(feed.url))}/>"
+            f'    <outline type="rss" text={quoteattr(_xml_line(name))} '
+            f"title={quoteattr(_xml_line(name))} xmlUrl={quoteattr(_xml_line(feed.url))}/>"
         )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
@@ -129,10 +131,10 @@ def to_opml(feeds: Sequence[OpmlFeed], *, title: str = "adapt-triage feeds") -> 
 _XML_BAD_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _clean(text: str) -> str:
+def _xml_line(text: str) -> str:
     """Characters XML 1.0 cannot carry, dropped; newlines folded (attributes are one line)."""
-    return re.sub(r"\s+", " ", _XML_BAD_RE.sub("", text)).strip()
+    return collapse_whitespace(_XML_BAD_RE.sub("", text))
 
 
 def _text(text: str) -> str:
-    return quoteattr(_clean(text))[1:-1]
+    return quoteattr(_xml_line(text))[1:-1]

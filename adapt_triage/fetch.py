@@ -37,7 +37,6 @@ import contextlib
 import email.utils
 import math
 import random
-import re
 import socket
 import threading
 import time
@@ -82,7 +81,6 @@ DEFAULT_RETRIES = 2  # retries after the first attempt
 DEFAULT_DEADLINE = 60.0  # seconds, per source, over every attempt
 MAX_BACKOFF = 60.0  # seconds; one backoff step never waits longer than this
 _ARXIV_SLOT = "arxiv.org"
-_SPACE_RE = re.compile(r"\s+")
 _FEED_MARKERS = (b"<feed", b"<rss", b"<rdf:rdf")
 
 

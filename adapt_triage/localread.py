@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol
 
+from adapt_triage.text import collapse_whitespace
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DeferredFetcher",
@@ -26,7 +28,6 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # per source: URL bodies, files and stdin alike
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
-_SPACE_RE = re.compile(r"\s+")
 
 
 @dataclass
@@ -57,8 +58,8 @@ class FetchError(Exception):
     """A source could not be read. `str(e)` is one line: "<source>: <reason>"."""
 
     def __init__(self, source: str, reason: str, *, status: int | None = None) -> None:
-        self.source = _one_line(source)
-        self.reason = _one_line(reason)
+        self.source = collapse_whitespace(source)
+        self.reason = collapse_whitespace(reason)
         self.status = status
         super().__init__(f"{self.source}: {self.reason}")
 
@@ -230,13 +231,9 @@ def _size(n: int, *, exact: bool = True) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = _one_line(str(exc))
+    text = collapse_whitespace(str(exc))
     if not text:
         return type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
-        return _one_line(exc.strerror)
+        return collapse_whitespace(exc.strerror)
     return text
-
-
-def _one_line(text: str) -> str:
-    return _SPACE_RE.sub(" ", text).strip()

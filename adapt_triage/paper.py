@@ -13,6 +13,9 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# Also re-exported here for store.py (being rewritten); new code imports it from text.
+from adapt_triage.text import collapse_whitespace
+
 # New-style arXiv ids (0704.0001 onward) and old-style ids (hep-th/9901001, math.GT/0309136).
 _NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
 _OLD_ID = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
@@ -46,7 +49,6 @@ _ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
 # A title key shorter than this (in characters, spaces not counted) names nothing specific
 # enough to be an id ("Untitled", "论文", an emoji): the id then hashes the title and text.
 MIN_KEY_CHARS = 4
-_SPACE_RE = re.compile(r"\s+")
 
 
 @dataclass
@@ -160,7 +162,7 @@ def clean_text(text: str | None) -> str:
     if not text.isascii():
         text = _GREEK_SYMBOL_RE.sub(lambda m: _GREEK[m.group(0)], text)
     text = _fold_accents(text)
-    return _SPACE_RE.sub(" ", text).strip()
+    return collapse_whitespace(text)
 
 
 def _fold_accents(text: str) -> str:
@@ -188,7 +190,7 @@ def title_key(title: str | None) -> str:
     if text.isascii():
         return " ".join(_ASCII_WORD_RE.findall(text))
     chars = [ch if unicodedata.category(ch)[0] in "LNM" else " " for ch in text]
-    return " ".join("".join(chars).split())
+    return collapse_whitespace("".join(chars))
 
 
 def _key_is_specific(key: str) -> bool:
@@ -217,7 +219,3 @@ def text_variant_id(paper: Paper) -> str:
     text = title_key(paper.abstract[:2000]) or collapse_whitespace(paper.abstract)
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
     return f"{stable_id(paper)}-{digest}"
-
-
-def collapse_whitespace(text: str | None) -> str:
-    return _SPACE_RE.sub(" ", text or "").strip()

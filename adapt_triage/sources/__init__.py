@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from adapt_triage.text import one_line
+
 from .arxiv_api import parse_arxiv_api
-from .common import ParseResult, ProblemLog, fatal_result, one_line, oversize_problem
+from .common import ParseResult, ProblemLog, fatal_result, oversize_problem
 from .detect import detect_format, sniff
 from .feeds import finish, parse_feed
 from .huggingface import parse_huggingface

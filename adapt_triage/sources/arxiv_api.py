@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapt_triage.paper import Paper, collapse_whitespace
+from adapt_triage.paper import Paper
+from adapt_triage.text import collapse_whitespace
 
 from .common import ParseResult, fatal_result
 from .feeds import bozo_message, entry_to_paper, feed_meta, finish, read_feed

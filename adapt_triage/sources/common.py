@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
+from adapt_triage.paper import Paper, parse_arxiv_id
+from adapt_triage.text import collapse_whitespace
 
 
 @dataclass
@@ -261,14 +262,3 @@ def arxiv_from_url(text: str | None) -> tuple[str, int | None] | None:
 
 def arxiv_abs_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/abs/{arxiv_id}"
-
-
-def doi_from_text(text: str | None) -> str | None:
-    """A DOI from `doi:10...`, a doi.org URL or a bare DOI."""
-    return normalize_doi(text)
-
-
-def one_line(exc: BaseException | str) -> str:
-    """An exception or message on a single line."""
-    text = str(exc).strip()
-    return collapse_whitespace(text.splitlines()[0] if text else type(exc).__name__)

@@ -17,7 +17,8 @@ from typing import Any
 
 import feedparser
 
-from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi
+from adapt_triage.paper import Paper, normalize_doi
+from adapt_triage.text import collapse_whitespace, one_line
 
 from .common import (
     ParseResult,
@@ -25,7 +26,6 @@ from .common import (
     fatal_result,
     html_to_text,
     iso_date,
-    one_line,
     split_authors,
 )
 

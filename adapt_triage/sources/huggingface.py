@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
+from adapt_triage.paper import Paper, normalize_doi, parse_arxiv_id
+from adapt_triage.text import collapse_whitespace
 
 from .common import ParseResult, arxiv_abs_url, author_names, iso_date, json_object
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi
+from adapt_triage.paper import Paper, normalize_doi
+from adapt_triage.text import collapse_whitespace
 
 from .common import ParseResult, arxiv_abs_url, arxiv_from_url, author_names, html_to_text, iso_date
 from .jsonl import NO_ABSTRACT

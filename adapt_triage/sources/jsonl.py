@@ -16,7 +16,8 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-from adapt_triage.paper import Paper, collapse_whitespace, normalize_doi, parse_arxiv_id
+from adapt_triage.paper import Paper, normalize_doi, parse_arxiv_id
+from adapt_triage.text import collapse_whitespace
 
 from .common import (
     MAX_ABSTRACT_CHARS,

@@ -15,7 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from adapt_triage.paper import ARXIV_ID_RE, Paper, collapse_whitespace
+from adapt_triage.paper import ARXIV_ID_RE, Paper
+from adapt_triage.text import collapse_whitespace
 
 from .common import ParseResult, arxiv_abs_url, fatal_result, split_authors
 
