@@ -148,6 +148,26 @@ def test_utf16_text_with_bom():
     assert [p.title for p in result.papers] == ["Über Continual Learning"]
 
 
+@pytest.mark.parametrize(
+    ("bom", "codec"),
+    [
+        (b"\xff\xfe\x00\x00", "utf-32-le"),  # begins like the UTF-16-LE mark
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ],
+)
+def test_wide_text_with_each_byte_order_mark(bom, codec):
+    abstract = "Domain adaptation moves a model trained on one domain to another one " * 3
+    text = "Über Domain Adaptation\n\n" + abstract + "\n"
+    data = bom + text.encode(codec)
+    assert detect_format(data) == "pasted"
+    result = parse_bytes(data, source="wide.txt")
+    assert [(p.title, p.abstract) for p in result.papers] == [
+        ("Über Domain Adaptation", abstract.strip())
+    ]
+
+
 def test_stray_paragraph_after_a_paper_is_an_error():
     abstract = "Adapters are small modules inserted into a frozen network and trained " * 3
     data = f"A Title\n\n{abstract}\n\n{abstract}\n".encode()

@@ -6,6 +6,7 @@ plain text (tags dropped, entities decoded), whitespace is collapsed, LaTeX stay
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 import time
@@ -77,6 +78,24 @@ class ProblemLog:
                 )
         self.counts = {}
         return self.lines
+
+
+# The byte-order marks of UTF-32 and UTF-16, the UTF-32 ones first: UTF-32-LE's starts
+# with UTF-16-LE's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+
+
+def wide_bom(data: bytes) -> tuple[bytes, str] | None:
+    """(the mark, its codec) when `data` starts with a UTF-16 or UTF-32 byte-order mark."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            return bom, codec
+    return None
 
 
 def fatal_result(fmt: str, source: str, message: str, item_count: int = 0) -> ParseResult:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .common import wide_bom
+
 _SNIFF_BYTES = 65536
 
 _PROLOG_RE = re.compile(
@@ -35,14 +37,10 @@ def _decode_head(data: bytes) -> tuple[str, bool]:
     """The first bytes as text good enough to look at markup, and whether the input is a
     UTF-16/32 encoding (where NUL bytes are normal)."""
     head = data[:_SNIFF_BYTES]
-    for bom, codec in (
-        (codecs.BOM_UTF32_BE, "utf-32-be"),
-        (codecs.BOM_UTF32_LE, "utf-32-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-    ):
-        if head.startswith(bom):
-            return head[len(bom) :].decode(codec, errors="ignore"), True
+    marked = wide_bom(head)
+    if marked:
+        bom, codec = marked
+        return head[len(bom) :].decode(codec, errors="ignore"), True
     for prefix, codec in (
         (b"\x00\x00\x00<", "utf-32-be"),
         (b"<\x00\x00\x00", "utf-32-le"),
@@ -51,8 +49,7 @@ def _decode_head(data: bytes) -> tuple[str, bool]:
     ):
         if head.startswith(prefix):
             return head.decode(codec, errors="ignore"), True
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8) :]
+    head = head.removeprefix(codecs.BOM_UTF8)
     # latin-1 maps every byte: enough to find ASCII markup in any ASCII-compatible encoding.
     return head.decode("latin-1"), False
 

@@ -18,7 +18,7 @@ from functools import cached_property
 from adapt_triage.paper import ARXIV_ID_RE, Paper
 from adapt_triage.text import collapse_whitespace
 
-from .common import ParseResult, arxiv_abs_url, fatal_result, split_authors
+from .common import ParseResult, arxiv_abs_url, fatal_result, split_authors, wide_bom
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _CHROME_PATTERNS = [
@@ -109,20 +109,15 @@ def _decode_lines(
 
     Returns a message instead when the whole input cannot be decoded.
     """
-    for bom, codec in (
-        (codecs.BOM_UTF32_BE, "utf-32-be"),
-        (codecs.BOM_UTF32_LE, "utf-32-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-    ):
-        if data.startswith(bom):
-            try:
-                text = data[len(bom) :].decode(codec)
-            except UnicodeDecodeError as exc:
-                return f"invalid {codec.upper()} at byte {exc.start + len(bom)}"
-            return [(n, line) for n, line in enumerate(text.splitlines(), 1)], {}
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
+    marked = wide_bom(data)
+    if marked:
+        bom, codec = marked
+        try:
+            text = data[len(bom) :].decode(codec)
+        except UnicodeDecodeError as exc:
+            return f"invalid {codec.upper()} at byte {exc.start + len(bom)}"
+        return [(n, line) for n, line in enumerate(text.splitlines(), 1)], {}
+    data = data.removeprefix(codecs.BOM_UTF8)
     lines: list[tuple[int, str]] = []
     bad: dict[int, str] = {}
     for number, raw in enumerate(data.split(b"\n"), 1):
