@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapt_triage.sources import detect_format, parse_bytes
+from adapt_triage.sources import READERS, detect_format, parse_bytes
+from adapt_triage.sources.detect import sniff
 
 REPO = Path(__file__).resolve().parents[1]
 REALWORLD = REPO.parent / "shared" / "realworld"
@@ -90,3 +91,57 @@ def test_unknown_inputs(data):
     assert detect_format(data) is None
     result = parse_bytes(data, source="x")
     assert result.fatal and len(result.errors) == 1 and result.errors[0].startswith("x: ")
+
+
+def _item(n: int) -> dict[str, str]:
+    return {"title": f"Paper {n}", "abstract": f"Adapting model number {n} to a new domain."}
+
+
+ONE_OF_EACH = {
+    "arxiv-rss": (
+        b"<rss><channel><title>cs.LG updates</title>"
+        b"<link>https://rss.arxiv.org/rss/cs.LG</link></channel></rss>",
+        ("arxiv-rss", 0),
+    ),
+    "arxiv-rdf": (
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<item rdf:about="http://arxiv.org/abs/1805.01234"><title>T. (arXiv:1805.01234 '
+        b"[hep-ex])</title></item></rdf:RDF>",
+        ("arxiv-rdf", 1),
+    ),
+    "arxiv-api": (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" '
+        b'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+        b'<link href="http://arxiv.org/api/query"/><title>query</title></feed>',
+        ("arxiv-api", 0),
+    ),
+    "rss": (b"<rss version='2.0'><channel><title>c</title></channel></rss>", ("rss", 0)),
+    "atom": (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title></feed>', ("atom", 0)),
+    "huggingface": (
+        json.dumps([{"paper": {"id": "2401.00001"}, "title": "t"}]).encode(),
+        ("huggingface", 0),
+    ),
+    "semantic-scholar": (b'{"total": 0, "offset": 0, "data": []}', ("semantic-scholar", 0)),
+    "jsonfeed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', ("jsonfeed", 0)),
+    "json": (json.dumps([_item(1)]).encode(), ("json", 1)),
+    "json-stream": (json.dumps([_item(n) for n in range(20_000)]).encode(), ("json", 20_000)),
+    "jsonl": (json.dumps(_item(1)).encode() + b"\n" + json.dumps(_item(2)).encode(), ("jsonl", 2)),
+    "pasted": (
+        b"A Title\n\n" + b"Adapters are small modules in a frozen network. " * 4,
+        ("pasted", 1),
+    ),
+}
+
+
+def test_every_format_detection_names_has_a_reader_in_the_registry():
+    named = {sniff(data).format for data, _ in ONE_OF_EACH.values()}
+    assert named == set(ONE_OF_EACH) == set(READERS)
+
+
+@pytest.mark.parametrize("name", sorted(ONE_OF_EACH))
+def test_each_format_is_read_by_its_registered_reader(name):
+    data, (result_format, papers) = ONE_OF_EACH[name]
+    assert sniff(data).format == name
+    result = parse_bytes(data, source="one-of-each")
+    assert not any("could not be read" in error for error in result.errors)
+    assert (result.format, len(result.papers)) == (result_format, papers)
