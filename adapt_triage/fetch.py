@@ -42,7 +42,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 import httpcore
@@ -51,6 +50,7 @@ import httpx
 from adapt_triage import __version__
 from adapt_triage.localread import (
     DEFAULT_MAX_BYTES,
+    ClosingContext,
     FetchError,
     FetchResult,
     FetchState,
@@ -177,7 +177,7 @@ def is_arxiv_host(host: str) -> bool:
     return host == "arxiv.org" or host.endswith(".arxiv.org")
 
 
-class Fetcher:
+class Fetcher(ClosingContext):
     """Fetch URLs politely. See the module docstring for the rules it follows.
 
     `retries` is the number of retries after the first attempt (0 = try once); `timeout`
@@ -303,17 +303,6 @@ class Fetcher:
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
-
-    def __enter__(self) -> Fetcher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- one request ----------------------------------------------------------------------
 

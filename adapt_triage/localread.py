@@ -12,12 +12,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from adapt_triage.text import collapse_whitespace
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "ClosingContext",
     "DeferredFetcher",
     "FetchError",
     "FetchResult",
@@ -75,7 +76,28 @@ class FetcherLike(Protocol):
     def fetch(self, url: str, state: FetchState | None = None) -> FetchResult: ...
 
 
-class DeferredFetcher:
+_Self = TypeVar("_Self", bound="ClosingContext")
+
+
+class ClosingContext:
+    """A context manager whose exit is `close()`."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class DeferredFetcher(ClosingContext):
     """A fetcher made on first use: `make()` (which builds the HTTP client) runs only when a
     URL is fetched, so a run over local files never imports httpx. A context manager that
     closes what it made."""
@@ -102,17 +124,10 @@ class DeferredFetcher:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real(), name)
 
-    def __enter__(self) -> DeferredFetcher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Close the fetcher if one was made (never makes one to close it)."""
         if self._fetcher is not None:
-            self._fetcher.__exit__(exc_type, exc, tb)
+            self._fetcher.close()
 
 
 def read_source(
