@@ -14,7 +14,7 @@ from adapt_triage.paper import Paper
 from adapt_triage.text import collapse_whitespace
 
 from .common import ParseResult, fatal_result
-from .feeds import bozo_message, entry_to_paper, feed_meta, finish, read_feed
+from .feeds import entry_papers, feed_result, finish, read_feed
 
 
 def parse_arxiv_api(
@@ -31,31 +31,14 @@ def parse_arxiv_api(
             return fatal_result(
                 "arxiv-api", source, f"arXiv API error: {message}", item_count=len(entries)
             )
-    title, date = feed_meta(parsed)
     papers: list[Paper] = []
-    result = ParseResult(
-        format="arxiv-api",
-        papers=papers,
-        errors=[],
-        warnings=[],
-        item_count=len(entries),
-        feed_title=title,
-        feed_date=date,
-    )
-    if parsed.get("bozo"):
-        result.warnings.append(
-            f"{source}: response is not well-formed ({bozo_message(parsed)}); "
-            f"kept the {len(entries)} entries that could be read"
-        )
-    for number, entry in enumerate(entries, 1):
-        paper = entry_to_paper(entry, source)
-        if isinstance(paper, str):
-            result.errors.append(f"{source}: item {number}: {paper}")
-            continue
+    errors: list[str] = []
+    for entry, paper in entry_papers(parsed, source, errors):
         primary = entry.get("arxiv_primary_category")
         term = primary.get("term") if isinstance(primary, dict) else None
         if isinstance(term, str) and term.strip():
             term = term.strip()
             paper.categories = [term] + [c for c in paper.categories if c != term]
         papers.append(paper)
+    result = feed_result(parsed, source, "arxiv-api", papers, errors, what="response")
     return finish(result, source)

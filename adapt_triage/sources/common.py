@@ -10,7 +10,7 @@ import codecs
 import html
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -214,6 +214,18 @@ def split_authors(text: str | None) -> list[str]:
             if name and name.lower() != "and":
                 names.append(name)
     return names
+
+
+def numbered_objects(
+    items: Sequence[Any], source: str, errors: list[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(item number, item) for every JSON object among `items`; a line in `errors` for each
+    item that is not one."""
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            errors.append(f"{source}: item {number}: not a JSON object")
+            continue
+        yield number, item
 
 
 def json_object(value: object) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import feedparser
@@ -302,6 +302,50 @@ def trust_utf8(
     )
 
 
+def entry_papers(parsed: Any, source: str, errors: list[str]) -> Iterator[tuple[Any, Paper]]:
+    """Every entry of a parsed feed that reads as a paper, with that paper; a line in
+    `errors` for each entry that does not."""
+    for number, entry in enumerate(parsed.get("entries") or [], 1):
+        paper = entry_to_paper(entry, source)
+        if isinstance(paper, str):
+            errors.append(f"{source}: item {number}: {paper}")
+            continue
+        yield entry, paper
+
+
+def feed_result(
+    parsed: Any,
+    source: str,
+    fmt: str,
+    papers: list[Paper],
+    errors: list[str],
+    *,
+    what: str = "feed",
+    notes: Sequence[str] = (),
+    skip_days: Sequence[str] = (),
+) -> ParseResult:
+    """The result of a parsed feed: its title, date and item count, and after `notes` a
+    warning when `what` (the feed, the response) was not well-formed."""
+    entries = parsed.get("entries") or []
+    title, date = feed_meta(parsed)
+    warnings = list(notes)
+    if parsed.get("bozo"):
+        warnings.append(
+            f"{source}: {what} is not well-formed ({bozo_message(parsed)}); "
+            f"kept the {len(entries)} entries that could be read"
+        )
+    return ParseResult(
+        format=fmt,
+        papers=papers,
+        errors=errors,
+        warnings=warnings,
+        item_count=len(entries),
+        feed_title=title,
+        feed_date=date,
+        skip_days=list(skip_days),
+    )
+
+
 def parse_feed(
     data: bytes, source: str, headers: Mapping[str, str] | None = None, guess: str | None = None
 ) -> ParseResult:
@@ -309,35 +353,14 @@ def parse_feed(
     parsed, failure = read_feed(data, source, headers, guess)
     if failure:
         return failure
-    entries = parsed.get("entries") or []
-    title, date = feed_meta(parsed)
-    papers: list[Paper] = []
-    result = ParseResult(
-        format=_format_name(guess, parsed.get("version") or ""),
-        papers=papers,
-        errors=[],
-        warnings=[],
-        item_count=len(entries),
-        feed_title=title,
-        feed_date=date,
-        skip_days=_skip_days(data),
+    errors: list[str] = []
+    papers = [paper for _entry, paper in entry_papers(parsed, source, errors)]
+    fmt = _format_name(guess, parsed.get("version") or "")
+    notes = [charset_note] if charset_note else []
+    result = feed_result(
+        parsed, source, fmt, papers, errors, notes=notes, skip_days=_skip_days(data)
     )
-    if charset_note:
-        result.warnings.append(charset_note)
-    if parsed.get("bozo"):
-        result.warnings.append(
-            f"{source}: feed is not well-formed ({bozo_message(parsed)}); "
-            f"kept the {len(entries)} entries that could be read"
-        )
-    without_abstract = 0
-    for number, entry in enumerate(entries, 1):
-        paper = entry_to_paper(entry, source)
-        if isinstance(paper, str):
-            result.errors.append(f"{source}: item {number}: {paper}")
-            continue
-        if not paper.abstract:
-            without_abstract += 1
-        papers.append(paper)
+    without_abstract = sum(1 for paper in papers if not paper.abstract)
     if without_abstract:
         result.warnings.append(f"{source}: {without_abstract} item(s) without an abstract")
     return finish(result, source)

@@ -13,7 +13,14 @@ from typing import Any
 from adapt_triage.paper import Paper, normalize_doi, parse_arxiv_id
 from adapt_triage.text import collapse_whitespace
 
-from .common import ParseResult, arxiv_abs_url, author_names, iso_date, json_object
+from .common import (
+    ParseResult,
+    arxiv_abs_url,
+    author_names,
+    iso_date,
+    json_object,
+    numbered_objects,
+)
 
 
 def _text(*values: Any) -> str:
@@ -27,10 +34,7 @@ def parse_huggingface(value: Any, source: str) -> ParseResult:
     items = value if isinstance(value, list) else [value]
     papers: list[Paper] = []
     errors: list[str] = []
-    for number, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            errors.append(f"{source}: item {number}: not a JSON object")
-            continue
+    for number, item in numbered_objects(items, source, errors):
         inner = json_object(item.get("paper"))
         title = _text(item.get("title"), inner.get("title"))
         if not title:

@@ -16,7 +16,15 @@ from typing import Any
 from adapt_triage.paper import Paper, normalize_doi
 from adapt_triage.text import collapse_whitespace
 
-from .common import ParseResult, arxiv_abs_url, arxiv_from_url, author_names, html_to_text, iso_date
+from .common import (
+    ParseResult,
+    arxiv_abs_url,
+    arxiv_from_url,
+    author_names,
+    html_to_text,
+    iso_date,
+    numbered_objects,
+)
 from .jsonl import NO_ABSTRACT
 
 VERSION_PREFIXES = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
@@ -93,10 +101,7 @@ def parse_json_feed(value: dict, source: str) -> ParseResult:
     papers: list[Paper] = []
     errors: list[str] = []
     warnings: list[str] = []
-    for number, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            errors.append(f"{source}: item {number}: not a JSON object")
-            continue
+    for number, item in numbered_objects(items, source, errors):
         paper, problem = _item(item, source)
         if paper is None:
             errors.append(f"{source}: item {number}: {problem}")
