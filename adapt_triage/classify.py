@@ -549,24 +549,23 @@ class TriageClassifier:
         self.model_version = self.training_key(examples)[:12]
         return self
 
-    def _fit_gate(self, X, on: np.ndarray) -> tuple[np.ndarray, float]:
+    def _logistic(self, C: float) -> Any:
+        """The logistic regression every score of the model is fitted with."""
         from sklearn.linear_model import LogisticRegression
 
+        return LogisticRegression(
+            C=C, class_weight=self.class_weight, solver="liblinear", random_state=self.random_state
+        )
+
+    def _fit_gate(self, X, on: np.ndarray) -> tuple[np.ndarray, float]:
         if on.all() or not on.any():
             return np.zeros(X.shape[1]), (30.0 if on.all() else -30.0)
-        model = LogisticRegression(
-            C=self.gate_C,
-            class_weight=self.class_weight,
-            solver="liblinear",
-            random_state=self.random_state,
-        ).fit(X, on)
+        model = self._logistic(self.gate_C).fit(X, on)
         return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
     def _fit_topics(self, X, targets: np.ndarray):
         """One logistic regression per category; a category whose targets are constant gets
         a constant score instead."""
-        from sklearn.linear_model import LogisticRegression
-
         n_cat = targets.shape[1]
         coef = np.zeros((n_cat, X.shape[1]))
         intercept = np.zeros(n_cat)
@@ -576,12 +575,7 @@ class TriageClassifier:
             if y.all() or not y.any():
                 constant[j] = 1.0 if y.all() else 0.0
                 continue
-            model = LogisticRegression(
-                C=self.C,
-                class_weight=self.class_weight,
-                solver="liblinear",
-                random_state=self.random_state,
-            ).fit(X, y)
+            model = self._logistic(self.C).fit(X, y)
             coef[j] = model.coef_[0]
             intercept[j] = model.intercept_[0]
         return coef, intercept, constant
