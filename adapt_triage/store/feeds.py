@@ -16,7 +16,7 @@ from adapt_triage.store.db import StoreBase, dumps, loads, stamp
 from adapt_triage.store.errors import AmbiguousIdError, FeedNameError, StoreError
 
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
-_KEEP: Any = object()  # "leave this column as it is"
+KEEP: Any = object()  # "leave this column as it is"
 
 
 @dataclass
@@ -62,6 +62,52 @@ class SourceState:
         )
 
 
+@dataclass(frozen=True)
+class FetchRecord:
+    """One fetch of a source as the `sources` row records it. `status` None means "ok, or
+    empty when no item was read" (an ingest fills it in); `etag` / `last_modified` left as
+    `KEEP` keep the stored validators; on a 304 a missing validator is kept too."""
+
+    status: str | None = None  # ok | not-modified | error | empty
+    error: str | None = None
+    item_count: int | None = None
+    new: int | None = None
+    feed_date: str | None = None
+    skip_days: Sequence[str] | None = None
+    etag: Any = KEEP
+    last_modified: Any = KEEP
+    name: str | None = None
+    kind: str | None = None
+
+
+def _not_modified_sets(fetch: FetchRecord) -> dict[str, Any]:
+    """A 304 may omit the validators; keep the stored ones unless new ones came."""
+    sets: dict[str, Any] = {}
+    if fetch.etag is not KEEP and fetch.etag:
+        sets["etag"] = fetch.etag
+    if fetch.last_modified is not KEEP and fetch.last_modified:
+        sets["last_modified"] = fetch.last_modified
+    sets["last_new"] = 0
+    return sets
+
+
+def _read_sets(fetch: FetchRecord) -> dict[str, Any]:
+    sets: dict[str, Any] = {}
+    if fetch.etag is not KEEP:
+        sets["etag"] = fetch.etag
+    if fetch.last_modified is not KEEP:
+        sets["last_modified"] = fetch.last_modified
+    if fetch.item_count is not None:
+        sets["last_item_count"] = fetch.item_count
+    if fetch.new is not None:
+        sets["last_new"] = fetch.new
+    if fetch.feed_date is not None:
+        sets["feed_date"] = fetch.feed_date
+    if fetch.skip_days is not None:
+        sets["skip_days"] = dumps(list(fetch.skip_days))
+    return sets
+
+
 def _source_kind(source: str) -> str:
     if source == "-":
         return "stdin"
@@ -76,109 +122,62 @@ class FeedsMixin(StoreBase):
         conn: sqlite3.Connection,
         source: str,
         when: str,
-        meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        meta = meta or {}
-        conn.execute(
-            "INSERT INTO sources (url, name, kind, added_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (url) DO NOTHING",
-            (source, meta.get("name"), meta.get("kind") or _source_kind(source), when),
-        )
-
-    def _apply_fetch(
-        self,
-        conn: sqlite3.Connection,
-        source: str,
-        when: str,
-        *,
-        status: str,
-        error: str | None = None,
-        item_count: int | None = None,
-        new: int | None = None,
-        feed_date: str | None = None,
-        skip_days: Sequence[str] | None = None,
-        etag: Any = _KEEP,
-        last_modified: Any = _KEEP,
         name: str | None = None,
         kind: str | None = None,
     ) -> None:
+        conn.execute(
+            "INSERT INTO sources (url, name, kind, added_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (url) DO NOTHING",
+            (source, name, kind or _source_kind(source), when),
+        )
+
+    def _apply_fetch(
+        self, conn: sqlite3.Connection, source: str, when: str, fetch: FetchRecord
+    ) -> None:
+        status = fetch.status or "ok"
         if status not in FETCH_STATUSES:
             raise ValueError(f"fetch status must be one of {', '.join(FETCH_STATUSES)}")
-        self._ensure_source(conn, source, when, {"name": name, "kind": kind})
-        sets: dict[str, Any] = {
-            "last_fetch_at": when,
-            "last_status": status,
-            "last_error": collapse_whitespace(str(error)) if error else None,
-        }
+        self._ensure_source(conn, source, when, fetch.name, fetch.kind)
+        error = collapse_whitespace(str(fetch.error)) if fetch.error else None
         if status == "error":
             # Keep the conditional-GET state and the last good counts; count the failure.
             conn.execute(
                 "UPDATE sources SET last_fetch_at = ?, last_status = ?, last_error = ?, "
                 "consecutive_failures = consecutive_failures + 1 WHERE url = ?",
-                (when, status, sets["last_error"] or "error", source),
+                (when, status, error or "error", source),
             )
             return
-        sets["consecutive_failures"] = 0
-        if status == "not-modified":
-            # A 304 may omit the validators; keep the stored ones unless new ones came.
-            if etag is not _KEEP and etag:
-                sets["etag"] = etag
-            if last_modified is not _KEEP and last_modified:
-                sets["last_modified"] = last_modified
-            sets["last_new"] = 0
-        else:
-            if etag is not _KEEP:
-                sets["etag"] = etag
-            if last_modified is not _KEEP:
-                sets["last_modified"] = last_modified
-            if item_count is not None:
-                sets["last_item_count"] = item_count
-            if new is not None:
-                sets["last_new"] = new
-            if feed_date is not None:
-                sets["feed_date"] = feed_date
-            if skip_days is not None:
-                sets["skip_days"] = dumps(list(skip_days))
-        if name:
-            sets["name"] = name
+        sets: dict[str, Any] = {
+            "last_fetch_at": when,
+            "last_status": status,
+            "last_error": error,
+            "consecutive_failures": 0,
+            **(_not_modified_sets(fetch) if status == "not-modified" else _read_sets(fetch)),
+        }
+        if fetch.name:
+            sets["name"] = fetch.name
         assignments = ", ".join(f"{col} = ?" for col in sets)
         conn.execute(f"UPDATE sources SET {assignments} WHERE url = ?", (*sets.values(), source))
 
     def record_fetch(
         self,
         source: str,
+        fetch: FetchRecord | None = None,
         *,
-        status: str,
-        error: str | None = None,
-        item_count: int | None = None,
-        new: int | None = None,
-        feed_date: str | None = None,
-        skip_days: Sequence[str] | None = None,
-        etag: Any = _KEEP,
-        last_modified: Any = _KEEP,
-        name: str | None = None,
         now: str | datetime | None = None,
+        **fields: Any,
     ) -> SourceState:
         """Record one fetch of a source in its own small transaction (so a source whose papers
-        could not be stored still records its failure). status: ok | not-modified | error |
-        empty. On `error` the failure counter goes up and the conditional-GET state and last
-        counts are kept; any other status resets the counter. Returns the new state."""
+        could not be stored still records its failure): `fetch`, or a FetchRecord built from
+        the keyword `fields`. On `error` the failure counter goes up and the conditional-GET
+        state and last counts are kept; any other status resets the counter. Returns the new
+        state."""
+        record = fetch if fetch is not None else FetchRecord(**fields)
+        if record.status is None:
+            raise ValueError(f"fetch status must be one of {', '.join(FETCH_STATUSES)}")
         when = stamp(now)
         with self.write() as conn:
-            self._apply_fetch(
-                conn,
-                source,
-                when,
-                status=status,
-                error=error,
-                item_count=item_count,
-                new=new,
-                feed_date=feed_date,
-                skip_days=skip_days,
-                etag=etag,
-                last_modified=last_modified,
-                name=name,
-            )
+            self._apply_fetch(conn, source, when, record)
         state = self.get_fetch_state(source)
         assert state is not None
         return state
@@ -208,7 +207,7 @@ class FeedsMixin(StoreBase):
                     f"rename it with `feeds rename {row[0]} {name}`"
                 )
             self._check_feed_name(conn, name or (row[0] if row else None), url)
-            self._ensure_source(conn, url, when, {"name": name})
+            self._ensure_source(conn, url, when, name)
             conn.execute(
                 "UPDATE sources SET subscribed = 1, name = COALESCE(?, name) WHERE url = ?",
                 (name, url),

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from adapt_triage.paper import Paper, collapse_whitespace, text_variant_id
+from adapt_triage.paper import Paper, collapse_whitespace
+from adapt_triage.resolve import (
+    Decision,
+    Duplicate,
+    Match,
+    New,
+    Stored,
+    Unchanged,
+    Update,
+    resolve,
+    variant_id,
+)
 from adapt_triage.store.db import dumps, stamp
 from adapt_triage.store.errors import StoreError
-from adapt_triage.store.feeds import FeedsMixin
+from adapt_triage.store.feeds import FeedsMixin, FetchRecord
 
 
 @dataclass
@@ -37,25 +48,22 @@ class IngestSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-
-def _other_work(row: Mapping[str, Any], paper: Paper) -> bool:
-    """A stored paper and an incoming one share a `title:` id; are they different works?
-    Only when both have abstracts and the duplicate check finds them unrelated."""
-    if not (row["abstract"] or "").strip() or not (paper.abstract or "").strip():
-        return False
-    from adapt_triage.dedup import THRESHOLD, similarity
-
-    stored = Paper(title=row["title"], abstract=row["abstract"])
-    return similarity(stored, Paper(title=paper.title, abstract=paper.abstract))[0] < THRESHOLD
-
-
-def _differs(row: Mapping[str, Any], paper: Paper) -> bool:
-    """The incoming paper is not a re-read of the stored one (its title or abstract text
-    differs beyond whitespace)."""
-    return collapse_whitespace(row["title"]) != collapse_whitespace(paper.title) or (
-        bool((paper.abstract or "").strip())
-        and collapse_whitespace(row["abstract"]) != collapse_whitespace(paper.abstract)
-    )
+    def count(self, decision: Decision) -> None:
+        """Count one resolved paper."""
+        if decision.warning:
+            self.merged += 1
+            self.warnings.append(decision.warning)
+        if isinstance(decision, Duplicate):
+            self.duplicates += 1
+            self.duplicate_ids.append(decision.paper_id)
+        elif isinstance(decision, New):
+            self.new += 1
+            self.new_ids.append(decision.paper_id)
+        elif isinstance(decision, Update):
+            self.updated += 1
+            self.updated_ids.append(decision.paper_id)
+        else:
+            self.unchanged += 1
 
 
 class PapersMixin(FeedsMixin):
@@ -69,52 +77,119 @@ class PapersMixin(FeedsMixin):
         dedup: Any = None,
         model_version: str | None = None,
         now: str | datetime | None = None,
+        fetch: FetchRecord | None = None,
         fetch_meta: Mapping[str, Any] | None = None,
     ) -> IngestSummary:
         """Store the papers read from one source in ONE transaction (all or nothing).
 
-        Per paper: a known id with a newer version is updated (a `versions` row added);
-        a known id with missing fields filled in from this source is `updated`; otherwise it is
-        `unchanged` and its row is not touched. An unknown id is checked with
+        Per paper: look up what is stored, `resolve` it (New, Duplicate, Update, Unchanged;
+        see adapt_triage.resolve), write the decision. An unknown id is checked with
         `dedup.find(paper, paper_id)` (duck-typed: returns None or an object with
-        `canonical_id`, `reason`, `score`) and stored linked to the canonical paper (first seen,
-        chains flattened) or as `new`; then `dedup.add(paper_id, paper, canonical_id=...)`.
-        A known paper whose stored text changed is re-added to the index with its new text.
+        `canonical_id`, `reason`, `score`) and stored linked to the root of that cluster,
+        or as new; then `dedup.add(paper_id, paper, canonical_id=...)`. A known paper whose
+        stored text changed is re-added to the index with its new text.
         `paper.labels` / `paper.scores` are the model's, from `model_version`.
-        `fetch_meta` (status, etag, last_modified, item_count, feed_date, skip_days, name)
-        is written in the same transaction, so conditional-GET state never gets ahead of the
-        papers. A paper without a title is skipped and reported in `errors`.
+        `fetch` (or the same fields as a mapping, `fetch_meta`) is written in the same
+        transaction, so conditional-GET state never gets ahead of the papers. A paper
+        without a title is skipped and reported in `errors`.
         Raises StoreError (nothing of this source stored) when storing fails.
         """
         when = stamp(now)
+        record = fetch or FetchRecord(**(fetch_meta or {}))
         summary = IngestSummary(source=source)
         with self.write() as conn:
-            self._ensure_source(conn, source, when, fetch_meta)
+            self._ensure_source(conn, source, when, record.name, record.kind)
             for index, paper in enumerate(papers, 1):
                 summary.items += 1
-                title = (paper.title or "").strip()
-                if not title:
+                if not (paper.title or "").strip():
                     summary.errors.append(f"{source}: item {index}: no title; skipped")
                     continue
-                try:
-                    self._ingest_one(conn, paper, source, when, model_version, dedup, summary)
-                except (StoreError, sqlite3.Error):
-                    raise
-                except Exception as exc:
-                    raise StoreError(
-                        f"{source}: item {index} ({paper.id}): could not be stored, nothing "
-                        f"from this source was saved: {collapse_whitespace(str(exc))}"
-                    ) from exc
-            meta = dict(fetch_meta or {})
-            meta.setdefault("status", "ok" if summary.items else "empty")
-            meta.setdefault("item_count", summary.items)
-            meta.setdefault("new", summary.new)
-            if summary.errors:
-                meta.setdefault("error", summary.errors[0])
-            self._apply_fetch(conn, source, when, **meta)
+                self._store_one(conn, paper, index, source, when, model_version, dedup, summary)
+            self._apply_fetch(conn, source, when, _filled(record, summary))
         return summary
 
-    def _canonical(self, conn: sqlite3.Connection, candidate: str | None, own_id: str):
+    def _store_one(
+        self,
+        conn: sqlite3.Connection,
+        paper: Paper,
+        index: int,
+        source: str,
+        when: str,
+        model_version: str | None,
+        dedup: Any,
+        summary: IngestSummary,
+    ) -> None:
+        """Look up, resolve and write one paper."""
+        try:
+            pid, stored = self._lookup(conn, paper, source)
+            match = self._match(conn, dedup, paper, pid, source) if stored is None else None
+            decision = resolve(
+                paper,
+                pid,
+                stored,
+                match,
+                source=source,
+                item=index,
+                model_version=model_version,
+            )
+            self._write_decision(conn, decision, source, when)
+            if dedup is not None and (isinstance(decision, New) or decision.reindex):
+                # Index the text as it is now stored (re-adding an id replaces its entry).
+                _guarded(
+                    lambda: dedup.add(pid, paper, canonical_id=decision.canonical_id),
+                    f"{source}: {pid}: duplicate index update failed",
+                )
+        except (StoreError, sqlite3.Error):
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"{source}: item {index} ({paper.id}): could not be stored, nothing "
+                f"from this source was saved: {collapse_whitespace(str(exc))}"
+            ) from exc
+        summary.count(decision)
+
+    # -- lookup
+
+    def _lookup(
+        self, conn: sqlite3.Connection, paper: Paper, source: str
+    ) -> tuple[str, Stored | None]:
+        """The id the paper is stored under and what is stored for it."""
+        pid = paper.id
+        row = self._paper_row(conn, pid)
+        other = variant_id(paper, row)
+        if other is not None:  # same title, different work: keep both
+            pid, row = other, self._paper_row(conn, other)
+        if row is None:
+            return pid, None
+        carried = conn.execute(
+            "SELECT 1 FROM paper_sources WHERE paper_id = ? AND source = ?", (pid, source)
+        ).fetchone()
+        versions = conn.execute("SELECT version FROM versions WHERE paper_id = ?", (pid,))
+        return pid, Stored(row, carried is not None, frozenset(v for (v,) in versions))
+
+    @staticmethod
+    def _paper_row(conn: sqlite3.Connection, pid: str) -> sqlite3.Row | None:
+        cursor = conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
+
+    def _match(
+        self, conn: sqlite3.Connection, dedup: Any, paper: Paper, pid: str, source: str
+    ) -> Match | None:
+        """The duplicate index's match for an unknown paper, followed to its cluster root
+        (None when the index names a paper that is not stored, or this one)."""
+        if dedup is None:
+            return None
+        found = _guarded(lambda: dedup.find(paper, pid), f"{source}: {pid}: duplicate check failed")
+        root = self._canonical(conn, found.canonical_id, pid) if found else None
+        if root is None:
+            return None
+        score = float(found.score) if found.score is not None else None
+        return Match(root, found.reason, score)
+
+    def _canonical(
+        self, conn: sqlite3.Connection, candidate: str | None, own_id: str
+    ) -> str | None:
         """Follow `duplicate_of` to the root; None when the candidate is not stored."""
         seen: set[str] = set()
         while candidate and candidate not in seen:
@@ -129,167 +204,62 @@ class PapersMixin(FeedsMixin):
             candidate = row[0]
         return None
 
-    def _ingest_one(
-        self,
-        conn: sqlite3.Connection,
-        paper: Paper,
-        source: str,
-        when: str,
-        model_version: str | None,
-        dedup: Any,
-        summary: IngestSummary,
-    ) -> None:
-        pid = paper.id
-        cursor = conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        row = cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
-        if row is not None and pid.startswith("title:") and _other_work(row, paper):
-            # Same title, different work (no arXiv id or DOI to tell them apart): keep both.
-            pid = text_variant_id(paper)
-            row = cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
-        if (
-            row is not None
-            and pid.startswith("title:")
-            and _differs(row, paper)
-            and not conn.execute(
-                "SELECT 1 FROM paper_sources WHERE paper_id = ? AND source = ?", (pid, source)
-            ).fetchone()
-        ):
-            summary.merged += 1
-            summary.warnings.append(
-                f"{source}: item {summary.items}: {collapse_whitespace(paper.title)[:80]!r} "
-                f"merged into {pid} ({collapse_whitespace(row['title'])[:80]!r}): same "
-                "normalised title, "
-                "no arXiv id or DOI, and the texts do not show two works"
-            )
-        labels = list(paper.labels or [])
-        scores = dict(paper.scores or {})
-        if row is None:
-            match = None
-            if dedup is not None:
-                try:
-                    match = dedup.find(paper, pid)
-                except Exception as exc:
-                    raise StoreError(
-                        f"{source}: {pid}: duplicate check failed, nothing from this source "
-                        f"was saved: {collapse_whitespace(str(exc))}"
-                    ) from exc
-            canonical = self._canonical(conn, match.canonical_id, pid) if match else None
-            conn.execute(
-                """INSERT INTO papers (id, title, abstract, authors, url, published, updated,
-                    arxiv_id, version, doi, announce_type, categories, source, first_seen,
-                    last_seen, duplicate_of, dup_reason, dup_score, model_labels, model_scores,
-                    model_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    pid,
-                    paper.title,
-                    paper.abstract or "",
-                    dumps(list(paper.authors or [])),
-                    paper.url,
-                    paper.published,
-                    paper.updated,
-                    paper.arxiv_id,
-                    paper.version,
-                    paper.doi,
-                    paper.announce_type,
-                    dumps(list(paper.categories or [])),
-                    source,
-                    when,
-                    when,
-                    canonical,
-                    match.reason if canonical else None,
-                    float(match.score) if canonical and match.score is not None else None,
-                    dumps(labels),
-                    dumps(scores),
-                    model_version if labels else None,
-                ),
-            )
-            self._add_version(conn, paper, pid, source, when)
-            conn.execute(
-                "INSERT OR IGNORE INTO paper_sources (paper_id, source, first_seen) "
-                "VALUES (?, ?, ?)",
-                (pid, source, when),
-            )
-            if dedup is not None:
-                try:
-                    dedup.add(pid, paper, canonical_id=canonical)
-                except Exception as exc:
-                    raise StoreError(
-                        f"{source}: {pid}: duplicate index update failed, nothing from this "
-                        f"source was saved: {collapse_whitespace(str(exc))}"
-                    ) from exc
-            if canonical:
-                summary.duplicates += 1
-                summary.duplicate_ids.append(pid)
-            else:
-                summary.new += 1
-                summary.new_ids.append(pid)
-            return
+    # -- write
 
-        changes: dict[str, Any] = {}
-        stored_version = row["version"]
-        newer = paper.version is not None and (
-            stored_version is None or paper.version > stored_version
-        )
-        if newer:
-            changes["version"] = paper.version
-            if paper.title != row["title"]:
-                changes["title"] = paper.title
-            if paper.abstract and paper.abstract != row["abstract"]:
-                changes["abstract"] = paper.abstract
-            for col in ("url", "updated", "announce_type"):
-                value = getattr(paper, col)
-                if value and value != row[col]:
-                    changes[col] = value
-            if paper.authors and dumps(list(paper.authors)) != row["authors"]:
-                changes["authors"] = dumps(list(paper.authors))
-            if paper.categories and dumps(list(paper.categories)) != row["categories"]:
-                changes["categories"] = dumps(list(paper.categories))
-        # Fill what the stored row lacks (another source may know more about the same paper).
-        if not row["abstract"] and paper.abstract:
-            changes["abstract"] = paper.abstract
-        if row["authors"] == "[]" and paper.authors:
-            changes["authors"] = dumps(list(paper.authors))
-        if row["categories"] == "[]" and paper.categories:
-            changes["categories"] = dumps(list(paper.categories))
-        for col in ("url", "published", "updated", "doi", "announce_type"):
-            value = getattr(paper, col)
-            if row[col] is None and value:
-                changes[col] = value
-        text_changed = "abstract" in changes or "title" in changes
-        if labels and (text_changed or row["model_labels"] == "[]"):
-            changes["model_labels"] = dumps(labels)
-            changes["model_scores"] = dumps(scores)
-            changes["model_version"] = model_version
-        new_source = (
+    def _write_decision(
+        self, conn: sqlite3.Connection, decision: Decision, source: str, when: str
+    ) -> None:
+        pid, paper = decision.paper_id, decision.paper
+        if isinstance(decision, New):
+            self._insert_paper(conn, decision, source, when)
+        if isinstance(decision, New) or decision.new_source:
             conn.execute(
                 "INSERT OR IGNORE INTO paper_sources (paper_id, source, first_seen) "
                 "VALUES (?, ?, ?)",
                 (pid, source, when),
-            ).rowcount
-            > 0
-        )
-        new_version_row = self._add_version(conn, paper, pid, source, when)
-        if changes or new_source or new_version_row:
-            changes["last_seen"] = when
-        if changes:
+            )
+        if isinstance(decision, New) or decision.new_version:
+            self._add_version(conn, paper, pid, source, when)
+        if isinstance(decision, Unchanged) and decision.touched:
+            changes = {**decision.changes, "last_seen": when}
             assignments = ", ".join(f"{col} = ?" for col in changes)
             conn.execute(f"UPDATE papers SET {assignments} WHERE id = ?", (*changes.values(), pid))
-        if dedup is not None and text_changed:
-            # Index the text as it is now stored (re-adding an id replaces its entry).
-            try:
-                dedup.add(pid, paper, canonical_id=row["duplicate_of"])
-            except Exception as exc:
-                raise StoreError(
-                    f"{source}: {pid}: duplicate index update failed, nothing from this "
-                    f"source was saved: {collapse_whitespace(str(exc))}"
-                ) from exc
-        if set(changes) - {"last_seen"}:
-            summary.updated += 1
-            summary.updated_ids.append(pid)
-        else:
-            summary.unchanged += 1
+
+    @staticmethod
+    def _insert_paper(conn: sqlite3.Connection, decision: New, source: str, when: str) -> None:
+        paper = decision.paper
+        labels = list(paper.labels or [])
+        dup = decision if isinstance(decision, Duplicate) else None
+        conn.execute(
+            """INSERT INTO papers (id, title, abstract, authors, url, published, updated,
+                arxiv_id, version, doi, announce_type, categories, source, first_seen,
+                last_seen, duplicate_of, dup_reason, dup_score, model_labels, model_scores,
+                model_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                decision.paper_id,
+                paper.title,
+                paper.abstract or "",
+                dumps(list(paper.authors or [])),
+                paper.url,
+                paper.published,
+                paper.updated,
+                paper.arxiv_id,
+                paper.version,
+                paper.doi,
+                paper.announce_type,
+                dumps(list(paper.categories or [])),
+                source,
+                when,
+                when,
+                dup.of if dup else None,
+                dup.reason if dup else None,
+                dup.score if dup else None,
+                dumps(labels),
+                dumps(dict(paper.scores or {})),
+                decision.model_version if labels else None,
+            ),
+        )
 
     def _add_version(
         self, conn: sqlite3.Connection, paper: Paper, pid: str, source: str, when: str
@@ -312,3 +282,27 @@ class PapersMixin(FeedsMixin):
             ).rowcount
             > 0
         )
+
+
+def _filled(record: FetchRecord, summary: IngestSummary) -> FetchRecord:
+    """The fetch record with what the ingest found filled in where the caller left it open."""
+    return replace(
+        record,
+        status=record.status or ("ok" if summary.items else "empty"),
+        item_count=summary.items if record.item_count is None else record.item_count,
+        new=summary.new if record.new is None else record.new,
+        error=record.error or (summary.errors[0] if summary.errors else None),
+    )
+
+
+T = TypeVar("T")
+
+
+def _guarded(call: Callable[[], T], what: str) -> T:
+    """Run a duplicate-index call; its failure fails the source, naming the paper."""
+    try:
+        return call()
+    except Exception as exc:
+        raise StoreError(
+            f"{what}, nothing from this source was saved: {collapse_whitespace(str(exc))}"
+        ) from exc
