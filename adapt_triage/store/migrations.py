@@ -272,6 +272,21 @@ def m006_search_authors(db: Database) -> None:
     )
 
 
+@migration
+def m007_ingest_pending(db: Database) -> None:
+    """The papers whose duplicate-index entries an ingest wrote in a committed chunk but has
+    not folded into `papers` yet (see adapt_triage.store.staging): a run killed in between
+    leaves them here, and the next ingest undoes those entries."""
+    db.executescript(
+        """
+        CREATE TABLE ingest_pending (
+            paper_id TEXT PRIMARY KEY,
+            existed INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
 def owned_migrations() -> list[tuple[str, Migration]]:
     """Every owner's migrations as (recorded name, function), the store's first."""
     from adapt_triage import dedup

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 from adapt_triage.paper import Paper, collapse_whitespace
@@ -23,6 +26,7 @@ from adapt_triage.resolve import (
 from adapt_triage.store.db import dumps, stamp
 from adapt_triage.store.errors import StoreError
 from adapt_triage.store.feeds import FeedsMixin, FetchRecord
+from adapt_triage.store.staging import Staging, discard_stale
 
 
 @dataclass
@@ -69,6 +73,11 @@ class IngestSummary:
 class PapersMixin(FeedsMixin):
     """Ingest: papers, their versions and the sources that carried them."""
 
+    # Papers resolved and written per write transaction (see the module docstring), and the
+    # pause after each intermediate commit that lets another writer take the lock.
+    write_chunk: int = 1000
+    yield_seconds: float = 0.15
+
     def ingest_source(
         self,
         source: str,
@@ -80,7 +89,7 @@ class PapersMixin(FeedsMixin):
         fetch: FetchRecord | None = None,
         fetch_meta: Mapping[str, Any] | None = None,
     ) -> IngestSummary:
-        """Store the papers read from one source in ONE transaction (all or nothing).
+        """Store the papers read from one source, all or nothing.
 
         Per paper: look up what is stored, `resolve` it (New, Duplicate, Update, Unchanged;
         see adapt_triage.resolve), write the decision. An unknown id is checked with
@@ -89,28 +98,57 @@ class PapersMixin(FeedsMixin):
         or as new; then `dedup.add(paper_id, paper, canonical_id=...)`. A known paper whose
         stored text changed is re-added to the index with its new text.
         `paper.labels` / `paper.scores` are the model's, from `model_version`.
-        `fetch` (or the same fields as a mapping, `fetch_meta`) is written in the same
-        transaction, so conditional-GET state never gets ahead of the papers. A paper
-        without a title is skipped and reported in `errors`.
+        `fetch` (or the same fields as a mapping, `fetch_meta`) is written with the papers,
+        so conditional-GET state never gets ahead of them. A paper without a title is
+        skipped and reported in `errors`. Decisions are written `write_chunk` papers a
+        transaction into staging and folded into the stored tables in the last one.
         Raises StoreError (nothing of this source stored) when storing fails.
         """
         when = stamp(now)
         record = fetch or FetchRecord(**(fetch_meta or {}))
         summary = IngestSummary(source=source)
-        with self.write() as conn:
-            self._ensure_source(conn, source, when, record.name, record.kind)
-            for index, paper in enumerate(papers, 1):
-                summary.items += 1
-                if not (paper.title or "").strip():
-                    summary.errors.append(f"{source}: item {index}: no title; skipped")
-                    continue
-                self._store_one(conn, paper, index, source, when, model_version, dedup, summary)
-            self._apply_fetch(conn, source, when, _filled(record, summary))
-        return summary
+        todo = iter(enumerate(papers, 1))
+        staging: Staging | None = None
+        try:
+            while True:
+                with self.write() as conn:
+                    if staging is None:
+                        discard_stale(conn, lambda: dedup if dedup is not None else self._index())
+                        staging = Staging(conn)
+                    chunk = list(islice(todo, self.write_chunk))
+                    for index, paper in chunk:
+                        self._store_one(staging, paper, index, source, when, model_version,
+                                        dedup, summary)  # fmt: skip
+                    last = len(chunk) < self.write_chunk
+                    if last:
+                        self._ensure_source(conn, source, when, record.name, record.kind)
+                        staging.fold()
+                        self._apply_fetch(conn, source, when, _filled(record, summary))
+                if last:
+                    return summary
+                time.sleep(self.yield_seconds)  # another writer may take the lock now
+        except BaseException:
+            self._undo_chunks(staging, dedup)
+            raise
+
+    def _index(self) -> Any:
+        from adapt_triage.dedup import DedupIndex
+
+        return DedupIndex(self.db)
+
+    def _undo_chunks(self, staging: Staging | None, dedup: Any) -> None:
+        """After a failure: undo the index entries of the chunks already committed (the
+        next ingest does it if this cannot)."""
+        if staging is None:
+            return
+        with contextlib.suppress(Exception), self.write() as conn:
+            discard_stale(conn, lambda: dedup if dedup is not None else self._index())
+            with contextlib.suppress(sqlite3.Error):
+                staging.clear()
 
     def _store_one(
         self,
-        conn: sqlite3.Connection,
+        staging: Staging,
         paper: Paper,
         index: int,
         source: str,
@@ -120,9 +158,14 @@ class PapersMixin(FeedsMixin):
         summary: IngestSummary,
     ) -> None:
         """Look up, resolve and write one paper."""
+        if not (paper.title or "").strip():
+            summary.items += 1
+            summary.errors.append(f"{source}: item {index}: no title; skipped")
+            return
+        summary.items += 1
         try:
-            pid, stored = self._lookup(conn, paper, source)
-            match = self._match(conn, dedup, paper, pid, source) if stored is None else None
+            pid, stored = self._lookup(staging, paper, source)
+            match = self._match(staging, dedup, paper, pid, source) if stored is None else None
             decision = resolve(
                 paper,
                 pid,
@@ -132,9 +175,10 @@ class PapersMixin(FeedsMixin):
                 item=index,
                 model_version=model_version,
             )
-            self._write_decision(conn, decision, source, when)
+            self._write_decision(staging, decision, source, when)
             if dedup is not None and (isinstance(decision, New) or decision.reindex):
                 # Index the text as it is now stored (re-adding an id replaces its entry).
+                Staging.pending(staging.conn, pid, existed=stored is not None)
                 _guarded(
                     lambda: dedup.add(pid, paper, canonical_id=decision.canonical_id),
                     f"{source}: {pid}: duplicate index update failed",
@@ -150,138 +194,98 @@ class PapersMixin(FeedsMixin):
 
     # -- lookup
 
-    def _lookup(
-        self, conn: sqlite3.Connection, paper: Paper, source: str
-    ) -> tuple[str, Stored | None]:
-        """The id the paper is stored under and what is stored for it."""
+    def _lookup(self, staging: Staging, paper: Paper, source: str) -> tuple[str, Stored | None]:
+        """The id the paper is stored under and what is stored (or staged) for it."""
         pid = paper.id
-        row = self._paper_row(conn, pid)
+        row = staging.paper_row(pid)
         other = variant_id(paper, row)
         if other is not None:  # same title, different work: keep both
-            pid, row = other, self._paper_row(conn, other)
+            pid, row = other, staging.paper_row(other)
         if row is None:
             return pid, None
-        carried = conn.execute(
-            "SELECT 1 FROM paper_sources WHERE paper_id = ? AND source = ?", (pid, source)
-        ).fetchone()
-        versions = conn.execute("SELECT version FROM versions WHERE paper_id = ?", (pid,))
-        return pid, Stored(row, carried is not None, frozenset(v for (v,) in versions))
-
-    @staticmethod
-    def _paper_row(conn: sqlite3.Connection, pid: str) -> sqlite3.Row | None:
-        cursor = conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        return cursor.execute("SELECT * FROM papers WHERE id = ?", (pid,)).fetchone()
+        return pid, Stored(row, staging.carried(pid, source), staging.versions(pid))
 
     def _match(
-        self, conn: sqlite3.Connection, dedup: Any, paper: Paper, pid: str, source: str
+        self, staging: Staging, dedup: Any, paper: Paper, pid: str, source: str
     ) -> Match | None:
         """The duplicate index's match for an unknown paper, followed to its cluster root
         (None when the index names a paper that is not stored, or this one)."""
         if dedup is None:
             return None
         found = _guarded(lambda: dedup.find(paper, pid), f"{source}: {pid}: duplicate check failed")
-        root = self._canonical(conn, found.canonical_id, pid) if found else None
+        root = _root(staging, found.canonical_id, pid) if found else None
         if root is None:
             return None
         score = float(found.score) if found.score is not None else None
         return Match(root, found.reason, score)
 
-    def _canonical(
-        self, conn: sqlite3.Connection, candidate: str | None, own_id: str
-    ) -> str | None:
-        """Follow `duplicate_of` to the root; None when the candidate is not stored."""
-        seen: set[str] = set()
-        while candidate and candidate not in seen:
-            seen.add(candidate)
-            row = conn.execute(
-                "SELECT duplicate_of FROM papers WHERE id = ?", (candidate,)
-            ).fetchone()
-            if row is None:
-                return None
-            if row[0] is None:
-                return None if candidate == own_id else candidate
-            candidate = row[0]
-        return None
-
     # -- write
 
-    def _write_decision(
-        self, conn: sqlite3.Connection, decision: Decision, source: str, when: str
-    ) -> None:
+    @staticmethod
+    def _write_decision(staging: Staging, decision: Decision, source: str, when: str) -> None:
         pid, paper = decision.paper_id, decision.paper
         if isinstance(decision, New):
-            self._insert_paper(conn, decision, source, when)
+            staging.insert_paper(_paper_values(decision, source, when))
         if isinstance(decision, New) or decision.new_source:
-            conn.execute(
-                "INSERT OR IGNORE INTO paper_sources (paper_id, source, first_seen) "
-                "VALUES (?, ?, ?)",
-                (pid, source, when),
-            )
+            staging.add_source(pid, source, when)
         if isinstance(decision, New) or decision.new_version:
-            self._add_version(conn, paper, pid, source, when)
+            staging.add_version(
+                {
+                    "paper_id": pid,
+                    "version": paper.version or 0,
+                    "source": source,
+                    "seen_at": when,
+                    "title": paper.title,
+                    "abstract": paper.abstract or "",
+                    "updated": paper.updated,
+                    "announce_type": paper.announce_type,
+                }
+            )
         if isinstance(decision, Unchanged) and decision.touched:
-            changes = {**decision.changes, "last_seen": when}
-            assignments = ", ".join(f"{col} = ?" for col in changes)
-            conn.execute(f"UPDATE papers SET {assignments} WHERE id = ?", (*changes.values(), pid))
+            staging.update_paper(pid, {**decision.changes, "last_seen": when})
 
-    @staticmethod
-    def _insert_paper(conn: sqlite3.Connection, decision: New, source: str, when: str) -> None:
-        paper = decision.paper
-        labels = list(paper.labels or [])
-        dup = decision if isinstance(decision, Duplicate) else None
-        conn.execute(
-            """INSERT INTO papers (id, title, abstract, authors, url, published, updated,
-                arxiv_id, version, doi, announce_type, categories, source, first_seen,
-                last_seen, duplicate_of, dup_reason, dup_score, model_labels, model_scores,
-                model_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                decision.paper_id,
-                paper.title,
-                paper.abstract or "",
-                dumps(list(paper.authors or [])),
-                paper.url,
-                paper.published,
-                paper.updated,
-                paper.arxiv_id,
-                paper.version,
-                paper.doi,
-                paper.announce_type,
-                dumps(list(paper.categories or [])),
-                source,
-                when,
-                when,
-                dup.of if dup else None,
-                dup.reason if dup else None,
-                dup.score if dup else None,
-                dumps(labels),
-                dumps(dict(paper.scores or {})),
-                decision.model_version if labels else None,
-            ),
-        )
 
-    def _add_version(
-        self, conn: sqlite3.Connection, paper: Paper, pid: str, source: str, when: str
-    ) -> bool:
-        return (
-            conn.execute(
-                """INSERT OR IGNORE INTO versions
-                    (paper_id, version, source, seen_at, title, abstract, updated, announce_type)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    pid,
-                    paper.version or 0,
-                    source,
-                    when,
-                    paper.title,
-                    paper.abstract or "",
-                    paper.updated,
-                    paper.announce_type,
-                ),
-            ).rowcount
-            > 0
-        )
+def _root(staging: Staging, candidate: str | None, own_id: str) -> str | None:
+    """Follow `duplicate_of` to the root; None when the candidate is not stored."""
+    seen: set[str] = set()
+    while candidate and candidate not in seen:
+        seen.add(candidate)
+        row = staging.paper_row(candidate)
+        if row is None:
+            return None
+        if row["duplicate_of"] is None:
+            return None if candidate == own_id else candidate
+        candidate = row["duplicate_of"]
+    return None
+
+
+def _paper_values(decision: New, source: str, when: str) -> dict[str, Any]:
+    paper = decision.paper
+    labels = list(paper.labels or [])
+    dup = decision if isinstance(decision, Duplicate) else None
+    return {
+        "id": decision.paper_id,
+        "title": paper.title,
+        "abstract": paper.abstract or "",
+        "authors": dumps(list(paper.authors or [])),
+        "url": paper.url,
+        "published": paper.published,
+        "updated": paper.updated,
+        "arxiv_id": paper.arxiv_id,
+        "version": paper.version,
+        "doi": paper.doi,
+        "announce_type": paper.announce_type,
+        "categories": dumps(list(paper.categories or [])),
+        "source": source,
+        "first_seen": when,
+        "last_seen": when,
+        "duplicate_of": dup.of if dup else None,
+        "dup_reason": dup.reason if dup else None,
+        "dup_score": dup.score if dup else None,
+        "model_labels": dumps(labels),
+        "model_scores": dumps(dict(paper.scores or {})),
+        "model_version": decision.model_version if labels else None,
+    }
 
 
 def _filled(record: FetchRecord, summary: IngestSummary) -> FetchRecord:
