@@ -4,12 +4,29 @@ One database file a user can open with `sqlite3` or Datasette. WAL mode and a bu
 every write is a transaction that starts with `BEGIN IMMEDIATE`, so concurrent writers queue
 behind one another instead of failing half-way, and an ingest is all-or-nothing per source.
 
+How a big source stays all-or-nothing without holding the write lock for its whole length
+(so that `label`, `feeds add` or `categories add` run during a 20,000-paper ingest get the
+lock within seconds): the papers arrive classified (the model works before any write
+transaction), and are resolved and written `Store.write_chunk` (1000) papers a transaction,
+with a short pause after each commit for a waiting writer. The rows go to TEMP staging
+tables (private to the connection, gone if the process dies), which later papers of the
+same source read too, and the last transaction folds them into `papers`, `versions` and
+`paper_sources` with a few INSERT ... SELECT / UPDATE ... FROM statements, together with the
+`sources` row. So a raw `sqlite3` reader sees a source entirely or not at all, killed or not.
+The duplicate index's tables are written in each chunk's transaction (its lookups must see
+the earlier chunks); the papers whose index entries were committed but not yet folded are
+listed in `ingest_pending`, which the fold empties; after a kill, the next ingest undoes
+those entries first (`staging.discard_stale`). A source of up to one chunk is one
+transaction, as before. Ingests are serialized by the run lock (`runlock`); two big ingests
+at once without it are not supported (each would undo the other's pending entries).
+
 One concern a module; `Store` composes them:
 
 - `db`: the connection (WAL, busy timeout, integrity check), the write transaction, and
   SQLite failures mapped to named one-line errors (`errors`).
 - `migrations`: the named migrations (the store's, then dedup's).
-- `papers`: writes one source's papers; `feeds`: sources and subscriptions;
+- `papers`: writes one source's papers (lookup -> `adapt_triage.resolve` -> write), through
+  `staging`; `feeds`: sources and subscriptions;
   `queries`: list, search, show; `links`: the user's duplicate decisions;
   `scores`: rescoring; `labels`: user labels and categories; `digests`; `runlock`.
 
@@ -31,6 +48,8 @@ Tables (see `migrations` for the exact DDL):
 - `categories`: user-defined categories; `digests`: each digest shown (`papers.shown_in_digest`
   names the first digest a paper appeared in); `runs`: unused (kept from an old schema).
 - `papers_fts`: FTS5 index (porter stemming) over `papers.title`, `abstract` and `authors`.
+- `ingest_pending`: papers whose duplicate-index entries a running ingest has committed but
+  not folded yet (empty between ingests, unless one was killed).
 - `_migrations`: the migrations applied; `PRAGMA user_version` is the count of the store's.
 """
 

@@ -1,4 +1,7 @@
-"""Writing papers: one source's papers stored in one transaction (all or nothing)."""
+"""Writing papers: one source's papers stored all or nothing. Per paper: look up what is
+stored or staged, `resolve` it (adapt_triage.resolve, no SQL), write the decision into
+staging; the source's last transaction folds the staging into the stored tables (see the
+package docstring for why and how)."""
 
 from __future__ import annotations
 
