@@ -328,7 +328,7 @@ def ingest_sources(
     on_start: Callable[[str], None] | None = None,
     report_after: int = 1,
 ) -> list[SourceReport]:
-    """Ingest every source (see `ingest_source`), one write transaction per source.
+    """Ingest every source (see `ingest_source`), each stored all or nothing.
 
     The classifier is built once, on the first source that has papers. A source that cannot
     be read, or whose papers cannot be stored, is reported and recorded as failed (its
