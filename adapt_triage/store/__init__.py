@@ -79,10 +79,16 @@ from adapt_triage.store.errors import (
     StoreError,
     UnknownLabelError,
 )
-from adapt_triage.store.feeds import FETCH_STATUSES, SourceState
+from adapt_triage.store.feeds import FETCH_STATUSES, FetchRecord, SourceState
 from adapt_triage.store.labels import LabelsMixin
 from adapt_triage.store.links import LinksMixin
-from adapt_triage.store.migrations import MIGRATIONS, Migration, applied_migrations, migrate
+from adapt_triage.store.migrations import (
+    MIGRATIONS,
+    Migration,
+    applied_migrations,
+    migrate,
+    migration,
+)
 from adapt_triage.store.papers import IngestSummary, PapersMixin
 from adapt_triage.store.queries import row_to_paper
 from adapt_triage.store.runlock import RunLockMixin
@@ -97,6 +103,7 @@ __all__ = [
     "AmbiguousIdError",
     "CorruptDatabaseError",
     "FeedNameError",
+    "FetchRecord",
     "IngestSummary",
     "LockFileError",
     "Migration",
@@ -114,6 +121,7 @@ __all__ = [
     "default_db_path",
     "is_corruption",
     "migrate",
+    "migration",
     "normalize_timestamp",
     "row_to_paper",
     "storage_error",
