@@ -272,7 +272,7 @@ def run_arxiv_backfill(
             try:
                 summary = store.ingest_source(
                     spec.source,
-                    classified(parsed.papers, classifier),
+                    list(classified(parsed.papers, classifier)),  # before the write
                     dedup=dedup,
                     model_version=classifier.model_version,
                     fetch_meta={"kind": "arxiv-api"},

@@ -555,7 +555,7 @@ def ingest(
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
     from adapt_triage.backfill import BackfillError, expand_sources, run_arxiv_backfill
-    from adapt_triage.ingest import ingest_sources
+    from adapt_triage.ingest import ingest_sources, judge_failure
     from adapt_triage.render import PageProgress, SourceProgress, dumps, sanitize
     from adapt_triage.store import StoreError
 
@@ -571,24 +571,10 @@ def ingest(
     except BackfillError as exc:
         fail(str(exc), 2)
 
-    state_keys = {spec.label: spec.source for spec in backfills}  # a window's source
-
     def on_done(report: SourceReport) -> None:
-        outage = report.status == "error" and report.source != "-"
-        failures = 0
-        if outage:
-            try:
-                state = store.get_fetch_state(state_keys.get(report.source, report.source))
-            except Exception:  # a storage failure is already this source's error line
-                state = None
-            failures = state.consecutive_failures if state else 1
-            # The streak spares only passing outages of a source that has worked; a typo,
-            # a 404 or an unreadable file is reported on the first run.
-            passing = report.error_kind == "transient" and state is not None
-            outage = passing and state.ever_succeeded
-        if not (quiet and outage and failures < report_after):
+        if not (quiet and report.muted):
             for error in report.errors:
-                suffix = f" (failed {failures} runs in a row)" if failures > 1 else ""
+                suffix = f" (failed {report.failures} runs in a row)" if report.failures > 1 else ""
                 progress.echo(f"adapt-triage: {sanitize(error)}{suffix}")
         if not quiet:
             for warning in report.warnings:
@@ -611,6 +597,7 @@ def ingest(
                 fetcher=fetcher,
                 on_done=on_done,
                 on_start=progress.start,
+                report_after=report_after,
             )
             for spec in backfills:
                 progress.start(spec.label)
@@ -626,6 +613,7 @@ def ingest(
                             on_page=pages.update,
                         )
                     )
+                judge_failure(store, reports[-1], report_after, state_key=spec.source)
                 on_done(reports[-1])
     except StoreError as exc:  # the run lock, or a database found damaged mid-run
         fail(str(exc))

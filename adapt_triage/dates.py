@@ -20,6 +20,22 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def stored_iso(value: str | datetime | date) -> str:
+    """A timestamp as stored: ISO 8601 in UTC at second precision (a bare date stays a date,
+    which compares as the start of that day). Raises ValueError on text that is not ISO 8601."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    try:
+        return iso(datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date or time: {value!r}") from None
+
+
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`1d`, `12h`, `2w`, `30m` (ago), an ISO date `2026-11-01` or an ISO datetime.
 

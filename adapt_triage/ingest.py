@@ -1,17 +1,30 @@
-"""The pipeline: read a source, parse it, classify, deduplicate and store, one source at a time.
+"""The pipeline, one source at a time, top to bottom:
 
-Each source is isolated: a source that cannot be read or parsed is reported with one line
-naming it, and the others go on. Nothing here prints; the CLI renders the reports.
+    fetch -> parse -> classify (in chunks) -> resolve -> write
+
+`read_and_parse` fetches and parses (a `ReadOutcome`: the parsed papers, or why there are
+none); the classifier labels every paper, `CHUNK` at a time, BEFORE any write transaction
+opens, so the model never works while the write lock is held; `Store.ingest_source` then
+resolves each paper against what is stored (adapt_triage.resolve) and writes the decisions.
+What happened to the source is one `SourceReport`; what the `sources` row records about the
+fetch is one `FetchRecord`.
+
+Each source is isolated: a source that cannot be read, parsed or stored is reported with one
+line naming it, and the others go on. Nothing here prints; the CLI renders the reports,
+muting what `judge_failure` says `--quiet --report-after N` leaves out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from adapt_triage.paper import Paper
+from adapt_triage.store.feeds import FetchRecord
+from adapt_triage.store.papers import IngestSummary
 
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
@@ -19,27 +32,41 @@ if TYPE_CHECKING:
     from adapt_triage.sources import ParseResult
     from adapt_triage.store import Store
 
+# The keys of a report in the JSON summary (`ingest --format json`), in this order.
+_REPORT_KEYS = (
+    "source",
+    "status",
+    "format",
+    "items",
+    "new",
+    "updated",
+    "duplicates",
+    "unchanged",
+    "merged",
+    "errors",
+    "warnings",
+    "feed_date",
+    "skip_days",
+    "error_kind",
+)
+
 
 @dataclass
-class SourceReport:
-    """What happened to one source in one run."""
+class SourceReport(IngestSummary):
+    """What happened to one source in one run: the store's counts (an IngestSummary) and
+    how the source was read."""
 
-    source: str
     status: str = "ok"  # ok | not-modified | empty | error
     format: str | None = None
-    items: int = 0
-    new: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    unchanged: int = 0
-    merged: int = 0  # inputs folded into a stored paper of the same title id (in warnings)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     feed_date: str | None = None
     skip_days: list[str] = field(default_factory=list)
     # When status is "error": "transient" (a timeout, a refused connection, 5xx, 429: worth
     # waiting out) or "permanent" (a typo'd path, 404/410/401/403, not a feed at all).
     error_kind: str | None = None
+    # Set by `judge_failure`: failed runs in a row (this one included), and whether the
+    # failure is a passing outage that `--quiet` keeps to itself for now.
+    failures: int = 0
+    muted: bool = False
 
     @property
     def failed(self) -> bool:
@@ -47,13 +74,33 @@ class SourceReport:
         return self.status == "error" or bool(self.errors)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {key: getattr(self, key) for key in _REPORT_KEYS}
+        data["errors"], data["warnings"] = list(self.errors), list(self.warnings)
+        data["skip_days"] = list(self.skip_days)
         data["failed"] = self.failed
         return data
+
+    def absorb(self, summary: IngestSummary) -> None:
+        """Add what the store did with this source's papers."""
+        self.new += summary.new
+        self.updated += summary.updated
+        self.duplicates += summary.duplicates
+        self.unchanged += summary.unchanged
+        self.merged += summary.merged
+        self.errors.extend(summary.errors)
+        self.warnings.extend(summary.warnings)
+
+    def fail(self, message: str, kind: str) -> None:
+        self.status = "error"
+        self.error_kind = kind
+        self.errors.append(message)
 
 
 @dataclass
 class ReadOutcome:
+    """A source fetched and parsed: the parsed result, or why there is none. `etag` and
+    `last_modified` are the validators the fetch returned."""
+
     source: str
     parsed: ParseResult | None
     not_modified: bool = False
@@ -61,6 +108,9 @@ class ReadOutcome:
     error_kind: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+
+
+# --------------------------------------------------------------------------- fetch, parse
 
 
 def read_and_parse(
@@ -120,6 +170,41 @@ def fetch_error_kind(source: str, exc: Exception) -> str:
     return "permanent" if reason.startswith(_PERMANENT_REASONS) else "transient"
 
 
+def _report_read(read: ReadOutcome, report: SourceReport) -> tuple[FetchRecord, list[Paper]]:
+    """Fill the report from a read; return what the `sources` row will record, and the
+    papers to store."""
+    parsed = read.parsed
+    if read.error:
+        report.fail(read.error, read.error_kind or "permanent")
+        return FetchRecord(status="error", error=read.error), []
+    if read.not_modified or parsed is None:
+        report.status = "not-modified"
+        return FetchRecord("not-modified", etag=read.etag, last_modified=read.last_modified), []
+    report.format = parsed.format
+    report.items = parsed.item_count
+    report.errors.extend(parsed.errors)
+    report.warnings.extend(parsed.warnings)
+    report.feed_date = parsed.feed_date
+    report.skip_days = list(parsed.skip_days)
+    if parsed.fatal:  # read, but not a feed we can parse
+        report.status, report.error_kind = "error", "permanent"
+        error = report.errors[0] if report.errors else "unreadable"
+        return FetchRecord(status="error", error=error), []
+    report.status = "ok" if parsed.papers else "empty"
+    fetch = FetchRecord(
+        status=report.status,
+        item_count=parsed.item_count,
+        feed_date=parsed.feed_date,
+        skip_days=list(parsed.skip_days),
+        etag=read.etag,
+        last_modified=read.last_modified,
+    )
+    return fetch, list(parsed.papers) if report.status == "ok" else []
+
+
+# --------------------------------------------------------------------------- classify
+
+
 def classify_papers(papers: Sequence[Paper], classifier: TriageClassifier) -> None:
     """Fill `labels` and `scores` of each paper in place."""
     if not papers:
@@ -147,103 +232,89 @@ def classified(
     yield from batch
 
 
-def _ingest_one_source(
+# --------------------------------------------------------------------------- one source
+
+
+def ingest_source(
     store: Store,
     source: str,
     report: SourceReport,
+    *,
     dedup: Any,
     classifier: Callable[[], TriageClassifier],
-    fetcher: Fetcher | None,
-    stdin: BinaryIO | None,
+    fetcher: Fetcher | None = None,
+    stdin: BinaryIO | None = None,
 ) -> None:
-    """Read, classify and store one source, filling `report`. Storage errors propagate."""
+    """Fetch, parse, classify, then resolve and write one source, filling `report`.
+    Storage errors other than the failure of the source's own write propagate."""
     from adapt_triage.store import CorruptDatabaseError, StoreError
 
     state = store.get_fetch_state(source) if source != "-" else None
-    outcome = read_and_parse(
+    read = read_and_parse(
         source,
         fetcher=fetcher,
         etag=state.etag if state else None,
         last_modified=state.last_modified if state else None,
         stdin=stdin,
     )
-    meta: dict[str, Any] = {}
-    if outcome.error:
-        report.status = "error"
-        report.error_kind = outcome.error_kind
-        report.errors.append(outcome.error)
-    elif outcome.not_modified:
-        report.status = "not-modified"
-        meta.update(etag=outcome.etag, last_modified=outcome.last_modified)
-    else:
-        parsed = outcome.parsed
-        assert parsed is not None
-        report.format = parsed.format
-        report.items = parsed.item_count
-        report.errors.extend(parsed.errors)
-        report.warnings.extend(parsed.warnings)
-        report.feed_date = parsed.feed_date
-        report.skip_days = list(parsed.skip_days)
-        if parsed.fatal:
-            report.status = "error"
-            report.error_kind = "permanent"  # read, but not a feed we can parse
-        else:
-            report.status = "ok" if parsed.papers else "empty"
-            meta.update(
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-                item_count=parsed.item_count,
-                feed_date=parsed.feed_date,
-                skip_days=list(parsed.skip_days),
-            )
-    meta["status"] = report.status
-    if report.status == "error":
-        meta["error"] = report.errors[0] if report.errors else "unreadable"
-    papers = outcome.parsed.papers if report.status == "ok" and outcome.parsed else []
-    stored = False
-    if papers:
-        model = classifier()
-        try:
-            summary = store.ingest_source(
-                source,
-                classified(papers, model),
-                dedup=dedup,
-                model_version=model.model_version,
-                fetch_meta=meta if source != "-" else None,
-            )
-        except CorruptDatabaseError:
-            raise
-        except StoreError as exc:
-            message = _named(source, exc)
-            report.status = "error"
-            report.error_kind = "transient"
-            report.errors.append(message)
-            meta.update(status="error", error=message)
-            if source != "-":
-                with contextlib.suppress(StoreError):
-                    store.record_fetch(source, **_error_meta(meta))
-            return
-        else:
-            stored = True
-            report.new = summary.new
-            report.updated = summary.updated
-            report.duplicates = summary.duplicates
-            report.unchanged = summary.unchanged
-            report.merged = summary.merged
-            report.errors.extend(summary.errors)
-            report.warnings.extend(summary.warnings)
-    if source != "-" and not stored:
-        store.record_fetch(source, **(_error_meta(meta) if meta["status"] == "error" else meta))
+    fetch, papers = _report_read(read, report)
+    if not papers:
+        if source != "-":
+            store.record_fetch(source, fetch)
+        return
+    model = classifier()
+    papers = list(classified(papers, model))  # all of it before the write transaction
+    try:
+        summary = store.ingest_source(
+            source,
+            papers,
+            dedup=dedup,
+            model_version=model.model_version,
+            fetch=fetch if source != "-" else None,
+        )
+    except CorruptDatabaseError:
+        raise
+    except StoreError as exc:
+        _storage_failed(store, report, exc)
+        return
+    report.absorb(summary)
 
 
-def _error_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """Keep the previous conditional-GET state: nothing new was stored."""
-    return {k: v for k, v in meta.items() if k not in ("etag", "last_modified")}
+def _storage_failed(store: Store, report: SourceReport, error: Exception) -> None:
+    """The source's papers could not be stored: report it, and count it as a failed fetch."""
+    from adapt_triage.store import StoreError
+
+    message = _named(report.source, error)
+    report.fail(message, "transient")
+    if report.source != "-":
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            store.record_fetch(report.source, FetchRecord(status="error", error=message))
 
 
 def _named(source: str, exc: BaseException) -> str:
     message = str(exc)
     return message if message.startswith(f"{source}:") else f"{source}: not stored: {message}"
+
+
+def judge_failure(
+    store: Store, report: SourceReport, report_after: int = 1, state_key: str | None = None
+) -> None:
+    """Set `report.failures` (failed runs in a row) and `report.muted`: a passing outage
+    (transient) of a source that has worked, failing fewer than `report_after` runs in a
+    row, which `--quiet` does not report yet. A typo, a 404 or an unreadable file is never
+    muted. `state_key`: the `sources` row that counts the failures, if not the source."""
+    if report.status != "error" or report.source == "-":
+        return
+    try:
+        state = store.get_fetch_state(state_key or report.source)
+    except Exception:  # a storage failure is already this source's error line
+        state = None
+    report.failures = state.consecutive_failures if state else 1
+    passing = report.error_kind == "transient" and state is not None and state.ever_succeeded
+    report.muted = passing and report.failures < report_after
+
+
+# --------------------------------------------------------------------------- every source
 
 
 def ingest_sources(
@@ -255,15 +326,15 @@ def ingest_sources(
     stdin: BinaryIO | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[str], None] | None = None,
+    report_after: int = 1,
 ) -> list[SourceReport]:
-    """Read, classify, deduplicate and store every source, one transaction per source.
+    """Ingest every source (see `ingest_source`), each stored all or nothing.
 
     The classifier is built once, on the first source that has papers. A source that cannot
     be read, or whose papers cannot be stored, is reported and recorded as failed (its
-    consecutive-failure count goes up); the other sources go on.
+    consecutive-failure count goes up); the other sources go on. Each report is judged
+    (`judge_failure`, with `report_after`) before `on_done` sees it.
     """
-    import sqlite3
-
     from adapt_triage.dedup import DedupIndex
     from adapt_triage.store import CorruptDatabaseError, StoreError
 
@@ -281,19 +352,22 @@ def ingest_sources(
             on_start(source)
         report = SourceReport(source)
         try:
-            _ingest_one_source(store, source, report, dedup, classifier, fetcher, stdin)
+            ingest_source(
+                store,
+                source,
+                report,
+                dedup=dedup,
+                classifier=classifier,
+                fetcher=fetcher,
+                stdin=stdin,
+            )
         except (StoreError, sqlite3.Error) as exc:
             # A storage failure (full disk, read-only file, ...) stays inside its source.
             error = exc if isinstance(exc, StoreError) else store.error_for(exc)
             if isinstance(error, CorruptDatabaseError):
                 raise error from None  # the whole file is in doubt: stop the run
-            message = _named(source, error)
-            report.status = "error"
-            report.error_kind = "transient"
-            report.errors.append(message)
-            if source != "-":
-                with contextlib.suppress(StoreError, sqlite3.Error):
-                    store.record_fetch(source, status="error", error=message)
+            _storage_failed(store, report, error)
+        judge_failure(store, report, report_after)
         reports.append(report)
         if on_done is not None:
             on_done(report)

@@ -90,6 +90,57 @@ def test_killed_ingest_leaves_database_as_before_that_source(tmp_path):
     assert integrity(db) == "ok"
 
 
+def test_a_source_killed_between_committed_chunks_is_not_stored_and_its_index_is_undone(
+    tmp_path,
+):
+    """A big source commits every chunk (other writers get the lock in between) yet is
+    still stored whole or not at all: its rows wait in staging, and the duplicate-index
+    entries of the committed chunks are undone by the next ingest."""
+    from store_worker import synthetic_papers
+
+    from adapt_triage.dedup import DedupIndex
+    from adapt_triage.paper import Paper
+
+    db = tmp_path / "history.db"
+    assert finish(start_worker("ingest", str(db), "feed-a", "1", "50", "--real-dedup"))["new"] == 50
+    victim = start_worker(
+        "ingest", str(db), "feed-b", "1000", "400", "--chunk", "100", "--pause-after", "250",
+        "--real-dedup",
+    )  # fmt: skip
+    read_until(victim, "PAUSED")  # two chunks committed, the third open
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+
+    assert integrity(db) == "ok"
+    raw = sqlite3.connect(db)
+    try:
+        counts = {
+            t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("papers", "versions", "paper_sources", "papers_fts", "ingest_pending")
+        }
+        assert raw.execute("SELECT count(*) FROM sources WHERE url = 'feed-b'").fetchone() == (0,)
+    finally:
+        raw.close()
+    assert counts == {
+        "papers": 50,
+        "versions": 50,
+        "paper_sources": 50,
+        "papers_fts": 50,
+        "ingest_pending": 200,  # the committed chunks' index entries, not yet undone
+    }
+    (killed,) = synthetic_papers(1000, 1, "feed-b", distinct=True)
+    copy = Paper(title=killed.title, abstract=killed.abstract)
+    with Store(db) as store:
+        assert DedupIndex(store.db).find(copy, copy.id) is not None  # an entry left behind
+        store.ingest_source("feed-c", [], dedup=DedupIndex(store.db))
+        assert store.db.conn.execute("SELECT count(*) FROM ingest_pending").fetchone() == (0,)
+        assert DedupIndex(store.db).find(copy, copy.id) is None
+        assert table_counts(store)["papers"] == 50
+    again = finish(start_worker("ingest", str(db), "feed-b", "1000", "400", "--real-dedup"))
+    assert (again["new"], again["duplicates"]) == (400, 0)
+    assert integrity(db) == "ok"
+
+
 def test_concurrent_ingests_of_the_same_papers_store_each_once(tmp_path):
     db = tmp_path / "fresh" / "history.db"  # not created yet: the workers race on migrations
     go = tmp_path / "go"

@@ -1,0 +1,134 @@
+"""The SQLite history (through sqlite-utils): papers, versions seen, sources, labels, digests.
+
+One database file a user can open with `sqlite3` or Datasette. WAL mode and a busy timeout;
+every write is a transaction that starts with `BEGIN IMMEDIATE`, so concurrent writers queue
+behind one another instead of failing half-way, and an ingest is all-or-nothing per source.
+
+How a big source stays all-or-nothing without holding the write lock for its whole length
+(so that `label`, `feeds add` or `categories add` run during a 20,000-paper ingest get the
+lock within seconds): the papers arrive classified (the model works before any write
+transaction), and are resolved and written `Store.write_chunk` (1000) papers a transaction,
+with a short pause after each commit for a waiting writer. The rows go to TEMP staging
+tables (private to the connection, gone if the process dies), which later papers of the
+same source read too, and the last transaction folds them into `papers`, `versions` and
+`paper_sources` with a few INSERT ... SELECT / UPDATE ... FROM statements, together with the
+`sources` row. So a raw `sqlite3` reader sees a source entirely or not at all, killed or not.
+The duplicate index's tables are written in each chunk's transaction (its lookups must see
+the earlier chunks); the papers whose index entries were committed but not yet folded are
+listed in `ingest_pending`, which the fold empties; after a kill, the next ingest undoes
+those entries first (`staging.discard_stale`). A source of up to one chunk is one
+transaction, as before. Ingests are serialized by the run lock (`runlock`); two big ingests
+at once without it are not supported (each would undo the other's pending entries).
+
+One concern a module; `Store` composes them:
+
+- `db`: the connection (WAL, busy timeout, integrity check), the write transaction, and
+  SQLite failures mapped to named one-line errors (`errors`).
+- `migrations`: the named migrations (the store's, then dedup's).
+- `papers`: writes one source's papers (lookup -> `adapt_triage.resolve` -> write), through
+  `staging`; `feeds`: sources and subscriptions;
+  `queries`: list, search, show; `links`: the user's duplicate decisions;
+  `scores`: rescoring; `labels`: user labels and categories; `digests`; `runlock`.
+
+Tables (see `migrations` for the exact DDL):
+
+- `papers`: one row per stable id (`arxiv:`, `doi:`, `title:`). JSON columns: `authors`,
+  `categories`, `model_labels`, `model_scores`. `duplicate_of` links a near-duplicate to the
+  first-seen canonical paper (never a chain), with `dup_reason` and `dup_score`.
+  `first_seen` is when the paper arrived; `last_seen` is the last time something new about
+  it arrived (a newer version, a source that had not carried it, a field that was missing).
+  Re-ingesting the same input changes nothing.
+- `versions`: each version seen of a paper (version 0 = the source gave no version number),
+  with the title and abstract of that version.
+- `paper_sources`: every source that carried a paper (the arXiv feed and Hugging Face, say).
+- `sources`: every source ever ingested, with conditional-GET state and the last fetch's
+  result; `subscribed` marks the user's feeds.
+- `user_labels`: the user's label SET for a paper (one row per label, `position` keeps the
+  order, primary first). When a paper has user labels, they replace the model's labels.
+- `categories`: user-defined categories; `digests`: each digest shown (`papers.shown_in_digest`
+  names the first digest a paper appeared in); `runs`: unused (kept from an old schema).
+- `papers_fts`: FTS5 index (porter stemming) over `papers.title`, `abstract` and `authors`.
+- `ingest_pending`: papers whose duplicate-index entries a running ingest has committed but
+  not folded yet (empty between ingests, unless one was killed).
+- `_migrations`: the migrations applied; `PRAGMA user_version` is the count of the store's.
+"""
+
+from __future__ import annotations
+
+from adapt_triage.paper import CONTRACT_FIELDS
+from adapt_triage.paths import DB_ENV, default_db_path
+from adapt_triage.store.db import (
+    DEFAULT_BUSY_TIMEOUT,
+    corrupt_error,
+    is_corruption,
+    normalize_timestamp,
+    storage_error,
+    utc_now,
+)
+from adapt_triage.store.digests import DigestsMixin
+from adapt_triage.store.errors import (
+    AmbiguousIdError,
+    CorruptDatabaseError,
+    FeedNameError,
+    LockFileError,
+    PaperNotFoundError,
+    RunLockedError,
+    SchemaTooNewError,
+    SearchQueryError,
+    StorageError,
+    StoreError,
+    UnknownLabelError,
+)
+from adapt_triage.store.feeds import FETCH_STATUSES, FetchRecord, SourceState
+from adapt_triage.store.labels import LabelsMixin
+from adapt_triage.store.links import LinksMixin
+from adapt_triage.store.migrations import (
+    MIGRATIONS,
+    Migration,
+    applied_migrations,
+    migrate,
+    migration,
+)
+from adapt_triage.store.papers import IngestSummary, PapersMixin
+from adapt_triage.store.queries import row_to_paper
+from adapt_triage.store.runlock import RunLockMixin
+from adapt_triage.store.scores import ScoresMixin
+
+__all__ = [
+    "CONTRACT_FIELDS",
+    "DB_ENV",
+    "DEFAULT_BUSY_TIMEOUT",
+    "FETCH_STATUSES",
+    "MIGRATIONS",
+    "AmbiguousIdError",
+    "CorruptDatabaseError",
+    "FeedNameError",
+    "FetchRecord",
+    "IngestSummary",
+    "LockFileError",
+    "Migration",
+    "PaperNotFoundError",
+    "RunLockedError",
+    "SchemaTooNewError",
+    "SearchQueryError",
+    "SourceState",
+    "StorageError",
+    "Store",
+    "StoreError",
+    "UnknownLabelError",
+    "applied_migrations",
+    "corrupt_error",
+    "default_db_path",
+    "is_corruption",
+    "migrate",
+    "migration",
+    "normalize_timestamp",
+    "row_to_paper",
+    "storage_error",
+    "utc_now",
+]
+
+
+class Store(PapersMixin, LinksMixin, LabelsMixin, DigestsMixin, ScoresMixin, RunLockMixin):
+    """The adapt-triage database. `Store(path)` or `Store.open(path)`; path None means
+    `default_db_path()`; ":memory:" works for throwaway use."""

@@ -1,0 +1,298 @@
+"""The connection: WAL, busy timeout, the integrity check at open, the write transaction,
+and the mapping of SQLite failures to named one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from adapt_triage.dates import iso, now_utc, stored_iso
+from adapt_triage.paper import collapse_whitespace
+from adapt_triage.paths import default_db_path
+from adapt_triage.store.errors import CorruptDatabaseError, StorageError, StoreError
+from adapt_triage.store.migrations import migrate
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
+_CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+_CORRUPT_TEXT = ("malformed", "file is not a database", "database corruption")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    if any(name.startswith(code) for code in _CORRUPT_CODES):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and any(t in text for t in _CORRUPT_TEXT)
+
+
+def corrupt_error(path: Any, detail: Any) -> CorruptDatabaseError:
+    detail = collapse_whitespace(str(detail))
+    return CorruptDatabaseError(
+        f"{path}: the database is damaged ({detail}); restore it from a backup, "
+        f"or rescue what is left with `sqlite3 {path} .recover | sqlite3 recovered.db`"
+    )
+
+
+def storage_error(exc: sqlite3.Error, path: Any, doing: str = "cannot write") -> StoreError:
+    """A one-line StoreError for a SQLite failure, named by its cause."""
+    if is_corruption(exc):
+        return corrupt_error(path, exc)
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    text = str(exc).lower()
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        cause = "the disk is full"
+    elif name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
+        cause = "the database is read-only"
+    elif name.startswith("SQLITE_IOERR") or "i/o error" in text:
+        cause = "a disk I/O error"
+    elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        cause = "the database stayed locked by another process"
+    elif name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        cause = "the database file cannot be opened"
+    else:
+        cause = "SQLite error"
+    return StorageError(f"{path}: {doing}: {cause} ({collapse_whitespace(str(exc))})")
+
+
+def utc_now() -> str:
+    """Second-precision ISO 8601 in UTC, e.g. 2026-11-30T15:38:31+00:00."""
+    return iso(now_utc())
+
+
+def normalize_timestamp(value: str | datetime | date) -> str:
+    """A timestamp as stored (see `dates.stored_iso`); StoreError on text that is not ISO 8601."""
+    try:
+        return stored_iso(value)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+
+
+def stamp(now: str | datetime | None = None) -> str:
+    """The time a write records: `now` as stored, or the current time."""
+    return normalize_timestamp(now) if now else utc_now()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def loads(text: str | None, default: Any) -> Any:
+    if text is None or text == "":
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+class StoreBase:
+    """The adapt-triage database. `Store(path)` or `Store.open(path)`; path None means
+    `default_db_path()`; ":memory:" works for throwaway use."""
+
+    def __init__(
+        self, path: str | Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.memory = str(path) == ":memory:"
+        self.busy_timeout = busy_timeout
+        where = str(self.path)
+        if not self.memory:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{where}: cannot create its directory: {exc}") from None
+        try:
+            conn = sqlite3.connect(
+                ":memory:" if self.memory else str(self.path), timeout=busy_timeout
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{where}: cannot open the database: {exc}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
+            self.db = Database(conn, execute_plugins=False)
+            self._set_wal()
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._quick_check_if_changed()
+            migrate(self.db, path=where)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if is_corruption(exc):
+                if not self.memory:
+                    with contextlib.suppress(OSError):
+                        self.check_path.unlink()
+                raise corrupt_error(where, exc) from None
+            raise StoreError(f"{where}: not a usable adapt-triage database: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, **kwargs: Any) -> Self:
+        return cls(path, **kwargs)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+        if not self.memory and self._damaged:
+            with contextlib.suppress(OSError):
+                self.check_path.unlink()  # the next open checks the whole file again
+        elif not self.memory:
+            # Remember the file as it is now: the next open skips the check if it is unchanged.
+            with contextlib.suppress(OSError):
+                stamp = self._file_stamp()
+                try:
+                    known = self.check_path.read_text()
+                except OSError:
+                    known = None
+                if stamp is not None and known != stamp:
+                    self.check_path.write_text(stamp)
+
+    # -- integrity
+
+    _damaged = False
+
+    @property
+    def check_path(self) -> Path:
+        """Where the state of the file at the last good close is kept."""
+        return self.path.with_name(self.path.name + ".checked")
+
+    def _file_stamp(self) -> str | None:
+        parts = []
+        for suffix in ("", "-wal"):
+            try:
+                info = os.stat(str(self.path) + suffix)
+            except FileNotFoundError:
+                parts.append("-")
+                continue
+            parts.append(f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}")
+        return " ".join(parts)
+
+    def _quick_check_if_changed(self) -> None:
+        """`PRAGMA quick_check` when the file changed since the last good close (another
+        tool, a crash, a copy): a damaged file is refused at open, never half-used."""
+        if self.memory:
+            return
+        try:
+            unchanged = self.check_path.read_text() == self._file_stamp()
+        except OSError:
+            unchanged = False
+        if unchanged:
+            return
+        self.quick_check()
+
+    def quick_check(self) -> None:
+        """Raise CorruptDatabaseError unless `PRAGMA quick_check` says ok."""
+        try:
+            rows = [r[0] for r in self.db.conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                self._damaged = True
+                raise corrupt_error(self.path, exc) from None
+            raise
+        if rows != ["ok"]:
+            self._damaged = True
+            raise corrupt_error(self.path, "; ".join(str(r) for r in rows[:2]))
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def _set_wal(self) -> None:
+        if self.memory:
+            return
+        # Switching a new file to WAL needs an exclusive lock; another process opening the
+        # same new file at the same moment can make it fail once, so retry within the timeout.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                self.db.conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- transactions
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (`BEGIN IMMEDIATE`: waits up to the busy timeout for another
+        writer, then fails with a clear StoreError). Rolled back on any exception."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            raise StoreError("a write transaction is already open on this store")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(
+                    f"{self.path}: the database stayed busy for {self.busy_timeout:g} s "
+                    f"(another adapt-triage run is writing): {exc}"
+                ) from None
+            raise self._failed(exc) from None
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from None
+        try:
+            yield conn
+        except BaseException as exc:
+            self._rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                raise self._failed(exc) from exc
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # A full disk or a read-only file can fail the COMMIT itself: nothing is kept.
+                self._rollback(conn)
+                raise self._failed(exc, "could not commit, nothing was saved") from exc
+
+    def error_for(self, exc: sqlite3.Error, doing: str = "cannot write") -> StoreError:
+        """The named StoreError for a SQLite failure on this store; a damaged file is
+        remembered, so that closing does not record it as checked."""
+        return self._failed(exc, doing)
+
+    def _failed(self, exc: sqlite3.Error, doing: str = "cannot write") -> StoreError:
+        error = storage_error(exc, self.path, doing)
+        if isinstance(error, CorruptDatabaseError):
+            self._damaged = True
+        return error
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
+    def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
+        cursor = self.db.conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        return [dict(zip(keys, row, strict=True)) for row in cursor]
+
+    def _iter_rows(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> Iterator[dict]:
+        cursor = self.db.conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(keys, row, strict=True))

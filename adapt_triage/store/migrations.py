@@ -1,0 +1,361 @@
+"""Named migrations, in the llm style: one list per owner, applied in order, each name
+recorded in `_migrations` when it is applied.
+
+The store's own list is `MIGRATIONS` (`PRAGMA user_version` is how many of them are applied:
+the store's schema version). Other owners add theirs: `adapt_triage.dedup.MIGRATIONS`, when
+that module defines one, is applied after the store's, and its names are recorded as
+`dedup:<name>`. A database that records a name this version does not know was written by a
+newer adapt-triage and is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+
+from sqlite_utils import Database
+
+from adapt_triage.dates import iso, now_utc
+from adapt_triage.store.errors import SchemaTooNewError, StoreError
+
+Migration = Callable[[Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; they run in definition order, each in its own transaction."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_papers_versions_sources(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL DEFAULT '',
+            authors TEXT NOT NULL DEFAULT '[]',
+            url TEXT,
+            published TEXT,
+            updated TEXT,
+            arxiv_id TEXT,
+            version INTEGER,
+            doi TEXT,
+            announce_type TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            source TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            duplicate_of TEXT REFERENCES papers(id),
+            dup_reason TEXT,
+            dup_score REAL,
+            model_labels TEXT NOT NULL DEFAULT '[]',
+            model_scores TEXT NOT NULL DEFAULT '{}',
+            model_version TEXT,
+            CHECK (duplicate_of IS NULL OR duplicate_of <> id)
+        );
+        CREATE INDEX papers_first_seen ON papers(first_seen);
+        CREATE INDEX papers_duplicate_of ON papers(duplicate_of);
+        CREATE INDEX papers_doi ON papers(doi);
+        CREATE TABLE versions (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL DEFAULT '',
+            updated TEXT,
+            announce_type TEXT,
+            PRIMARY KEY (paper_id, version)
+        );
+        CREATE TABLE paper_sources (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            source TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (paper_id, source)
+        );
+        CREATE TABLE sources (
+            url TEXT PRIMARY KEY,
+            name TEXT,
+            kind TEXT NOT NULL DEFAULT 'file',
+            subscribed INTEGER NOT NULL DEFAULT 0 CHECK (subscribed IN (0, 1)),
+            added_at TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_fetch_at TEXT,
+            last_status TEXT CHECK (last_status IS NULL
+                OR last_status IN ('ok', 'not-modified', 'error', 'empty')),
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_item_count INTEGER,
+            last_new INTEGER,
+            feed_date TEXT,
+            skip_days TEXT NOT NULL DEFAULT '[]'
+        );
+        """
+    )
+    # Content table FTS5 in sqlite-utils' layout (Datasette and `sqlite-utils search` find it);
+    # the update trigger fires only when the indexed text changes, not on score updates.
+    db["papers"].enable_fts(["title", "abstract"], tokenize="porter", create_triggers=False)
+    db.executescript(
+        """
+        CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+          INSERT INTO papers_fts (rowid, title, abstract)
+            VALUES (new.rowid, new.title, new.abstract);
+        END;
+        CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract)
+            VALUES ('delete', old.rowid, old.title, old.abstract);
+        END;
+        CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract)
+            VALUES ('delete', old.rowid, old.title, old.abstract);
+          INSERT INTO papers_fts (rowid, title, abstract)
+            VALUES (new.rowid, new.title, new.abstract);
+        END;
+        """
+    )
+
+
+@migration
+def m002_user_labels_categories_digests_runs(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE user_labels (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            label TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, label)
+        );
+        CREATE TABLE categories (
+            slug TEXT PRIMARY KEY,
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            since TEXT,
+            count INTEGER NOT NULL DEFAULT 0
+        );
+        ALTER TABLE papers ADD COLUMN shown_in_digest INTEGER REFERENCES digests(id);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL DEFAULT '',
+            pid INTEGER,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT,
+            summary TEXT
+        );
+        """
+    )
+
+
+@migration
+def m003_paper_marks(db: Database) -> None:
+    """Read and starred states (`mark`, `list --starred`, `digest --hide-read`)."""
+    db.executescript(
+        """
+        CREATE TABLE paper_marks (
+            paper_id TEXT PRIMARY KEY REFERENCES papers(id),
+            read_at TEXT,
+            starred_at TEXT
+        );
+        """
+    )
+
+
+@migration
+def m004_browse_views(db: Database) -> None:
+    """Views for sqlite3 and Datasette users: each paper with its final labels (the user's
+    winning over the model's), one row per label, the duplicates, and the sources."""
+    db.executescript(
+        """
+        CREATE VIEW browse_papers AS
+        SELECT p.id, p.title,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN (SELECT json_group_array(label) FROM (SELECT label FROM user_labels u
+                      WHERE u.paper_id = p.id ORDER BY u.position))
+                ELSE p.model_labels END AS labels,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN 'user' ELSE 'model' END AS labels_from,
+            COALESCE((SELECT label FROM user_labels u WHERE u.paper_id = p.id
+                      ORDER BY u.position LIMIT 1), json_extract(p.model_labels, '$[0]'))
+                AS primary_label,
+            p.authors, p.url, p.published, p.first_seen, p.arxiv_id, p.version, p.doi,
+            p.announce_type, p.source, p.duplicate_of,
+            (SELECT count(*) FROM papers d WHERE d.duplicate_of = p.id) AS duplicates,
+            (SELECT count(*) FROM paper_sources s WHERE s.paper_id = p.id) AS sources,
+            m.starred_at IS NOT NULL AS starred,
+            m.read_at IS NOT NULL AS read
+        FROM papers p LEFT JOIN paper_marks m ON m.paper_id = p.id;
+
+        CREATE VIEW browse_labels AS
+        SELECT u.paper_id, p.title, u.label, u.position, 'user' AS labels_from,
+            json_extract(p.model_scores, '$."' || u.label || '"') AS model_score
+        FROM user_labels u JOIN papers p ON p.id = u.paper_id
+        UNION ALL
+        SELECT p.id, p.title, m.value, CAST(m.key AS INTEGER), 'model',
+            json_extract(p.model_scores, '$."' || m.value || '"')
+        FROM papers p, json_each(p.model_labels) m
+        WHERE NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id);
+
+        CREATE VIEW browse_duplicates AS
+        SELECT c.id AS canonical_id, c.title AS canonical_title,
+            d.id AS duplicate_id, d.title AS duplicate_title, d.source AS duplicate_source,
+            d.dup_reason AS reason, d.dup_score AS score, d.first_seen AS duplicate_first_seen
+        FROM papers d JOIN papers c ON c.id = d.duplicate_of;
+
+        CREATE VIEW browse_sources AS
+        SELECT ps.paper_id, p.title, ps.source, s.name AS source_name, s.kind AS source_kind,
+            ps.first_seen
+        FROM paper_sources ps JOIN papers p ON p.id = ps.paper_id
+        LEFT JOIN sources s ON s.url = ps.source;
+        """
+    )
+
+
+@migration
+def m005_backfill_progress(db: Database) -> None:
+    """Where each backfill (one arXiv API query over a date window) got to, so that a run
+    that was killed continues with the next page (also when it is run again with a later
+    `until`, as `--until` defaults to today: the results are oldest first)."""
+    db.executescript(
+        """
+        CREATE TABLE backfill_progress (
+            query TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT NOT NULL,
+            next_start INTEGER NOT NULL DEFAULT 0,
+            total INTEGER,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        """
+    )
+
+
+@migration
+def m006_search_authors(db: Database) -> None:
+    """Authors join title and abstract in the full-text index (`search 'Lovelace'`)."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS papers_ai;
+        DROP TRIGGER IF EXISTS papers_ad;
+        DROP TRIGGER IF EXISTS papers_au;
+        DROP TABLE IF EXISTS papers_fts;
+        CREATE VIRTUAL TABLE [papers_fts] USING FTS5 (
+            [title], [abstract], [authors], tokenize='porter', content=[papers]
+        );
+        INSERT INTO papers_fts (papers_fts) VALUES ('rebuild');
+        CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+          INSERT INTO papers_fts (rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+        END;
+        CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+          INSERT INTO papers_fts (rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        """
+    )
+
+
+@migration
+def m007_ingest_pending(db: Database) -> None:
+    """The papers whose duplicate-index entries an ingest wrote in a committed chunk but has
+    not folded into `papers` yet (see adapt_triage.store.staging): a run killed in between
+    leaves them here, and the next ingest undoes those entries."""
+    db.executescript(
+        """
+        CREATE TABLE ingest_pending (
+            paper_id TEXT PRIMARY KEY,
+            existed INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
+def owned_migrations() -> list[tuple[str, Migration]]:
+    """Every owner's migrations as (recorded name, function), the store's first."""
+    from adapt_triage import dedup
+
+    named = [(fn.__name__, fn) for fn in MIGRATIONS]
+    named += [(f"dedup:{fn.__name__}", fn) for fn in getattr(dedup, "MIGRATIONS", [])]
+    return named
+
+
+def applied_migrations(db: Database) -> list[str]:
+    if not db["_migrations"].exists():
+        return []
+    return [row[0] for row in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def _check_not_newer(applied: Iterable[str], path: str) -> None:
+    known = {name for name, _ in owned_migrations()}
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise SchemaTooNewError(
+            f"{path}: the database was written by a newer adapt-triage (schema has "
+            f"{', '.join(unknown)}); upgrade adapt-triage to use it"
+        )
+
+
+def migrate(db: Database, *, upto: int | None = None, path: str = "database") -> list[str]:
+    """Apply the migrations not yet applied (only the first `upto` of the store's, if
+    given), each in its own `BEGIN IMMEDIATE` transaction, so two processes opening a new
+    file do not race. Returns the names applied now. Raises SchemaTooNewError for a newer
+    database."""
+    todo = owned_migrations() if upto is None else owned_migrations()[:upto]
+    applied = applied_migrations(db)
+    _check_not_newer(applied, path)
+    done_now: list[str] = []
+    for name, fn in todo:
+        if name not in applied and _apply(db, name, fn, path):
+            done_now.append(name)
+    return done_now
+
+
+def _apply(db: Database, name: str, fn: Migration, path: str) -> bool:
+    """Apply one migration unless another process did it first; True when applied now."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+        )
+        applied = applied_migrations(db)  # again, under the write lock
+        _check_not_newer(applied, path)
+        if name in applied:
+            conn.execute("COMMIT")
+            return False
+        try:
+            fn(db)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{path}: migration {name} failed, the database is left as it was: {exc}"
+            ) from exc
+        conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, _now()))
+        own = sum(1 for done in [*applied, name] if ":" not in done)
+        conn.execute(f"PRAGMA user_version = {own:d}")
+        conn.execute("COMMIT")
+        return True
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _now() -> str:
+    return iso(now_utc())

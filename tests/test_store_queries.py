@@ -1,0 +1,168 @@
+"""Queries: list, search, show."""
+
+from __future__ import annotations
+
+import pytest
+from store_support import T0, T1, FakeDedup, arxiv
+
+from adapt_triage.paper import Paper
+from adapt_triage.store import (
+    AmbiguousIdError,
+    PaperNotFoundError,
+    SearchQueryError,
+    Store,
+    StoreError,
+)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "data" / "history.db") as s:
+        yield s
+
+
+def test_list_is_newest_first_with_filters(store):
+    dedup = FakeDedup()
+    store.ingest_source(
+        "a",
+        [arxiv(1, published="2026-10-01"), arxiv(2, published="2026-10-05")],
+        dedup=dedup,
+        now=T0,
+    )
+    store.ingest_source(
+        "b",
+        [
+            arxiv(3, labels=["prompt-tuning"], scores={"prompt-tuning": 0.7}),
+            Paper(title="paper 1 low rank adaptation of frozen models"),
+        ],
+        dedup=dedup,
+        now=T1,
+    )
+    ids = [p["id"] for p in store.list_papers()]
+    assert ids == ["arxiv:2401.00003", "arxiv:2401.00002", "arxiv:2401.00001"]
+    assert len(store.list_papers(include_duplicates=True)) == 4
+    assert [p["id"] for p in store.list_papers(since=T1)] == ["arxiv:2401.00003"]
+    assert [p["id"] for p in store.list_papers(since="2026-11-02")] == ["arxiv:2401.00003"]
+    assert [p["id"] for p in store.list_papers(category="prompt-tuning")] == ["arxiv:2401.00003"]
+    assert len(store.list_papers(category=["prompt-tuning", "lora"])) == 3
+    assert [p["id"] for p in store.list_papers(limit=1)] == ["arxiv:2401.00003"]
+    # A user's labels replace the model's for filtering too.
+    store.label_paper("2401.00003", add=["lora"], remove=["prompt-tuning"])
+    assert store.list_papers(category="prompt-tuning") == []
+    assert len(store.list_papers(category="lora")) == 3
+    with pytest.raises(StoreError):
+        store.list_papers(since="yesterday-ish")
+
+
+def test_search_full_text_with_filters(store):
+    store.ingest_source(
+        "a",
+        [
+            arxiv(1),
+            arxiv(
+                2,
+                title="Visual prompt learning for CLIP",
+                abstract="Soft prompts steer frozen encoders.",
+                labels=["prompt-tuning"],
+            ),
+        ],
+        now=T0,
+    )
+    assert [p["id"] for p in store.search("prompts")] == ["arxiv:2401.00002"]
+    assert [p["id"] for p in store.search("adapter")] == ["arxiv:2401.00001"]  # stemming
+    assert len(store.search("frozen")) == 2
+    assert [p["id"] for p in store.search("frozen", category="prompt-tuning")] == [
+        "arxiv:2401.00002"
+    ]
+    assert [p["id"] for p in store.search("clip OR adapters", order="rank", limit=5)]
+    assert [p["id"] for p in store.search('"soft prompts"')] == ["arxiv:2401.00002"]
+    assert [p["id"] for p in store.search("title:clip")] == ["arxiv:2401.00002"]
+    assert store.search("low-rank") and store.search("parameter-efficient fine-tuning")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "(frozen",
+        "frozen)",
+        "NEAR(",
+        "a NEAR b",
+        "NOT",
+        "AND OR",
+        "*",
+        "^",
+        "low-rank",
+        "C++",
+        "foo:bar",
+        "'; DROP TABLE papers; --",
+        '"""',
+        "ünïcödé ✓",
+        "tab\there\x00nul",
+    ],
+)
+def test_search_never_crashes_on_fts_syntax(store, query):
+    """Either a result list or a SearchQueryError quoting the query: never an SQLite error,
+    never a silent rewrite into another search."""
+    store.ingest_source("a", [arxiv(1)], now=T0)
+    try:
+        results = store.search(query)
+    except SearchQueryError as exc:
+        assert repr(query.strip()) in str(exc) or repr(query) in str(exc)
+    else:
+        assert isinstance(results, list)
+    assert store.count_papers() == 1
+
+
+@pytest.mark.parametrize("query", ["NOT lora", "*", '"', "AND OR", "(frozen", '"unbalanced'])
+def test_search_rejects_what_fts5_rejects_and_operator_only_queries(store, query):
+    store.ingest_source("a", [arxiv(1)], now=T0)
+    with pytest.raises(SearchQueryError, match="cannot search for|only operators"):
+        store.search(query)
+
+
+def test_search_finds_authors_and_hyphenated_words(store):
+    store.ingest_source(
+        "a",
+        [
+            Paper(title="Rank games", abstract="low-rank adapters", authors=["Ada Lovelace"]),
+            Paper(title="Other", abstract="nothing here", authors=["Alan Turing"]),
+        ],
+        now=T0,
+    )
+    assert [p["title"] for p in store.search("Lovelace")] == ["Rank games"]
+    assert [p["title"] for p in store.search("low-rank")] == ["Rank games"]
+    assert [p["title"] for p in store.search("turing OR lovelace", order="rank")] != []
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\x00", "\n\t"])
+def test_search_rejects_an_empty_query(store, query):
+    with pytest.raises(SearchQueryError, match="empty"):
+        store.search(query)
+
+
+def test_get_paper_by_id_arxiv_id_url_doi_or_prefix(store):
+    store.ingest_source(
+        "a",
+        [
+            arxiv(1),
+            arxiv(2),
+            Paper(title="Journal paper", doi="10.1145/3580305.3599123"),
+            Paper(title="Pasted"),
+        ],
+        now=T0,
+    )
+    assert store.get_paper("arxiv:2401.00001")["id"] == "arxiv:2401.00001"
+    assert store.get_paper("2401.00001v7")["id"] == "arxiv:2401.00001"
+    assert store.get_paper("https://arxiv.org/pdf/2401.00002v1")["id"] == "arxiv:2401.00002"
+    assert store.get_paper("https://doi.org/10.1145/3580305.3599123")["id"].startswith("doi:")
+    pasted = Paper(title="Pasted").id
+    assert store.get_paper(pasted[:12])["id"] == pasted
+    assert store.get_paper(pasted[len("title:") :][:6])["id"] == pasted
+    assert store.get_paper("doi:10.1145")["id"].startswith("doi:")
+    with pytest.raises(AmbiguousIdError, match="arxiv:2401.00001, arxiv:2401.00002"):
+        store.get_paper("2401.0000")
+    assert store.get_paper("2501.00001") is None
+    assert store.get_paper("") is None
+    with pytest.raises(PaperNotFoundError, match="no stored paper matches 'nothing'"):
+        store.versions("nothing")
