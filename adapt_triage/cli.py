@@ -42,6 +42,8 @@ class GlobalOptionsGroup(typer.core.TyperGroup):
         status (`exitstatus.known_error`), an unknown one goes on up to `main`."""
         try:
             return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own: an exit status, or a usage error that shows itself
         except Exception as exc:
             known = known_error(exc, db_path_of(ctx))
             if known is None:
