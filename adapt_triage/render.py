@@ -339,9 +339,33 @@ def render_show(
     sources: Sequence[Mapping[str, Any]],
     canonical: Mapping[str, Any] | None = None,
 ) -> None:
+    """`show` for people: the fields, the abstract, the scores with the terms behind each
+    label, then the versions, sources and duplicates seen."""
     from rich.text import Text
 
     out = console()
+    for key, value in _show_fields(paper, canonical):
+        if value:
+            out.print(Text(f"{key:>14}: {sanitize(value)}"))
+    out.print(Text("\nabstract:"))
+    out.print(Text(sanitize(paper.get("abstract"), single_line=False)))
+    scores = paper.get("scores") or {}
+    if scores:
+        out.print(Text("\nscores (terms that pushed each label up):"))
+        for cat, score in top_scores(scores, len(scores)):
+            terms = explain.get(cat)
+            suffix = f"  <- {', '.join(sanitize(t) for t in terms)}" if terms else ""
+            out.print(Text(f"  {cat:<22} {score:.3f}{suffix}"))
+    for heading, rows in _show_history(versions, sources, duplicates):
+        if rows:
+            out.print(Text(f"\n{heading}:"))
+            for row in rows:
+                out.print(Text(row))
+
+
+def _show_fields(
+    paper: Mapping[str, Any], canonical: Mapping[str, Any] | None
+) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = [
         ("id", paper["id"]),
         ("title", paper.get("title") or ""),
@@ -365,41 +389,40 @@ def render_show(
                 f"score {paper.get('dup_score') or 0:.2f})",
             )
         )
-    for key, value in lines:
-        if value:
-            out.print(Text(f"{key:>14}: {sanitize(value)}"))
-    out.print(Text("\nabstract:"))
-    out.print(Text(sanitize(paper.get("abstract"), single_line=False)))
-    scores = paper.get("scores") or {}
-    if scores:
-        out.print(Text("\nscores (terms that pushed each label up):"))
-        for cat, score in top_scores(scores, len(scores)):
-            terms = explain.get(cat)
-            suffix = f"  <- {', '.join(sanitize(t) for t in terms)}" if terms else ""
-            out.print(Text(f"  {cat:<22} {score:.3f}{suffix}"))
-    if versions:
-        out.print(Text("\nversions seen:"))
-        for v in versions:
-            out.print(
-                Text(
-                    f"  v{v.get('version') or '?'}  {sanitize(local_text(v.get('seen_at')))}  "
-                    f"{sanitize(v.get('source'))}"
-                )
-            )
-    if sources:
-        out.print(Text("\nsources:"))
-        for s in sources:
-            seen = sanitize(local_text(s.get("first_seen")))
-            out.print(Text(f"  {sanitize(s.get('source'))}  ({seen})"))
-    if duplicates:
-        out.print(Text("\nalso as:"))
-        for d in duplicates:
-            out.print(
-                Text(
-                    f"  {sanitize(d['id'])}  {shorten(sanitize(d.get('title')), 80)}  "
-                    f"({sanitize(d.get('dup_reason'))}, score {d.get('dup_score') or 0:.2f})"
-                )
-            )
+    return lines
+
+
+def _show_history(
+    versions: Sequence[Mapping[str, Any]],
+    sources: Sequence[Mapping[str, Any]],
+    duplicates: Sequence[Mapping[str, Any]],
+) -> list[tuple[str, list[str]]]:
+    """The sections after the scores, each a heading and its (sanitised) lines."""
+    return [
+        (
+            "versions seen",
+            [
+                f"  v{v.get('version') or '?'}  {sanitize(local_text(v.get('seen_at')))}  "
+                f"{sanitize(v.get('source'))}"
+                for v in versions
+            ],
+        ),
+        (
+            "sources",
+            [
+                f"  {sanitize(s.get('source'))}  ({sanitize(local_text(s.get('first_seen')))})"
+                for s in sources
+            ],
+        ),
+        (
+            "also as",
+            [
+                f"  {sanitize(d['id'])}  {shorten(sanitize(d.get('title')), 80)}  "
+                f"({sanitize(d.get('dup_reason'))}, score {d.get('dup_score') or 0:.2f})"
+                for d in duplicates
+            ],
+        ),
+    ]
 
 
 def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
