@@ -134,11 +134,11 @@ def ingest(
     resumable; join categories with +) and `hf:DATE` (Hugging Face daily papers).
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
-    from adapt_triage.backfill import BackfillError, expand_sources, run_arxiv_backfill
+    from adapt_triage.backfill import BackfillError, expand_sources
     from adapt_triage.ingest import ingest_sources
     from adapt_triage.localread import limited_fetcher
     from adapt_triage.model import build_classifier
-    from adapt_triage.render import PageProgress, SourceProgress, dumps
+    from adapt_triage.render import SourceProgress, dumps
 
     quiet = quiet or settings(ctx).quiet
     stdin_hint(sources, quiet)
@@ -172,19 +172,7 @@ def ingest(
             on_start=progress.start,
         )
         for spec in backfills:
-            progress.start(spec.label)
-            with PageProgress(
-                spec.label, enabled=not quiet and sys.stderr.isatty(), within=progress
-            ) as pages:
-                reports.append(
-                    run_arxiv_backfill(
-                        store,
-                        spec,
-                        fetcher=fetcher,
-                        classifier_factory=lambda: build_classifier(store),
-                        on_page=pages.update,
-                    )
-                )
+            reports.append(_backfill(store, spec, fetcher, progress, quiet=quiet))
             on_done(reports[-1], progress)
     if format is SummaryFormat.json:
         typer.echo(dumps({"sources": [r.to_dict() for r in reports]}))
@@ -225,3 +213,21 @@ def _reporter(
         progress.advance()
 
     return on_done
+
+
+def _backfill(store: Any, spec: Any, fetcher: Any, progress: Any, *, quiet: bool) -> Any:
+    """One arXiv API backfill window, with a bar over its pages on a terminal."""
+    from adapt_triage.backfill import run_arxiv_backfill
+    from adapt_triage.model import build_classifier
+    from adapt_triage.render import PageProgress
+
+    progress.start(spec.label)
+    enabled = not quiet and sys.stderr.isatty()
+    with PageProgress(spec.label, enabled=enabled, within=progress) as pages:
+        return run_arxiv_backfill(
+            store,
+            spec,
+            fetcher=fetcher,
+            classifier_factory=lambda: build_classifier(store),
+            on_page=pages.update,
+        )
