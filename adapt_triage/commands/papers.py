@@ -191,7 +191,10 @@ def export(
 
     fmt = choose(format, json_alias=json_lines)
     if fmt == "table" and output:
-        fail("--format table is for the terminal; choose another format for a file", 2)
+        fail(
+            "--format table is for the terminal; choose another format for a file",
+            ExitStatus.USAGE,
+        )
     store = open_store(ctx, must_exist=True)
     rows = store.iter_papers(
         category=category_values(store, category),
