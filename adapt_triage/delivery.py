@@ -15,7 +15,7 @@ import os
 import select
 import stat
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def _unread_bytes(fd: int) -> int | None:
@@ -84,3 +84,29 @@ class OutputSink:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self.out.fileno())
             os.close(devnull)
+
+
+def deliver_digest(
+    store: Any, digest: Any, fmt: str, out: TextIO, *, notes: bool = True, mark: bool = True
+) -> list[str]:
+    """Write `digest` in `fmt` to `out` piece by piece, and mark shown (unless `mark` is
+    false) exactly the papers whose piece reached the reader; `notes` adds the table's
+    notes and the empty reason on stderr. Returns the ids shown."""
+    import sys
+
+    from adapt_triage.render import digest_chunks, digest_table_notes
+
+    sink = OutputSink(out)
+    shown: list[str] = []
+    for ids, chunk in digest_chunks(digest, fmt):
+        if not sink.write(chunk):
+            break
+        shown.extend(ids)
+    if not sink.closed:
+        if fmt == "table":
+            digest_table_notes(digest, stderr_notes=notes)
+        elif fmt == "jsonl" and digest.empty_reason and notes:
+            print(f"adapt-triage: {digest.empty_reason}", file=sys.stderr)
+    if mark and shown:
+        store.mark_shown(shown, since=digest.since)
+    return shown

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from adapt_triage.text import collapse_whitespace
@@ -138,3 +139,38 @@ def _xml_line(text: str) -> str:
 
 def _text(text: str) -> str:
     return quoteattr(_xml_line(text))[1:-1]
+
+
+@dataclass
+class ImportResult:
+    """What `import_feeds` did: feeds added, already subscribed (kept), refused (a line
+    each)."""
+
+    added: int = 0
+    kept: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def import_feeds(store: Any, feeds: Sequence[OpmlFeed]) -> ImportResult:
+    """Subscribe `store` to each feed not yet subscribed; a name already taken is dropped
+    (the feed is still added); a feed the store refuses is an error line, the others go on."""
+    from adapt_triage.store import FeedNameError, StoreError
+
+    result = ImportResult()
+    known = {f.url for f in store.list_feeds()}
+    for feed in feeds:
+        try:
+            url = resolve_feed(feed.url)
+            if url in known:
+                result.kept += 1
+                continue
+            try:
+                store.add_feed(url, feed.name)
+            except FeedNameError:
+                store.add_feed(url)
+        except (FeedSpecError, StoreError) as exc:
+            result.errors.append(str(exc))
+            continue
+        known.add(url)
+        result.added += 1
+    return result

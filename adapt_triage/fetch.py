@@ -542,3 +542,9 @@ def _seconds(value: float) -> str:
     if value > 7 * 86400:
         return "more than a week"
     return f"{value:.0f} s"
+
+
+def make_fetcher() -> Fetcher:
+    """The HTTP fetcher of a command-line run (tests replace it with one over
+    httpx.MockTransport: `monkeypatch.setattr(adapt_triage.fetch, "make_fetcher", ...)`)."""
+    return Fetcher()

@@ -28,7 +28,7 @@ from adapt_triage.store.papers import IngestSummary
 
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
-    from adapt_triage.fetch import Fetcher
+    from adapt_triage.localread import FetcherLike
     from adapt_triage.sources import ParseResult
     from adapt_triage.store import Store
 
@@ -116,7 +116,7 @@ class ReadOutcome:
 def read_and_parse(
     source: str,
     *,
-    fetcher: Fetcher | None = None,
+    fetcher: FetcherLike | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
     stdin: BinaryIO | None = None,
@@ -242,7 +242,7 @@ def ingest_source(
     *,
     dedup: Any,
     classifier: Callable[[], TriageClassifier],
-    fetcher: Fetcher | None = None,
+    fetcher: FetcherLike | None = None,
     stdin: BinaryIO | None = None,
 ) -> None:
     """Fetch, parse, classify, then resolve and write one source, filling `report`.
@@ -322,7 +322,7 @@ def ingest_sources(
     sources: Iterable[str],
     *,
     classifier_factory: Callable[[], TriageClassifier],
-    fetcher: Fetcher | None = None,
+    fetcher: FetcherLike | None = None,
     stdin: BinaryIO | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[str], None] | None = None,

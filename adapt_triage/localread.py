@@ -71,7 +71,8 @@ def is_url(source: str) -> bool:
 
 
 class FetcherLike(Protocol):
-    max_bytes: int
+    @property
+    def max_bytes(self) -> int: ...
 
     def fetch(self, url: str, state: FetchState | None = None) -> FetchResult: ...
 
@@ -128,6 +129,27 @@ class DeferredFetcher(ClosingContext):
         """Close the fetcher if one was made (never makes one to close it)."""
         if self._fetcher is not None:
             self._fetcher.close()
+
+
+def limited_fetcher(
+    timeout: float | None = None,
+    retries: int | None = None,
+    deadline: float | None = None,
+    max_size: float | None = None,
+) -> DeferredFetcher:
+    """`fetch.make_fetcher()` with the limits the user gave (MB for `max_size`; the others
+    keep their defaults), made only when a URL is fetched: a run over local files never
+    loads the HTTP stack."""
+    max_bytes = int(max_size * 1024 * 1024) if max_size is not None else None
+
+    def make() -> Any:
+        from adapt_triage import fetch
+
+        fetcher = fetch.make_fetcher()
+        fetcher.configure(timeout=timeout, retries=retries, deadline=deadline, max_bytes=max_bytes)
+        return fetcher
+
+    return DeferredFetcher(make, max_bytes=max_bytes or DEFAULT_MAX_BYTES)
 
 
 def read_source(

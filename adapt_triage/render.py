@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from adapt_triage.dates import local_text, plural
+from adapt_triage.paper import CONTRACT_FIELDS
 
 # CSI / OSC / other escape sequences, then any remaining control or bidi-override character.
 _ESCAPE_SEQ_RE = re.compile(
@@ -182,21 +183,35 @@ EXPORT_COLUMNS = (
 )
 
 
+# The columns of `classify --format csv` (and markdown), "explain" after them when asked.
+CLASSIFY_COLUMNS = ("id", "title", "labels", "scores", "url", "published", "source", "authors")
+# The columns of `feeds list` and `sources list` in csv and markdown.
+SOURCE_COLUMNS = (
+    "url",
+    "name",
+    "kind",
+    "subscribed",
+    "last_fetch_at",
+    "last_status",
+    "consecutive_failures",
+    "last_item_count",
+    "last_new",
+    "last_error",
+)
+# The columns of `dedup` in csv and markdown: one row per paper linked to a canonical one.
+DEDUP_COLUMNS = ("canonical", "id", "title", "reason", "score", "url", "source")
+
+
 def paper_record(paper: Any) -> dict[str, Any]:
     """The JSON record of a freshly read `Paper`: the contract fields first, then extras.
     `id` echoes the input's own id when it had one."""
-    record: dict[str, Any] = {
-        "id": paper.input_id if paper.input_id is not None else paper.id,
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "authors": list(paper.authors),
-        "url": paper.url,
-        "published": paper.published,
-        "source": paper.source,
-        "labels": list(paper.labels),
-        "scores": {k: round(float(v), 4) for k, v in paper.scores.items()},
-        "duplicate_of": paper.duplicate_of,
-    }
+    record: dict[str, Any] = {key: getattr(paper, key) for key in CONTRACT_FIELDS}
+    record.update(
+        id=paper.input_id if paper.input_id is not None else paper.id,
+        authors=list(paper.authors),
+        labels=list(paper.labels),
+        scores={k: round(float(v), 4) for k, v in paper.scores.items()},
+    )
     if paper.input_id is not None and paper.input_id != paper.id:
         record["paper_id"] = paper.id
     for key in ("arxiv_id", "version", "doi", "announce_type"):
@@ -217,32 +232,32 @@ def primary_score_of(row: Mapping[str, Any]) -> float | None:
     return round(float((row.get("scores") or {}).get(labels[0], 0.0)), 4)
 
 
+# The stored extras of a paper's record, after the contract fields.
+STORED_EXTRAS = (
+    "user_labels",
+    "dup_reason",
+    "dup_score",
+    "arxiv_id",
+    "version",
+    "doi",
+    "announce_type",
+    "first_seen",
+)
+
+
 def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON record of a stored paper: contract fields first, then the stored extras."""
     labels = list(row.get("labels") or [])
-    scores = {k: round(float(v), 4) for k, v in (row.get("scores") or {}).items()}
-    record: dict[str, Any] = {
-        "id": row["id"],
-        "title": row.get("title"),
-        "abstract": row.get("abstract"),
-        "authors": list(row.get("authors") or []),
-        "url": row.get("url"),
-        "published": row.get("published"),
-        "source": row.get("source"),
-        "labels": labels,
-        "scores": scores,
-        "duplicate_of": row.get("duplicate_of"),
-        "primary": labels[0] if labels else None,
-        "primary_score": primary_score_of(row),
-        "user_labels": row.get("user_labels"),
-        "dup_reason": row.get("dup_reason"),
-        "dup_score": row.get("dup_score"),
-        "arxiv_id": row.get("arxiv_id"),
-        "version": row.get("version"),
-        "doi": row.get("doi"),
-        "announce_type": row.get("announce_type"),
-        "first_seen": row.get("first_seen"),
-    }
+    record: dict[str, Any] = {key: row.get(key) for key in CONTRACT_FIELDS}
+    record.update(
+        id=row["id"],
+        authors=list(row.get("authors") or []),
+        labels=labels,
+        scores={k: round(float(v), 4) for k, v in (row.get("scores") or {}).items()},
+        primary=labels[0] if labels else None,
+        primary_score=primary_score_of(row),
+    )
+    record.update((key, row.get(key)) for key in STORED_EXTRAS)
     return record
 
 
@@ -324,9 +339,33 @@ def render_show(
     sources: Sequence[Mapping[str, Any]],
     canonical: Mapping[str, Any] | None = None,
 ) -> None:
+    """`show` for people: the fields, the abstract, the scores with the terms behind each
+    label, then the versions, sources and duplicates seen."""
     from rich.text import Text
 
     out = console()
+    for key, value in _show_fields(paper, canonical):
+        if value:
+            out.print(Text(f"{key:>14}: {sanitize(value)}"))
+    out.print(Text("\nabstract:"))
+    out.print(Text(sanitize(paper.get("abstract"), single_line=False)))
+    scores = paper.get("scores") or {}
+    if scores:
+        out.print(Text("\nscores (terms that pushed each label up):"))
+        for cat, score in top_scores(scores, len(scores)):
+            terms = explain.get(cat)
+            suffix = f"  <- {', '.join(sanitize(t) for t in terms)}" if terms else ""
+            out.print(Text(f"  {cat:<22} {score:.3f}{suffix}"))
+    for heading, rows in _show_history(versions, sources, duplicates):
+        if rows:
+            out.print(Text(f"\n{heading}:"))
+            for row in rows:
+                out.print(Text(row))
+
+
+def _show_fields(
+    paper: Mapping[str, Any], canonical: Mapping[str, Any] | None
+) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = [
         ("id", paper["id"]),
         ("title", paper.get("title") or ""),
@@ -350,41 +389,40 @@ def render_show(
                 f"score {paper.get('dup_score') or 0:.2f})",
             )
         )
-    for key, value in lines:
-        if value:
-            out.print(Text(f"{key:>14}: {sanitize(value)}"))
-    out.print(Text("\nabstract:"))
-    out.print(Text(sanitize(paper.get("abstract"), single_line=False)))
-    scores = paper.get("scores") or {}
-    if scores:
-        out.print(Text("\nscores (terms that pushed each label up):"))
-        for cat, score in top_scores(scores, len(scores)):
-            terms = explain.get(cat)
-            suffix = f"  <- {', '.join(sanitize(t) for t in terms)}" if terms else ""
-            out.print(Text(f"  {cat:<22} {score:.3f}{suffix}"))
-    if versions:
-        out.print(Text("\nversions seen:"))
-        for v in versions:
-            out.print(
-                Text(
-                    f"  v{v.get('version') or '?'}  {sanitize(local_text(v.get('seen_at')))}  "
-                    f"{sanitize(v.get('source'))}"
-                )
-            )
-    if sources:
-        out.print(Text("\nsources:"))
-        for s in sources:
-            seen = sanitize(local_text(s.get("first_seen")))
-            out.print(Text(f"  {sanitize(s.get('source'))}  ({seen})"))
-    if duplicates:
-        out.print(Text("\nalso as:"))
-        for d in duplicates:
-            out.print(
-                Text(
-                    f"  {sanitize(d['id'])}  {shorten(sanitize(d.get('title')), 80)}  "
-                    f"({sanitize(d.get('dup_reason'))}, score {d.get('dup_score') or 0:.2f})"
-                )
-            )
+    return lines
+
+
+def _show_history(
+    versions: Sequence[Mapping[str, Any]],
+    sources: Sequence[Mapping[str, Any]],
+    duplicates: Sequence[Mapping[str, Any]],
+) -> list[tuple[str, list[str]]]:
+    """The sections after the scores, each a heading and its (sanitised) lines."""
+    return [
+        (
+            "versions seen",
+            [
+                f"  v{v.get('version') or '?'}  {sanitize(local_text(v.get('seen_at')))}  "
+                f"{sanitize(v.get('source'))}"
+                for v in versions
+            ],
+        ),
+        (
+            "sources",
+            [
+                f"  {sanitize(s.get('source'))}  ({sanitize(local_text(s.get('first_seen')))})"
+                for s in sources
+            ],
+        ),
+        (
+            "also as",
+            [
+                f"  {sanitize(d['id'])}  {shorten(sanitize(d.get('title')), 80)}  "
+                f"({sanitize(d.get('dup_reason'))}, score {d.get('dup_score') or 0:.2f})"
+                for d in duplicates
+            ],
+        ),
+    ]
 
 
 def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
@@ -761,3 +799,58 @@ class PageProgress:
     def update(self, done: int, total: int | None) -> None:
         if self._progress is not None:
             self._progress.update(self._task, completed=done, total=total)
+
+
+# --------------------------------------------------------------------------- command reports
+
+
+def report_line(report: Any) -> str:
+    """One source's summary line of an `ingest` run."""
+    parts = [
+        f"{report.status}",
+        f"items {report.items}",
+        f"new {report.new}",
+        f"updated {report.updated}",
+        f"duplicates {report.duplicates}",
+        f"errors {len(report.errors)}",
+    ]
+    if report.merged:
+        parts.insert(5, f"merged {report.merged}")
+    if report.feed_date:
+        parts.append(f"feed date {report.feed_date}")
+    if report.status == "empty" and report.skip_days:
+        parts.append(f"no items on {', '.join(report.skip_days)} is normal")
+    return sanitize(f"{report.source}: " + ", ".join(parts))
+
+
+def cluster_record(cluster: Mapping[str, Any]) -> dict[str, Any]:
+    """A duplicate cluster as JSON: the canonical paper, and each paper linked to it with
+    the reason and the similarity score."""
+    return {
+        "canonical": stored_record(cluster["canonical"]),
+        "duplicates": [
+            {
+                **stored_record(d),
+                "reason": d.get("dup_reason"),
+                "score": None if d.get("dup_score") is None else float(d["dup_score"]),
+            }
+            for d in cluster["duplicates"]
+        ],
+    }
+
+
+def cluster_rows(records: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Cluster records flattened for csv and markdown: one row per linked paper."""
+    for record in records:
+        for dup in record["duplicates"]:
+            row = {key: dup.get(key) for key in DEDUP_COLUMNS}
+            row["canonical"] = record["canonical"]["id"]
+            yield row
+
+
+def render_categories(records: Sequence[Mapping[str, Any]]) -> None:
+    """`categories list` for people: slug, examples, what it covers."""
+    width = max(len(r["slug"]) for r in records)
+    for r in records:
+        covers = r["covers"] + (" (yours)" if r["custom"] else "")
+        print(f"{r['slug']:<{width}}  {r['examples']:>3}  {sanitize(covers)}")

@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 import httpx  # noqa: E402
 from arxiv_api_mock import MockArxivApi, load_pool  # noqa: E402
 
-from adapt_triage import backfill, cli, dedup  # noqa: E402
+from adapt_triage import backfill, cli, dedup, fetch  # noqa: E402
 from adapt_triage.fetch import Fetcher  # noqa: E402
 
 kill_at_request, kill_at_paper, log = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
@@ -58,7 +58,7 @@ def add_then_maybe_die(self, *args, **kwargs):
 
 dedup.DedupIndex.add = add_then_maybe_die
 backfill.PAGE_SIZE = 6
-cli.make_fetcher = lambda: Fetcher(
+fetch.make_fetcher = lambda: Fetcher(
     client=httpx.Client(transport=httpx.MockTransport(logged)), sleep=lambda _s: None
 )
 sys.argv = ["adapt-triage", *sys.argv[4:]]

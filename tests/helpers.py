@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from adapt_triage import cli
+from adapt_triage import cli, fetch
 from adapt_triage.fetch import Fetcher
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -49,5 +49,5 @@ def serve(monkeypatch, routes: Mapping[str, object] | Handler) -> list[httpx.Req
         client = httpx.Client(transport=httpx.MockTransport(handler))
         return Fetcher(client=client, sleep=lambda _s: None, retries=1)
 
-    monkeypatch.setattr(cli, "make_fetcher", make)
+    monkeypatch.setattr(fetch, "make_fetcher", make)
     return seen

@@ -14,7 +14,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapt_triage import cli  # noqa: E402
+from adapt_triage import cli, fetch  # noqa: E402
 from adapt_triage.fetch import Fetcher  # noqa: E402
 
 ROUTES = {
@@ -43,7 +43,7 @@ def handler(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, content=path.read_bytes())
 
 
-cli.make_fetcher = lambda: Fetcher(
+fetch.make_fetcher = lambda: Fetcher(
     client=httpx.Client(transport=httpx.MockTransport(handler)), sleep=lambda _s: None
 )
 sys.argv = ["adapt-triage", *sys.argv[1:]]

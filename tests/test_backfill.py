@@ -16,7 +16,7 @@ from arxiv_api_mock import MockArxivApi, load_pool, matching
 from conftest import FIXTURES, REPO
 from helpers import jsonl, run, serve
 
-from adapt_triage import backfill, cli
+from adapt_triage import backfill, fetch
 from adapt_triage.fetch import Fetcher
 
 WINDOW = ["--since", "2026-11-20", "--until", "2026-11-24"]
@@ -42,7 +42,7 @@ def through(monkeypatch):
 
     def install(handler) -> list[float]:
         monkeypatch.setattr(
-            cli,
+            fetch,
             "make_fetcher",
             lambda: Fetcher(
                 client=httpx.Client(transport=httpx.MockTransport(handler)),

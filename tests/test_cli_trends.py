@@ -17,9 +17,9 @@ import pytest
 from conftest import SHARED
 from helpers import jsonl, run
 
-from adapt_triage.cli import build_classifier
 from adapt_triage.dedup import DedupIndex
 from adapt_triage.ingest import classified, read_and_parse
+from adapt_triage.model import build_classifier
 from adapt_triage.store import Store
 
 DAYS = SHARED / "realworld" / "arxiv-days"

@@ -17,7 +17,7 @@ import pytest
 from conftest import FIXTURES
 from helpers import jsonl, run
 
-from adapt_triage import cli
+from adapt_triage import fetch
 from adapt_triage.fetch import Fetcher
 
 
@@ -59,7 +59,7 @@ def day_slice(shared, day: str, n: int = 12) -> bytes:
 def test_five_cron_days(tmp_path, monkeypatch, server, shared):
     routes, base = server
     # Real HTTP to the local server; no sleeping between retries.
-    monkeypatch.setattr(cli, "make_fetcher", lambda: Fetcher(sleep=lambda _s: None, retries=1))
+    monkeypatch.setattr(fetch, "make_fetcher", lambda: Fetcher(sleep=lambda _s: None, retries=1))
     db = tmp_path / "cron.db"
     arxiv, hf, typo = f"{base}/arxiv.jsonl", f"{base}/hf.json", f"{base}/typo-feed.xml"
     for url in (arxiv, hf, typo):
