@@ -13,7 +13,7 @@ How a paper is checked (cost independent of the number of indexed papers):
    - band 0..BANDS-1: MinHash LSH bands over 5-word shingles of title + abstract (catches
      copies with scattered small edits; Jaccard >= ~0.5 is found with high probability);
    - band -1 (ANCHOR_BAND): winnowed fingerprints of 8-word runs of the abstract (any
-     verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 23 words shares a key: truncated
+     verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 30 words shares a key: truncated
      abstracts, a thesis containing the paper's abstract, a shared opening paragraph);
    - band -2 (TITLE_BAND): the normalised title (retitled by case, punctuation, markup);
    - band -3 (REST_BAND): the title's content words after a leading "Name:" (all of them
@@ -75,7 +75,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 
 import numpy as np
 import sqlite_utils
@@ -84,11 +84,11 @@ from adapt_triage.paper import Paper, clean_text
 
 # --- parameters -------------------------------------------------------------------
 SHINGLE = 5  # words per MinHash shingle
-BANDS = 20  # LSH bands ...
-ROWS = 3  # ... of ROWS hash values each
+BANDS = 10  # LSH bands ...
+ROWS = 2  # ... of ROWS hash values each
 NUM_PERM = BANDS * ROWS
 ANCHOR_K = 8  # words per anchor k-gram
-ANCHOR_W = 16  # winnowing window: any shared run of K + W - 1 words shares an anchor
+ANCHOR_W = 23  # winnowing window: any shared run of K + W - 1 = PASSAGE_RUN words shares an anchor
 ANCHOR_BAND = -1
 TITLE_BAND = -2
 REST_BAND = -3  # the title's content words after a leading "Name:" (or all of them)
@@ -310,7 +310,7 @@ class _Doc:
     """What verification needs of a paper (built from a Paper or read from a stored row):
     the title tokens, the abstract's token hashes in order (`h`, uint64: every n-gram the
     rules compare is hashed from these, never from text), the hashes of its content stems
-    (`stems`, sorted unique uint32), strong ids and author last names."""
+    (`stems`, sorted unique uint16), strong ids and author last names."""
 
     title: tuple[str, ...]
     h: np.ndarray
@@ -318,6 +318,20 @@ class _Doc:
     arxiv_id: str | None = None
     doi: str | None = None
     authors: frozenset[str] = frozenset()
+
+    @cached_property
+    def grams3(self) -> frozenset[int]:
+        """The abstract's 3-gram hashes (resemblance and containment)."""
+        return frozenset(_gram_hashes(self.h, 3, _GRAM3_MUL).tolist())
+
+    @cached_property
+    def grams8(self) -> list[int]:
+        """The abstract's 8-gram hashes in order (verbatim runs)."""
+        return _gram_hashes(self.h, 8, _GRAM8_MUL).tolist()
+
+    @cached_property
+    def grams8_set(self) -> frozenset[int]:
+        return frozenset(self.grams8)
 
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
@@ -334,10 +348,19 @@ class _Doc:
 
 
 # --- hashing ------------------------------------------------------------------------
-@lru_cache(maxsize=1 << 18)
-def _token_hash(token: str) -> int:
-    """Each distinct token is hashed once per process (the cache holds 262,144 tokens)."""
+def _blake(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+
+
+_HASHES: dict[str, int] = {}  # token -> hash: each distinct token is hashed once
+_HASHES_MAX = 1 << 20  # tokens kept (the cache starts again when full)
+
+
+def _token_hash(token: str) -> int:
+    value = _HASHES.get(token)
+    if value is None:
+        value = _HASHES[token] = _blake(token)
+    return value
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -350,14 +373,21 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _token_hashes(words: Sequence[str]) -> np.ndarray:
-    return np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+    """uint64 hashes of tokens, each distinct token hashed once (then read from a dict)."""
+    try:
+        return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
+    except KeyError:
+        if len(_HASHES) > _HASHES_MAX:
+            _HASHES.clear()
+        for word in set(words).difference(_HASHES):
+            _HASHES[word] = _blake(word)
+        return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 def _stem_hashes(words: Sequence[str]) -> np.ndarray:
-    """Sorted unique 32-bit hashes of the content stems of an abstract (`_vocabulary`)."""
-    stems = _vocabulary(words)
-    values = np.fromiter(map(_token_hash, stems), dtype=np.uint64, count=len(stems))
-    return np.unique(values.astype(np.uint32))
+    """Sorted unique 16-bit hashes of the content stems of an abstract (`_vocabulary`): a
+    chance collision among an abstract's ~100 stems moves an overlap by ~0.2%."""
+    return np.unique(_token_hashes(list(_vocabulary(words))).astype(np.uint16))
 
 
 def _gram_hashes(h: np.ndarray, k: int, mul: np.ndarray) -> np.ndarray:
@@ -404,7 +434,7 @@ def _windows(texts: Sequence[np.ndarray], k: int, mul: np.ndarray) -> tuple[np.n
     return grams, owner
 
 
-_SIGNATURE_BLOCK = 16_384  # shingles hashed at once (a NUM_PERM x block uint64 matrix)
+_SIGNATURE_BLOCK = 2_048  # shingles hashed at once (a block x NUM_PERM uint64 matrix, 1 MB)
 
 
 def _signatures(texts: Sequence[np.ndarray]) -> np.ndarray:
@@ -420,7 +450,9 @@ def _signatures(texts: Sequence[np.ndarray]) -> np.ndarray:
             cut = int(np.searchsorted(owner, owner[end], side="left"))
             end = cut if cut > at else int(np.searchsorted(owner, owner[at], side="right"))
         block, who = shingles[at:end], owner[at:end]
-        values = (block[:, None] * _PERM_A[None, :] + _PERM_B[None, :]) >> np.uint64(32)
+        values = np.multiply(block[:, None], _PERM_A[None, :])
+        values += _PERM_B[None, :]
+        values >>= np.uint64(32)
         firsts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1])))
         out[who[firsts]] = np.minimum.reduceat(values, firsts, axis=0).astype(np.uint32)
         at = end
@@ -441,12 +473,12 @@ def _band_bucket_rows(signatures: np.ndarray) -> np.ndarray:
 def anchors(words: Sequence[str]) -> list[int]:
     """Winnowed fingerprints of the ANCHOR_K-word runs: two texts sharing a verbatim run of
     ANCHOR_K + ANCHOR_W - 1 words share at least one (Schleimer et al., 2003)."""
-    return _anchors_many([_token_hashes(words)])[0]
+    return _anchors_many([_token_hashes(words)])[0].tolist()
 
 
-def _anchors_many(texts: Sequence[np.ndarray]) -> list[list[int]]:
-    """`anchors` of several texts (token hashes), vectorised over all of them."""
-    out: list[list[int]] = [[] for _ in texts]
+def _anchors_many(texts: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """`anchors` of several texts (token hashes, int64 arrays), vectorised over all."""
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in texts]
     long_enough = [i for i, t in enumerate(texts) if len(t) >= ANCHOR_K]
     if not long_enough:
         return out
@@ -455,11 +487,16 @@ def _anchors_many(texts: Sequence[np.ndarray]) -> list[list[int]]:
     counts = np.diff(np.append(firsts, len(grams)))
     picked_parts, picked_owner = [], []
     if len(grams) >= ANCHOR_W:
-        windows = np.lib.stride_tricks.sliding_window_view(grams, ANCHOR_W)
+        # the minimum of each window of ANCHOR_W grams (the value winnowing picks; which
+        # position holds it does not matter once the values are deduplicated)
+        minima, width = grams, 1
+        while width < ANCHOR_W:
+            step = min(width, ANCHOR_W - width)
+            minima = np.minimum(minima[:-step], minima[step:])
+            width += step
         # windows inside one text: start s with s + ANCHOR_W - 1 in the same text
-        inside = owner[: len(windows)] == owner[ANCHOR_W - 1 :]
-        starts = np.flatnonzero(inside)
-        picked_parts.append(grams[windows[starts].argmin(axis=1) + starts])
+        starts = np.flatnonzero(owner[: len(minima)] == owner[ANCHOR_W - 1 :])
+        picked_parts.append(minima[starts])
         picked_owner.append(owner[starts])
     small = np.flatnonzero(counts <= ANCHOR_W)  # a text of <= ANCHOR_W grams: its minimum
     if len(small):
@@ -471,9 +508,12 @@ def _anchors_many(texts: Sequence[np.ndarray]) -> list[list[int]]:
     order = np.lexsort((picked, who))  # by text, then by unsigned value (as np.unique)
     picked, who = picked[order], who[order]
     fresh = np.concatenate(([True], (picked[1:] != picked[:-1]) | (who[1:] != who[:-1])))
-    values = picked[fresh].view(np.int64).tolist()
-    for i, value in zip(who[fresh].tolist(), values, strict=True):
-        out[long_enough[i]].append(value)
+    values, who = picked[fresh].view(np.int64), who[fresh]
+    cuts = np.flatnonzero(who[1:] != who[:-1]) + 1
+    for i, part in zip(
+        who[np.concatenate(([0], cuts))].tolist(), np.split(values, cuts), strict=True
+    ):
+        out[long_enough[i]] = part
     return out
 
 
@@ -530,7 +570,7 @@ def _keys_many(docs: Sequence[_Doc]) -> list[list[tuple[int, int]]]:
         docs, has_text, low, _anchors_many([d.h for d in docs]), strict=True
     ):
         keys = list(enumerate(bands)) if text else []
-        keys += [(ANCHOR_BAND, _bucket32(a)) for a in marks]
+        keys += [(ANCHOR_BAND, a) for a in marks.astype(np.int32).tolist()]
         keys += [(band, _bucket32(b)) for band, b in _title_keys(doc.title)]
         out.append(list(dict.fromkeys(keys)))
     return out
@@ -558,7 +598,7 @@ def _content(title: Sequence[str]) -> set[str]:
 
 def _vocabulary(words: Sequence[str]) -> set[str]:
     """Content stems of an abstract (words of 3+ letters that are not stopwords)."""
-    return {_stem(w) for w in words if len(w) > 2 and w not in _STOPWORDS and not w.isdigit()}
+    return {w[:5] for w in set(words) if len(w) > 2 and w not in _STOPWORDS and not w.isdigit()}
 
 
 def _vocabulary_overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -644,20 +684,21 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
-    short, long_ = (a.h, b.h) if len(a.h) <= len(b.h) else (b.h, a.h)
+    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
+    short, long_ = small.h, large.h
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
-    s3 = np.unique(_gram_hashes(short, 3, _GRAM3_MUL))
-    l3 = np.unique(_gram_hashes(long_, 3, _GRAM3_MUL))
-    inter = len(np.intersect1d(s3, l3, assume_unique=True))
-    hits = np.isin(_gram_hashes(short, 8, _GRAM8_MUL), _gram_hashes(long_, 8, _GRAM8_MUL))
+    s3, l3 = small.grams3, large.grams3
+    inter = len(s3 & l3)
+    l8 = large.grams8_set
+    hits = [g in l8 for g in small.grams8]
     differ = np.flatnonzero(short != long_[: len(short)])
     return _Evidence(
         title_equal,
         overlap,
         resemblance=inter / (len(s3) + len(l3) - inter),
         containment=inter / len(s3),
-        coverage=float(hits.mean()),
+        coverage=sum(hits) / len(hits),
         run=_longest_run(hits),
         opening=int(differ[0]) if len(differ) else len(short),
         shorter=len(short),
@@ -666,20 +707,24 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     )
 
 
-def _longest_run(hits: np.ndarray) -> int:
+def _longest_run(hits: list[bool]) -> int:
     """Words of the longest verbatim run, from the 8-gram hits of the shorter abstract."""
-    if not hits.any():
+    if True not in hits:
         return 0
-    edges = np.diff(np.concatenate(([0], hits.astype(np.int8), [0])))
-    best = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
-    return best + 7
+    best = streak = 0
+    for hit in hits:
+        streak = streak + 1 if hit else 0
+        best = max(best, streak)
+    return best + 7 if best else 0
 
 
-def _spread(hits: np.ndarray) -> int:
+def _spread(hits: list[bool]) -> int:
     """Quarters of the shorter abstract with at least a quarter of their 8-grams shared."""
+    if True not in hits:
+        return 0
     quarter = max(1, len(hits) // 4)
     parts = (hits[q * quarter : (q + 1) * quarter if q < 3 else None] for q in range(4))
-    return sum(1 for part in parts if len(part) and 4 * int(part.sum()) >= len(part))
+    return sum(1 for part in parts if part and 4 * sum(part) >= len(part))
 
 
 def _grade(value: float, threshold: float) -> float:
@@ -881,8 +926,8 @@ class DuplicateMatch:
 
 def m001_dedup_tables(db: sqlite_utils.Database) -> None:
     """The index's tables (IF NOT EXISTS: an index of an older layout is converted by
-    m002). `dedup_docs.hashes` holds the abstract's uint64 token hashes, `stems` the
-    sorted uint32 hashes of its content stems: verification reads them as they are."""
+    m002). `dedup_docs.hashes` holds the abstract's uint64 token hashes (`_pack_hashes`), `stems`
+    the sorted uint16 hashes of its content stems: verification reads them as they are."""
     for statement in (
         """CREATE TABLE IF NOT EXISTS dedup_docs (
             doc INTEGER PRIMARY KEY,
@@ -932,7 +977,7 @@ def m002_dedup_docs_token_hashes(db: sqlite_utils.Database) -> None:
         for *columns, words in rows:
             text = zlib.decompress(words).decode("utf-8").split()
             converted.append(
-                (*columns, _token_hashes(text).tobytes(), _stem_hashes(text).tobytes())
+                (*columns, _pack_hashes(_token_hashes(text)), _stem_hashes(text).tobytes())
             )
         db.conn.executemany(_INSERT_DOC, converted)
     db.execute("DROP TABLE dedup_docs_old")
@@ -948,19 +993,26 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 
 _TABLES = ("dedup_docs", "dedup_bands", "dedup_meta", "dedup_decisions")
 _DOC_COLUMNS = "doc, paper_id, arxiv_id, doi, authors, title, hashes, stems"
-# Keys looked up in one statement (a chunk's, or one paper's): for each (band, bucket),
+# Keys looked up in one statement (a chunk's, or one paper's, `_key_values`): for each key,
 # at most ?2 papers, the newest first (a full bucket of a generic key never stops finding
 # recent papers; the more specific keys of a pair are looked up all the same).
 _LOOKUP = """
-    SELECT json_extract(k.value, '$[0]') AS band, json_extract(k.value, '$[1]') AS bucket,
+    SELECT (k.value >> 32) - 8 AS band, (k.value & 4294967295) - 2147483648 AS bucket,
         (SELECT group_concat(doc) FROM (
             SELECT doc FROM dedup_bands b
-            WHERE b.band = json_extract(k.value, '$[0]')
-              AND b.bucket = json_extract(k.value, '$[1]')
+            WHERE b.band = (k.value >> 32) - 8
+              AND b.bucket = (k.value & 4294967295) - 2147483648
             ORDER BY doc DESC
             LIMIT ?2))
     FROM json_each(?1) k
 """
+
+
+def _key_values(keys: Iterable[tuple[int, int]]) -> list[int]:
+    """Keys as the single integers `_LOOKUP` reads: (band + 8) << 32 | (bucket + 2**31)."""
+    return [((band + 8) << 32) | (bucket + 0x80000000) for band, bucket in keys]
+
+
 _INSERT_DOC = f"INSERT OR REPLACE INTO dedup_docs ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 8)})"
 _INSERT_KEYS = "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)"
 # Candidate weight per key hit: a shared title key counts like every LSH band at once;
@@ -975,12 +1027,28 @@ _BAND_NAMES = {
 }
 
 
+def _pack_hashes(h: np.ndarray) -> bytes:
+    """Token hashes, compactly: the distinct uint64 values (little-endian) after a uint16
+    count, then each token's index among them (uint8 when fewer than 256, else uint16)."""
+    values, index = np.unique(h, return_inverse=True)
+    width = np.uint8 if len(values) < 256 else np.uint16
+    count = np.array([len(values)], dtype="<u2")
+    return count.tobytes() + values.astype("<u8").tobytes() + index.astype(width).tobytes()
+
+
+def _unpack_hashes(blob: bytes) -> np.ndarray:
+    count = int(np.frombuffer(blob, dtype="<u2", count=1)[0])
+    values = np.frombuffer(blob, dtype="<u8", count=count, offset=2)
+    width = np.uint8 if count < 256 else np.uint16
+    return values[np.frombuffer(blob, dtype=width, offset=2 + 8 * count)].astype(np.uint64)
+
+
 def _row_doc(row: Sequence) -> _Doc:
     """A `_Doc` from a `dedup_docs` row selected with _DOC_COLUMNS."""
     return _Doc(
         title=tuple(row[5].split()),
-        h=np.frombuffer(row[6], dtype=np.uint64),
-        stems=np.frombuffer(row[7], dtype=np.uint32),
+        h=_unpack_hashes(row[6]),
+        stems=np.frombuffer(row[7], dtype=np.uint16),
         arxiv_id=row[2],
         doi=row[3],
         authors=frozenset(json.loads(row[4])),
@@ -1138,7 +1206,7 @@ class DedupIndex:
         """Stored doc numbers per key (the newest BUCKET_CAP), in one statement."""
         if not keys:
             return {}
-        rows = self.db.execute(_LOOKUP, (json.dumps(sorted(keys)), BUCKET_CAP))
+        rows = self.db.execute(_LOOKUP, (json.dumps(_key_values(sorted(keys))), BUCKET_CAP))
         return {
             (band, bucket): list(map(int, found.split(",")))
             for band, bucket, found in rows
@@ -1335,6 +1403,6 @@ def _doc_values(doc: _Doc) -> tuple:
         doc.doi,
         json.dumps(sorted(doc.authors)),
         " ".join(doc.title),
-        doc.h.tobytes(),
+        _pack_hashes(doc.h),
         doc.stems.tobytes(),
     )

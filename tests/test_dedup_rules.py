@@ -210,7 +210,9 @@ def test_a_full_bucket_is_visible_and_hides_no_true_pair(db):
     keys = dedup._keys(dedup._Doc.of(copy))
     (hits,) = [
         h
-        for band, _bucket, h in db.execute(dedup._LOOKUP, (json.dumps(keys), dedup.BUCKET_CAP))
+        for band, _bucket, h in db.execute(
+            dedup._LOOKUP, (json.dumps(dedup._key_values(keys)), dedup.BUCKET_CAP)
+        )
         if band == dedup.TAIL_BAND
     ]
     newest = sorted(range(1, len(rows) + 1), reverse=True)[: dedup.BUCKET_CAP]
