@@ -320,14 +320,19 @@ class _Doc:
     authors: frozenset[str] = frozenset()
 
     @cached_property
+    def h32(self) -> np.ndarray:
+        """The low 32 bits of the token hashes (what is stored; verification reads these)."""
+        return self.h & np.uint64(0xFFFFFFFF)
+
+    @cached_property
     def grams3(self) -> frozenset[int]:
         """The abstract's 3-gram hashes (resemblance and containment)."""
-        return frozenset(_gram_hashes(self.h, 3, _GRAM3_MUL).tolist())
+        return frozenset(_gram_hashes(self.h32, 3, _GRAM3_MUL).tolist())
 
     @cached_property
     def grams8(self) -> list[int]:
         """The abstract's 8-gram hashes in order (verbatim runs)."""
-        return _gram_hashes(self.h, 8, _GRAM8_MUL).tolist()
+        return _gram_hashes(self.h32, 8, _GRAM8_MUL).tolist()
 
     @cached_property
     def grams8_set(self) -> frozenset[int]:
@@ -685,7 +690,7 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
     small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
-    short, long_ = small.h, large.h
+    short, long_ = small.h32, large.h32
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
     s3, l3 = small.grams3, large.grams3
@@ -961,27 +966,45 @@ def m001_dedup_tables(db: sqlite_utils.Database) -> None:
 
 def m002_dedup_docs_token_hashes(db: sqlite_utils.Database) -> None:
     """Convert an index of the first layout (zlib-compressed abstract words and its own
-    copy of the cluster root, `canonical_id`) to token hashes; the root now lives in
-    `papers.duplicate_of` only. The keys are rebuilt (`dedup_meta` says so)."""
+    copy of the cluster root, `canonical_id`) to token hashes, its keys recomputed from
+    the stored words; the root now lives in `papers.duplicate_of` only."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_docs)")}
     if "words" not in columns:
         return
     db.execute("DROP INDEX IF EXISTS dedup_docs_canonical")
     db.execute("ALTER TABLE dedup_docs RENAME TO dedup_docs_old")
     m001_dedup_tables(db)
+    db.execute("DELETE FROM dedup_bands")
     cursor = db.conn.execute(
         "SELECT doc, paper_id, arxiv_id, doi, authors, title, words FROM dedup_docs_old"
     )
     while rows := cursor.fetchmany(1000):
-        converted = []
-        for *columns, words in rows:
+        docs = []
+        for _, _, arxiv_id, doi, authors, title, words in rows:
             text = zlib.decompress(words).decode("utf-8").split()
-            converted.append(
-                (*columns, _pack_hashes(_token_hashes(text)), _stem_hashes(text).tobytes())
+            docs.append(
+                _Doc(
+                    title=tuple(title.split()),
+                    h=_token_hashes(text),
+                    stems=_stem_hashes(text),
+                    arxiv_id=arxiv_id,
+                    doi=doi,
+                    authors=frozenset(json.loads(authors)),
+                )
             )
-        db.conn.executemany(_INSERT_DOC, converted)
+        db.conn.executemany(
+            _INSERT_DOC,
+            [(*row[:6], *_doc_values(d)[4:]) for row, d in zip(rows, docs, strict=True)],
+        )
+        keys = _keys_many(docs)
+        db.conn.executemany(
+            _INSERT_KEYS,
+            sorted((b, k, row[0]) for row, ks in zip(rows, keys, strict=True) for b, k in ks),
+        )
     db.execute("DROP TABLE dedup_docs_old")
-    db.execute("UPDATE dedup_meta SET value = 'converted' WHERE key = 'params'")
+    db.execute(
+        "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('params', ?)", (PARAMS_VERSION,)
+    )
 
 
 # The dedup index's migrations, in order, each idempotent: the store's migration runner
@@ -1028,19 +1051,19 @@ _BAND_NAMES = {
 
 
 def _pack_hashes(h: np.ndarray) -> bytes:
-    """Token hashes, compactly: the distinct uint64 values (little-endian) after a uint16
-    count, then each token's index among them (uint8 when fewer than 256, else uint16)."""
-    values, index = np.unique(h, return_inverse=True)
+    """The low 32 bits of token hashes, compactly: the distinct values (uint32) after a
+    uint16 count, then each token's index among them (uint8 when fewer than 256)."""
+    values, index = np.unique(h & np.uint64(0xFFFFFFFF), return_inverse=True)
     width = np.uint8 if len(values) < 256 else np.uint16
     count = np.array([len(values)], dtype="<u2")
-    return count.tobytes() + values.astype("<u8").tobytes() + index.astype(width).tobytes()
+    return count.tobytes() + values.astype("<u4").tobytes() + index.astype(width).tobytes()
 
 
 def _unpack_hashes(blob: bytes) -> np.ndarray:
     count = int(np.frombuffer(blob, dtype="<u2", count=1)[0])
-    values = np.frombuffer(blob, dtype="<u8", count=count, offset=2)
+    values = np.frombuffer(blob, dtype="<u4", count=count, offset=2)
     width = np.uint8 if count < 256 else np.uint16
-    return values[np.frombuffer(blob, dtype=width, offset=2 + 8 * count)].astype(np.uint64)
+    return values[np.frombuffer(blob, dtype=width, offset=2 + 4 * count)].astype(np.uint64)
 
 
 def _row_doc(row: Sequence) -> _Doc:
@@ -1274,7 +1297,14 @@ class DedupIndex:
                     (json.dumps(ids),),
                 )
             }
-            stale = [(b, k, row[0]) for row in existing.values() for b, k in _keys(_row_doc(row))]
+            # the replaced text's title keys go; its text keys (LSH, anchors: hashed from
+            # 64-bit token hashes, of which 32 bits are stored) stay and lead to this
+            # paper's current text, which verification then reads
+            stale = [
+                (band, _bucket32(bucket), row[0])
+                for row in existing.values()
+                for band, bucket in _title_keys(tuple(row[5].split()))
+            ]
             self.db.conn.executemany(
                 "DELETE FROM dedup_bands WHERE band = ? AND bucket = ? AND doc = ?", sorted(stale)
             )
@@ -1380,15 +1410,44 @@ class DedupIndex:
         return row is not None and row[0] == PARAMS_VERSION
 
     def _rebuild(self) -> None:
-        """Recompute every key (after a change of PARAMS_VERSION), a chunk at a time."""
+        """Recompute every key (after a change of PARAMS_VERSION), a chunk at a time, from
+        the stored paper's title and abstract (`papers`); a doc without one keeps only the
+        keys its stored form gives (title keys exact, text keys from 32-bit hashes)."""
         self.db.execute("DELETE FROM dedup_bands")
-        cursor = self.db.execute(f"SELECT {_DOC_COLUMNS} FROM dedup_docs ORDER BY doc")
+        text = "p.title, p.abstract, p.authors, p.arxiv_id, p.doi"
+        columns = ", ".join(f"d.{c}" for c in _DOC_COLUMNS.split(", "))
+        query = (
+            f"SELECT {columns}, {text} FROM dedup_docs d LEFT JOIN papers p ON p.id = d.paper_id"
+            if self._papers_table()
+            else f"SELECT {columns} FROM dedup_docs d"
+        )
+        cursor = self.db.conn.execute(query + " ORDER BY d.doc")
         while chunk := cursor.fetchmany(1000):
-            keys = _keys_many([_row_doc(row) for row in chunk])
+            docs = [_stored_paper_doc(row) or _row_doc(row) for row in chunk]
+            self.db.conn.executemany(
+                "UPDATE dedup_docs SET hashes = ?, stems = ? WHERE doc = ?",
+                [
+                    (_pack_hashes(d.h), d.stems.tobytes(), row[0])
+                    for row, d in zip(chunk, docs, strict=True)
+                ],
+            )
+            keys = _keys_many(docs)
             rows = sorted(
                 (b, k, row[0]) for row, ks in zip(chunk, keys, strict=True) for b, k in ks
             )
             self.db.conn.executemany(_INSERT_KEYS, rows)
+
+
+def _stored_paper_doc(row: Sequence) -> _Doc | None:
+    """The doc of a `dedup_docs` row rebuilt from its `papers` row (title, abstract,
+    authors, ids: the columns after _DOC_COLUMNS), or None without one."""
+    if len(row) <= 8 or row[8] is None:
+        return None
+    title, abstract, authors, arxiv_id, doi = row[8:13]
+    authors = json.loads(authors) if authors else []
+    return _Doc.of(
+        Paper(title=title, abstract=abstract or "", authors=authors, arxiv_id=arxiv_id, doi=doi)
+    )
 
 
 def _content_key(paper: Paper) -> tuple:

@@ -339,13 +339,51 @@ def test_opening_an_existing_index_writes_nothing(db):
     assert db.conn.total_changes == before and not db.conn.in_transaction
 
 
-def test_a_parameter_change_rebuilds_the_keys(db):
+def test_a_parameter_change_rebuilds_the_keys(tmp_path):
     paper, thesis, _ = paper_pair()
-    DedupIndex(db).add("A", paper)
+    store = Store.open(tmp_path / "papers.db")
+    db = store.db
+    store.ingest_source("a", [paper], dedup=DedupIndex(db), now="2026-01-01T00:00:00Z")
     db.execute("UPDATE dedup_meta SET value = 'older' WHERE key = 'params'")
     db.execute("DELETE FROM dedup_bands")
-    index = DedupIndex(db)
+    db.conn.commit()
+    index = DedupIndex(db)  # the keys are recomputed from the stored papers' text
     assert db.execute("SELECT value FROM dedup_meta").fetchone()[0] == dedup.PARAMS_VERSION
+    assert index.find(thesis, "B").canonical_id == paper.id
+    store.close()
+
+
+def test_an_index_of_the_first_layout_is_converted(db):
+    """An index written before token hashes (compressed words, its own canonical_id copy
+    of the root) is converted when opened: the same papers are found, nothing is lost."""
+    paper, thesis, _ = paper_pair()
+    db.execute(
+        "CREATE TABLE dedup_docs (doc INTEGER PRIMARY KEY, paper_id TEXT NOT NULL UNIQUE, "
+        "canonical_id TEXT, arxiv_id TEXT, doi TEXT, authors TEXT NOT NULL DEFAULT '[]', "
+        "title TEXT NOT NULL DEFAULT '', words BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX dedup_docs_canonical ON dedup_docs (canonical_id)")
+    db.execute(
+        "CREATE TABLE dedup_bands (band INTEGER NOT NULL, bucket INTEGER NOT NULL, doc INTEGER "
+        "NOT NULL, PRIMARY KEY (band, bucket, doc)) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE dedup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO dedup_meta VALUES ('params', 'dedup-2:5:20x3:8/16:seed=20240811')")
+    words = dedup.abstract_tokens(paper.abstract)
+    db.execute(
+        "INSERT INTO dedup_docs (doc, paper_id, title, words) VALUES (1, 'A', ?, ?)",
+        [" ".join(dedup.title_tokens(paper.title)), dedup.zlib.compress(" ".join(words).encode())],
+    )
+    db.execute("INSERT INTO dedup_bands VALUES (0, 12345, 1)")  # a key of the old family
+    db.conn.commit()
+    index = DedupIndex(db)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_docs)")}
+    assert "words" not in columns and "canonical_id" not in columns
+    assert db.execute("SELECT count(*) FROM dedup_bands WHERE bucket = 12345").fetchone()[0] == 0
+    assert index.find(thesis, "B").canonical_id == "A"
+    assert DedupIndex(db).find(paper, "C").canonical_id == "A"
+    for migration in dedup.MIGRATIONS:  # each migration can run again: nothing changes
+        migration(db)
     assert index.find(thesis, "B").canonical_id == "A"
 
 
