@@ -10,25 +10,30 @@ How a paper is checked (cost independent of the number of indexed papers):
 
 1. Candidates, from these keys looked up in `dedup_bands` by its (band, bucket) primary
    key, never by a scan:
-   - band 0..BANDS-1: MinHash LSH bands over 5-word shingles of title + abstract (catches
-     copies with scattered small edits; Jaccard >= ~0.5 is found with high probability);
+   - band 0..BANDS-1: MinHash LSH bands (BANDS x ROWS) over 5-word shingles of title +
+     abstract (catches copies with scattered small edits; Jaccard >= ~0.5 is found with
+     high probability);
    - band -1 (ANCHOR_BAND): winnowed fingerprints of 8-word runs of the abstract (any
-     verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 30 words shares a key: truncated
-     abstracts, a thesis containing the paper's abstract, a shared opening paragraph);
+     verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 30 words, PASSAGE_RUN, shares a key:
+     truncated abstracts, a thesis containing the paper's abstract, a shared opening);
    - band -2 (TITLE_BAND): the normalised title (retitled by case, punctuation, markup);
    - band -3 (REST_BAND): the title's content words after a leading "Name:" (all of them
      without one): a name added, dropped or changed over one subtitle;
    - bands -4 / -5 (HEAD_BAND, TAIL_BAND): the first and the last EDGE_WORDS of those:
      a qualifier added at the other end ("... for Large Language Models", "Efficient ...").
-   At most BUCKET_CAP papers are read per key, the newest first (`bucket_stats`, shown by
-   `dedup --stats`, counts the buckets past the cap; the other keys of a pair are read
-   all the same), and only the MAX_VERIFY candidates sharing the most keys (weighted,
-   title keys first) are verified.
-2. Verification on the real text, normalised and without boilerplate (licence, copyright,
-   permission, funding and code-availability sentences, arXiv's "this https URL"), see
-   `similarity` and `_rules`: explicit rules, each with its threshold, give a score in
-   [0, 1]; a pair is a duplicate when the score is >= THRESHOLD and no veto applies. Titles
-   and abstracts alone decide: a missing author or id never does.
+   A bucket is the low 32 bits of the key's hash (a chance collision only adds a
+   candidate). At most BUCKET_CAP papers are read per key, the newest first
+   (`bucket_stats`, shown by `dedup --stats`, counts the buckets past the cap; the other
+   keys of a pair are read all the same), and only the MAX_VERIFY candidates sharing the
+   most keys (weighted, title keys first) are considered. One met through a single LSH
+   band or anchor and no title key is verified only if the titles overlap
+   (`_worth_verifying`).
+2. Verification on the stored token hashes of the text, normalised and without
+   boilerplate (licence, copyright, permission, funding and code-availability sentences,
+   arXiv's "this https URL"), see `similarity` and `_rules`: explicit rules, each with
+   its threshold, give a score in [0, 1]; a pair is a duplicate when the score is >=
+   THRESHOLD and no veto applies. Titles and abstracts alone decide: a missing author or
+   id never does.
 
 Vetoes (the pair is reported with score 0.0 and the veto as reason):
 - a different kind of work: a title word that only one title has among comment,
@@ -48,18 +53,23 @@ Vetoes (the pair is reported with score 0.0 and the veto as reason):
 The user decides last: `dedup_decisions` holds their `link` / `unlink` of two ids
 (`decide`); an unlinked pair is never returned by `find`, and the store applies both.
 
-Storage (tables created in the given database):
+Storage (tables created in the given database by MIGRATIONS, which the store's
+migration runner applies; DedupIndex applies them itself when they are missing):
 - `dedup_docs`: one row per indexed paper: `doc` (integer, first-seen order),
-  `paper_id`, `canonical_id` (the root it duplicates, or NULL), strong ids, author last
-  names (JSON), normalised title tokens, and the normalised abstract tokens
-  (zlib-compressed UTF-8, for verification). Every key is recomputable from this row.
+  `paper_id`, strong ids, author last names (JSON), normalised title tokens, the
+  abstract's token hashes (low 32 bits, dictionary-encoded, `_pack_hashes`) and its
+  content-stem hashes (uint16): verification reads these, never the text. The cluster
+  root is NOT kept here: it is `papers.duplicate_of` (the store's), read at lookup.
 - `dedup_bands(band, bucket, doc)`: the LSH / anchor / title keys, WITHOUT ROWID, primary
   key (band, bucket, doc).
 - `dedup_meta`: the parameter version the keys were computed with; a version change
-  rebuilds `dedup_bands` from `dedup_docs`.
+  rebuilds `dedup_bands` from the stored papers' text.
 - `dedup_decisions(a, b, decision, decided_at)`: the user's decisions (never rebuilt).
-Writes join the caller's transaction (the store's, one per source) through a savepoint;
-nothing here commits it.
+Per chunk of papers: `find_many` (one lookup statement for all their keys; a paper is
+also checked against the chunk's earlier papers) then `add_many` (one insert of the docs,
+one `executemany` of all key rows, sorted); `find` / `add` are the one-paper forms.
+Writes join the caller's transaction (the store's) through a savepoint; nothing here
+commits it.
 
 All hashing is a fixed function of the text (blake2b for tokens, fixed-seed multiply-
 shift hash families in numpy), so signatures are identical across runs and processes.
@@ -392,7 +402,13 @@ def _token_hashes(words: Sequence[str]) -> np.ndarray:
 def _stem_hashes(words: Sequence[str]) -> np.ndarray:
     """Sorted unique 16-bit hashes of the content stems of an abstract (`_vocabulary`): a
     chance collision among an abstract's ~100 stems moves an overlap by ~0.2%."""
-    return np.unique(_token_hashes(list(_vocabulary(words))).astype(np.uint16))
+    return _sorted_unique(_token_hashes(list(_vocabulary(words))).astype(np.uint16))
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique without its overhead on small arrays."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
 def _gram_hashes(h: np.ndarray, k: int, mul: np.ndarray) -> np.ndarray:
@@ -563,27 +579,59 @@ def _bucket32(value: int) -> int:
     return ((value + 0x80000000) & 0xFFFFFFFF) - 0x80000000
 
 
-def _keys_many(docs: Sequence[_Doc]) -> list[list[tuple[int, int]]]:
-    """(band, bucket) keys of several documents at once: LSH bands over title + abstract,
+def _key(band: int, bucket: int) -> int:
+    """A key as one integer: (band + 8) << 32 | (32-bit bucket + 2**31)."""
+    return ((band + 8) << 32) | (_bucket32(bucket) + 0x80000000)
+
+
+def _unkey(key: int) -> tuple[int, int]:
+    return (key >> 32) - 8, (key & 0xFFFFFFFF) - 0x80000000
+
+
+_BAND_KEYS = (np.arange(BANDS, dtype=np.int64) + 8) << 32
+
+
+def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
+    """The keys (`_key`) of several documents at once: LSH bands over title + abstract,
     anchors of the abstract, title keys. Each key once per document."""
     texts = [np.concatenate([_token_hashes(_plain(d.title)), d.h]) for d in docs]
-    has_text = [len(t) > 0 for t in texts]
-    buckets = _band_bucket_rows(_signatures(texts)) if docs else np.zeros((0, BANDS))
-    low = buckets.astype(np.int32).tolist()  # the low 32 bits (a wrapping cast)
-    out: list[list[tuple[int, int]]] = []
-    for doc, text, bands, marks in zip(
-        docs, has_text, low, _anchors_many([d.h for d in docs]), strict=True
-    ):
-        keys = list(enumerate(bands)) if text else []
-        keys += [(ANCHOR_BAND, a) for a in marks.astype(np.int32).tolist()]
-        keys += [(band, _bucket32(b)) for band, b in _title_keys(doc.title)]
+    bands = _band_bucket_rows(_signatures(texts)) if docs else np.zeros((0, BANDS), np.int64)
+    band_keys = (_BAND_KEYS | _low32(bands)).tolist()
+    marks = _anchors_many([d.h for d in docs])
+    anchor_keys = (_ANCHOR_KEY | _low32(np.concatenate([np.zeros(0, np.int64), *marks]))).tolist()
+    out: list[list[int]] = []
+    at = 0
+    for doc, text, lsh, these in zip(docs, texts, band_keys, marks, strict=True):
+        keys = lsh if len(text) else []
+        keys += anchor_keys[at : at + len(these)]
+        at += len(these)
+        keys += [_key(band, bucket) for band, bucket in _title_keys(doc.title)]
         out.append(list(dict.fromkeys(keys)))
     return out
 
 
+def _low32(values: np.ndarray) -> np.ndarray:
+    """The low 32 bits of int64 hashes (a wrapping cast) + 2**31: a key's bucket part."""
+    return values.astype(np.int32).astype(np.int64) + 0x80000000
+
+
+_ANCHOR_KEY = (ANCHOR_BAND + 8) << 32
+
+
 def _keys(doc: _Doc) -> list[tuple[int, int]]:
     """(band, bucket) keys of one document (see `_keys_many`)."""
-    return _keys_many([doc])[0]
+    return [_unkey(key) for key in _keys_many([doc])[0]]
+
+
+def _key_rows(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int, int]]:
+    """The sorted (band, bucket, doc) rows of documents' keys, for one executemany."""
+    pairs = sorted({(key, number) for ks, number in zip(keys, numbers, strict=True) for key in ks})
+    if not pairs:
+        return []
+    values = np.array(pairs, dtype=np.int64)
+    band = (values[:, 0] >> 32) - 8
+    bucket = (values[:, 0] & 0xFFFFFFFF) - 0x80000000
+    return list(zip(band.tolist(), bucket.tolist(), values[:, 1].tolist(), strict=True))
 
 
 # --- verification -------------------------------------------------------------------
@@ -996,11 +1044,7 @@ def m002_dedup_docs_token_hashes(db: sqlite_utils.Database) -> None:
             _INSERT_DOC,
             [(*row[:6], *_doc_values(d)[4:]) for row, d in zip(rows, docs, strict=True)],
         )
-        keys = _keys_many(docs)
-        db.conn.executemany(
-            _INSERT_KEYS,
-            sorted((b, k, row[0]) for row, ks in zip(rows, keys, strict=True) for b, k in ks),
-        )
+        db.conn.executemany(_INSERT_KEYS, _key_rows(_keys_many(docs), [row[0] for row in rows]))
     db.execute("DROP TABLE dedup_docs_old")
     db.execute(
         "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('params', ?)", (PARAMS_VERSION,)
@@ -1032,8 +1076,8 @@ _LOOKUP = """
 
 
 def _key_values(keys: Iterable[tuple[int, int]]) -> list[int]:
-    """Keys as the single integers `_LOOKUP` reads: (band + 8) << 32 | (bucket + 2**31)."""
-    return [((band + 8) << 32) | (bucket + 0x80000000) for band, bucket in keys]
+    """(band, bucket) keys as the single integers `_LOOKUP` reads (`_key`)."""
+    return [_key(band, bucket) for band, bucket in keys]
 
 
 _INSERT_DOC = f"INSERT OR REPLACE INTO dedup_docs ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 8)})"
@@ -1053,7 +1097,12 @@ _BAND_NAMES = {
 def _pack_hashes(h: np.ndarray) -> bytes:
     """The low 32 bits of token hashes, compactly: the distinct values (uint32) after a
     uint16 count, then each token's index among them (uint8 when fewer than 256)."""
-    values, index = np.unique(h & np.uint64(0xFFFFFFFF), return_inverse=True)
+    low = (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    order = np.argsort(low, kind="stable")
+    ordered = low[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(low) else []
+    values, index = ordered[first], np.empty(len(low), dtype=np.int64)
+    index[order] = np.cumsum(first) - 1
     width = np.uint8 if len(values) < 256 else np.uint16
     count = np.array([len(values)], dtype="<u2")
     return count.tobytes() + values.astype("<u4").tobytes() + index.astype(width).tobytes()
@@ -1100,16 +1149,14 @@ class _Candidate:
 
 
 def _rank(
-    keys: list[tuple[int, int]],
-    hits: dict[tuple[int, int], list[int]],
-    earlier: dict[tuple[int, int], list[int]],
+    keys: list[int], hits: dict[int, list[int]], earlier: dict[int, list[int]]
 ) -> list[tuple[int, int]]:
     """The MAX_VERIFY candidates sharing the most keys (weighted), as (number, weight):
     a stored doc number, or -1 - j for the chunk's earlier item j. On a tie, the first
     seen first (stored docs by number, then the chunk's items)."""
     counts: Counter[int] = Counter()
     for key in keys:
-        weight = _WEIGHTS.get(key[0], 1)
+        weight = _WEIGHTS.get((key >> 32) - 8, 1)
         for number in hits.get(key, ()):
             counts[number] += weight
         for j in earlier.get(key, ()):
@@ -1137,7 +1184,7 @@ class DedupIndex:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         # keys computed by find_many, kept for the add_many of the same papers
-        self._prepared: dict[tuple, tuple[tuple, _Doc, list[tuple[int, int]]]] = {}
+        self._prepared: dict[tuple, tuple[tuple, _Doc, list[int]]] = {}
         self._has_papers = False
         # Whether any user decision exists, read once: decisions name stored papers, and
         # `find` is asked about new ones, so a decision made meanwhile changes nothing.
@@ -1175,7 +1222,7 @@ class DedupIndex:
         added already (its root being the earlier item's match, or the earlier item)."""
         prepared = self._prepare_many([paper for _, paper in items])
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
-        earlier: dict[tuple[int, int], list[int]] = {}  # key -> the chunk's items so far
+        earlier: dict[int, list[int]] = {}  # key -> the chunk's items so far
         ranked = []
         for i, (_, _, keys) in enumerate(prepared):
             ranked.append(_rank(keys, hits, earlier))
@@ -1225,16 +1272,12 @@ class DedupIndex:
             canonical_id=candidate.root, reason=best_reason, score=round(score, 4)
         )
 
-    def _lookup(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+    def _lookup(self, keys: set[int]) -> dict[int, list[int]]:
         """Stored doc numbers per key (the newest BUCKET_CAP), in one statement."""
         if not keys:
             return {}
-        rows = self.db.execute(_LOOKUP, (json.dumps(_key_values(sorted(keys))), BUCKET_CAP))
-        return {
-            (band, bucket): list(map(int, found.split(",")))
-            for band, bucket, found in rows
-            if found
-        }
+        rows = self.db.execute(_LOOKUP, (json.dumps(sorted(keys)), BUCKET_CAP))
+        return {_key(b, k): list(map(int, found.split(","))) for b, k, found in rows if found}
 
     def _candidates(self, numbers: set[int]) -> dict[int, _Candidate]:
         """Stored docs by number, each with its root (from `papers.duplicate_of`)."""
@@ -1258,9 +1301,7 @@ class DedupIndex:
             )
         return self._has_papers
 
-    def _prepare_many(
-        self, papers: Sequence[Paper]
-    ) -> list[tuple[tuple, _Doc, list[tuple[int, int]]]]:
+    def _prepare_many(self, papers: Sequence[Paper]) -> list[tuple[tuple, _Doc, list[int]]]:
         """Docs and keys of a chunk (keys vectorised over the chunk), kept for the
         `add_many` of the same papers that follows a `find_many`."""
         wanted = [_content_key(p) for p in papers]
@@ -1320,12 +1361,8 @@ class DedupIndex:
                         numbers[paper_id] = top
                 rows.append((numbers[paper_id], paper_id, *_doc_values(doc)))
             self.db.conn.executemany(_INSERT_DOC, rows)
-            keys = {
-                (b, k, numbers[pid])
-                for pid, (_, _, ks) in zip(ids, prepared, strict=True)
-                for b, k in ks
-            }
-            self.db.conn.executemany(_INSERT_KEYS, sorted(keys))
+            keys = [ks for _, _, ks in prepared]
+            self.db.conn.executemany(_INSERT_KEYS, _key_rows(keys, [numbers[i] for i in ids]))
 
     # -- the user's decisions and the index's own figures
 
@@ -1431,10 +1468,7 @@ class DedupIndex:
                     for row, d in zip(chunk, docs, strict=True)
                 ],
             )
-            keys = _keys_many(docs)
-            rows = sorted(
-                (b, k, row[0]) for row, ks in zip(chunk, keys, strict=True) for b, k in ks
-            )
+            rows = _key_rows(_keys_many(docs), [row[0] for row in chunk])
             self.db.conn.executemany(_INSERT_KEYS, rows)
 
 

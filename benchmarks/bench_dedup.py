@@ -188,6 +188,8 @@ def run_one(dedup, how: str, n: int, corpus: Corpus, papers: list[Paper], args) 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.db")
         db = sqlite_utils.Database(path)
+        if args.cache_mb:
+            db.execute(f"PRAGMA cache_size = -{int(args.cache_mb * 1024)}")
         index = dedup.DedupIndex(db)
         t = time.perf_counter()
         real = n if how == "real" else TARGETS
@@ -227,6 +229,9 @@ def main() -> None:
     parser.add_argument("--bulk", default="1000000", help="sizes built in bulk")
     parser.add_argument("--per-paper", action="store_true", help="find()/add() per paper")
     parser.add_argument("--impl", help="path of another dedup module to measure")
+    parser.add_argument(
+        "--cache-mb", type=float, default=0, help="SQLite page cache (default: SQLite's 2 MB)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     dedup = load(args.impl)

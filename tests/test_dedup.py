@@ -452,3 +452,58 @@ def test_tokens_keep_version_markers():
     assert dedup.tokens("MMRL++ vs LoRA+ and Qwen2-VL, $\\alpha$-x") == [
         *("mmrl", "plusplus", "vs", "lora", "plus", "and", "qwen", "2", "vl", "alpha", "x"),
     ]
+
+
+# --- the chunk API: find_many / add_many ----------------------------------------------
+def test_find_many_sees_the_earlier_papers_of_its_chunk(db):
+    """A chunk's papers may duplicate each other: each is checked against the stored
+    papers and against the chunk's earlier ones, linked to their root, as one-by-one
+    find/add would link them."""
+    paper, thesis, copy = paper_pair()
+    other = seed_papers()[5]
+    items = [("A", paper), ("O", other), ("B", thesis), ("C", copy)]
+    index = DedupIndex(db)
+    matches = index.find_many(items)
+    assert [m.canonical_id if m else None for m in matches] == [None, None, "A", "A"]
+    index.add_many(items)
+    # the same answers, one paper at a time, in a fresh database
+    single = sqlite_utils.Database(memory=True)
+    one = DedupIndex(single)
+    stored_roots(single, {})
+    answers = []
+    for paper_id, p in items:
+        match = one.find(p, paper_id)
+        answers.append(match.canonical_id if match else None)
+        one.add(paper_id, p)
+        stored_roots(single, {paper_id: match.canonical_id if match else None})
+    assert answers == [None, None, "A", "A"]
+    rows = "SELECT band, bucket, doc FROM dedup_bands ORDER BY 1, 2, 3"
+    assert db.execute(rows).fetchall() == single.execute(rows).fetchall()
+    docs = "SELECT doc, paper_id, title, hashes, stems FROM dedup_docs ORDER BY doc"
+    assert db.execute(docs).fetchall() == single.execute(docs).fetchall()
+
+
+def test_find_many_of_the_stored_papers_finds_nothing_new(db):
+    papers = seed_papers()
+    index = DedupIndex(db)
+    items = [(p.id, p) for p in papers]
+    assert [m for m in index.find_many(items) if m] != []  # the adaptive-MT pair
+    index.add_many(items)
+    # asked again about themselves (same ids): nothing, and one statement per chunk
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    assert index.find_many(items[:10]) == [None] * 10
+    db.conn.set_trace_callback(None)
+    assert sum("json_each" in s and "dedup_bands" in s for s in statements) == 1
+
+
+def test_the_migrations_are_named_functions_that_run_twice(db):
+    names = [m.__name__ for m in dedup.MIGRATIONS]
+    assert names == sorted(names) and all(re.fullmatch(r"m\d{3}_\w+", n) for n in names)
+    for _ in range(2):
+        for migration in dedup.MIGRATIONS:
+            migration(db)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"dedup_docs", "dedup_bands", "dedup_meta", "dedup_decisions"} <= tables
+    DedupIndex(db).add("A", paper_pair()[0])
+    assert DedupIndex(db).find(paper_pair()[1], "B").canonical_id == "A"
