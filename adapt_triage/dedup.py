@@ -1305,12 +1305,13 @@ class DedupIndex:
         """Docs and keys of a chunk (keys vectorised over the chunk), kept for the
         `add_many` of the same papers that follows a `find_many`."""
         wanted = [_content_key(p) for p in papers]
-        todo = list(dict.fromkeys(k for k in wanted if k not in self._prepared))
-        docs = [_Doc.of(papers[wanted.index(k)]) for k in todo]
+        first = dict(zip(reversed(wanted), reversed(papers), strict=True))
+        todo = [k for k in first if k not in self._prepared]
         known = {k: self._prepared[k] for k in wanted if k in self._prepared}
-        known.update(
-            (k, (k, doc, keys)) for k, doc, keys in zip(todo, docs, _keys_many(docs), strict=True)
-        )
+        if todo:
+            docs = [_Doc.of(first[k]) for k in todo]
+            keys = _keys_many(docs)
+            known.update((k, (k, d, ks)) for k, d, ks in zip(todo, docs, keys, strict=True))
         self._prepared = known
         return [known[k] for k in wanted]
 

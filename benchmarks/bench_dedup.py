@@ -143,7 +143,7 @@ def build_bulk(db: sqlite_utils.Database, dedup: ModuleType, start: int, n: int,
         )
         low, high = -(2**63), 2**63 - 1
     else:
-        blob = np.zeros(1, dtype=np.uint64).tobytes()
+        blob = dedup._pack_hashes(np.zeros(0, dtype=np.uint64))  # no text
         rows = ((int(d), f"bg{int(d)}", "", blob, b"") for d in docs)
         db.conn.executemany(
             "INSERT INTO dedup_docs (doc, paper_id, title, hashes, stems) VALUES (?, ?, ?, ?, ?)",
@@ -188,6 +188,7 @@ def run_one(dedup, how: str, n: int, corpus: Corpus, papers: list[Paper], args) 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.db")
         db = sqlite_utils.Database(path)
+        db.execute("PRAGMA journal_mode = WAL")  # as the store opens its database
         if args.cache_mb:
             db.execute(f"PRAGMA cache_size = -{int(args.cache_mb * 1024)}")
         index = dedup.DedupIndex(db)
