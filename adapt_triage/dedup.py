@@ -1051,24 +1051,54 @@ def m002_dedup_docs_token_hashes(db: sqlite_utils.Database) -> None:
     )
 
 
+def m003_dedup_recent_keys(db: sqlite_utils.Database) -> None:
+    """The keys of the papers added since the last merge (`DedupIndex._merge`): a small
+    table, so that adding a paper writes a few cached pages, not one page of the large
+    `dedup_bands` per key."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS dedup_recent (
+            band INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            doc INTEGER NOT NULL,
+            PRIMARY KEY (band, bucket, doc)
+        ) WITHOUT ROWID"""
+    )
+
+
 # The dedup index's migrations, in order, each idempotent: the store's migration runner
 # applies them (and records their names); until it does, DedupIndex applies them itself.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     m001_dedup_tables,
     m002_dedup_docs_token_hashes,
+    m003_dedup_recent_keys,
 ]
 
-_TABLES = ("dedup_docs", "dedup_bands", "dedup_meta", "dedup_decisions")
+_TABLES = ("dedup_docs", "dedup_bands", "dedup_recent", "dedup_meta", "dedup_decisions")
+# Key rows the recent table holds before they are merged into dedup_bands in one sorted
+# insert (about 35,000 papers: a merge then writes each page of dedup_bands about once
+# for that many papers, where adding them one by one writes a page per key).
+MERGE_ROWS = 1_000_000
 _DOC_COLUMNS = "doc, paper_id, arxiv_id, doi, authors, title, hashes, stems"
 # Keys looked up in one statement (a chunk's, or one paper's, `_key_values`): for each key,
-# at most ?2 papers, the newest first (a full bucket of a generic key never stops finding
-# recent papers; the more specific keys of a pair are looked up all the same).
+# at most ?2 papers, the newest first, from the recent and the merged keys (a full bucket
+# of a generic key never stops finding recent papers; the more specific keys of a pair
+# are looked up all the same).
 _LOOKUP = """
     SELECT (k.value >> 32) - 8 AS band, (k.value & 4294967295) - 2147483648 AS bucket,
         (SELECT group_concat(doc) FROM (
-            SELECT doc FROM dedup_bands b
-            WHERE b.band = (k.value >> 32) - 8
-              AND b.bucket = (k.value & 4294967295) - 2147483648
+            SELECT doc FROM (
+                SELECT doc FROM dedup_recent r
+                WHERE r.band = (k.value >> 32) - 8
+                  AND r.bucket = (k.value & 4294967295) - 2147483648
+                ORDER BY doc DESC
+                LIMIT ?2)
+            UNION
+            SELECT doc FROM (
+                SELECT doc FROM dedup_bands b
+                WHERE b.band = (k.value >> 32) - 8
+                  AND b.bucket = (k.value & 4294967295) - 2147483648
+                ORDER BY doc DESC
+                LIMIT ?2)
             ORDER BY doc DESC
             LIMIT ?2))
     FROM json_each(?1) k
@@ -1082,6 +1112,7 @@ def _key_values(keys: Iterable[tuple[int, int]]) -> list[int]:
 
 _INSERT_DOC = f"INSERT OR REPLACE INTO dedup_docs ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 8)})"
 _INSERT_KEYS = "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)"
+_INSERT_RECENT = "INSERT OR IGNORE INTO dedup_recent (band, bucket, doc) VALUES (?, ?, ?)"
 # Candidate weight per key hit: a shared title key counts like every LSH band at once;
 # the looser title keys count for a few bands each.
 _WEIGHTS = {TITLE_BAND: BANDS, REST_BAND: BANDS // 2, HEAD_BAND: 3, TAIL_BAND: 3}
@@ -1186,6 +1217,7 @@ class DedupIndex:
         # keys computed by find_many, kept for the add_many of the same papers
         self._prepared: dict[tuple, tuple[tuple, _Doc, list[int]]] = {}
         self._has_papers = False
+        self._recent: int | None = None  # rows in dedup_recent (counted when first needed)
         # Whether any user decision exists, read once: decisions name stored papers, and
         # `find` is asked about new ones, so a decision made meanwhile changes nothing.
         self._has_decisions = True
@@ -1347,9 +1379,10 @@ class DedupIndex:
                 for row in existing.values()
                 for band, bucket in _title_keys(tuple(row[5].split()))
             ]
-            self.db.conn.executemany(
-                "DELETE FROM dedup_bands WHERE band = ? AND bucket = ? AND doc = ?", sorted(stale)
-            )
+            for table in ("dedup_bands", "dedup_recent"):
+                self.db.conn.executemany(
+                    f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND doc = ?", sorted(stale)
+                )
             top = self.db.execute("SELECT coalesce(max(doc), 0) FROM dedup_docs").fetchone()[0]
             numbers: dict[str, int] = {}
             rows = []
@@ -1362,8 +1395,24 @@ class DedupIndex:
                         numbers[paper_id] = top
                 rows.append((numbers[paper_id], paper_id, *_doc_values(doc)))
             self.db.conn.executemany(_INSERT_DOC, rows)
-            keys = [ks for _, _, ks in prepared]
-            self.db.conn.executemany(_INSERT_KEYS, _key_rows(keys, [numbers[i] for i in ids]))
+            keys = _key_rows([ks for _, _, ks in prepared], [numbers[i] for i in ids])
+            self.db.conn.executemany(_INSERT_RECENT, keys)
+            if self._recent is None:
+                self._recent = self.db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0]
+            else:
+                self._recent += len(keys)
+            if self._recent > MERGE_ROWS:
+                self._merge()
+
+    def _merge(self) -> None:
+        """Move the recent keys into dedup_bands, in one insert in key order."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) "
+                "SELECT band, bucket, doc FROM dedup_recent ORDER BY band, bucket, doc"
+            )
+            self.db.execute("DELETE FROM dedup_recent")
+        self._recent = 0
 
     # -- the user's decisions and the index's own figures
 
@@ -1417,7 +1466,10 @@ class DedupIndex:
         than BUCKET_CAP papers (a lookup reads only the newest BUCKET_CAP of those)."""
         rows = self.db.execute(
             """SELECT band, count(*), sum(n), max(n), sum(n > ?1)
-               FROM (SELECT band, bucket, count(*) AS n FROM dedup_bands GROUP BY band, bucket)
+               FROM (SELECT band, bucket, count(*) AS n FROM (
+                        SELECT band, bucket, doc FROM dedup_bands
+                        UNION SELECT band, bucket, doc FROM dedup_recent)
+                     GROUP BY band, bucket)
                GROUP BY band ORDER BY band""",
             (BUCKET_CAP,),
         ).fetchall()
@@ -1452,6 +1504,8 @@ class DedupIndex:
         the stored paper's title and abstract (`papers`); a doc without one keeps only the
         keys its stored form gives (title keys exact, text keys from 32-bit hashes)."""
         self.db.execute("DELETE FROM dedup_bands")
+        self.db.execute("DELETE FROM dedup_recent")
+        self._recent = 0
         text = "p.title, p.abstract, p.authors, p.arxiv_id, p.doi"
         columns = ", ".join(f"d.{c}" for c in _DOC_COLUMNS.split(", "))
         query = (

@@ -39,6 +39,10 @@ def db(tmp_path: Path) -> sqlite_utils.Database:
     database.close()
 
 
+# every key row of the index: the merged ones and those added since the last merge
+ALL_KEYS = "SELECT band, bucket, doc FROM dedup_bands UNION SELECT * FROM dedup_recent"
+
+
 def ingest(index: DedupIndex, papers: list[Paper]) -> dict[str, DuplicateMatch]:
     """What the store does in its one transaction per source: find, then add with the
     match as canonical."""
@@ -289,7 +293,7 @@ def test_add_is_idempotent_and_replaces_rows(db):
 
     def counts() -> tuple[int, int]:
         docs = db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0]
-        return docs, db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
+        return docs, db.execute(f"SELECT count(*) FROM ({ALL_KEYS})").fetchone()[0]
 
     index.add("A", paper)
     once = counts()
@@ -346,6 +350,7 @@ def test_a_parameter_change_rebuilds_the_keys(tmp_path):
     store.ingest_source("a", [paper], dedup=DedupIndex(db), now="2026-01-01T00:00:00Z")
     db.execute("UPDATE dedup_meta SET value = 'older' WHERE key = 'params'")
     db.execute("DELETE FROM dedup_bands")
+    db.execute("DELETE FROM dedup_recent")
     db.conn.commit()
     index = DedupIndex(db)  # the keys are recomputed from the stored papers' text
     assert db.execute("SELECT value FROM dedup_meta").fetchone()[0] == dedup.PARAMS_VERSION
@@ -395,7 +400,8 @@ def test_lookups_use_the_band_index_not_a_scan(db):
     ).fetchall()
     steps = [row[3] for row in plan]
     assert "SEARCH b USING PRIMARY KEY (band=? AND bucket=?)" in steps
-    assert not any(step.startswith("SCAN b") or "dedup_bands" in step for step in steps)
+    assert "SEARCH r USING PRIMARY KEY (band=? AND bucket=?)" in steps  # the recent keys
+    assert not any(step.startswith(("SCAN b", "SCAN r")) or "dedup_" in step for step in steps)
 
 
 def test_empty_and_huge_input(db):
@@ -477,7 +483,7 @@ def test_find_many_sees_the_earlier_papers_of_its_chunk(db):
         one.add(paper_id, p)
         stored_roots(single, {paper_id: match.canonical_id if match else None})
     assert answers == [None, None, "A", "A"]
-    rows = "SELECT band, bucket, doc FROM dedup_bands ORDER BY 1, 2, 3"
+    rows = f"{ALL_KEYS} ORDER BY 1, 2, 3"
     assert db.execute(rows).fetchall() == single.execute(rows).fetchall()
     docs = "SELECT doc, paper_id, title, hashes, stems FROM dedup_docs ORDER BY doc"
     assert db.execute(docs).fetchall() == single.execute(docs).fetchall()
@@ -504,6 +510,26 @@ def test_the_migrations_are_named_functions_that_run_twice(db):
         for migration in dedup.MIGRATIONS:
             migration(db)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"dedup_docs", "dedup_bands", "dedup_meta", "dedup_decisions"} <= tables
+    assert {"dedup_docs", "dedup_bands", "dedup_recent", "dedup_meta", "dedup_decisions"} <= tables
     DedupIndex(db).add("A", paper_pair()[0])
     assert DedupIndex(db).find(paper_pair()[1], "B").canonical_id == "A"
+
+
+def test_recent_keys_are_merged_in_key_order_and_still_found(db, monkeypatch):
+    """Keys go to the small recent table; past MERGE_ROWS rows they move to dedup_bands
+    in one insert, and every paper is found the same before and after."""
+    papers = seed_papers()
+    monkeypatch.setattr(dedup, "MERGE_ROWS", 500)
+    index = DedupIndex(db)
+    index.add_many([(p.id, p) for p in papers[:10]])
+    recent = db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0]
+    assert 0 < recent <= 500
+    assert db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0] == 0
+    before = [index.find(Paper(p.title.upper(), p.abstract), "x") for p in papers[:10]]
+    index.add_many([(p.id, p) for p in papers[10:40]])  # past MERGE_ROWS: merged
+    assert db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0] == 0
+    merged = db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
+    assert merged > recent
+    after = [index.find(Paper(p.title.upper(), p.abstract), "x") for p in papers[:10]]
+    assert [m.canonical_id for m in before] == [m.canonical_id for m in after]
+    assert [m.canonical_id for m in after] == [p.id for p in papers[:10]]
