@@ -16,13 +16,17 @@ Two ways to build an index of N papers in a temporary SQLite file:
   anchors, four title keys). For unrelated papers this is what real keys look like; it
   makes a million-paper index buildable in minutes.
 
-The batch (one transaction, `find_many` then `add_many` per chunk, as the store does):
-100 near-duplicates of stored papers (abstract cut to 60%, "Abstract:" prefix, title
-upper-cased), 20 papers together with a near-duplicate of each later in the same batch,
-and fresh papers up to 1,000. Printed per size: build time, file size, CPU ms and wall ms
-per new paper, recall (duplicates linked to the right paper / planted), false links
-(fresh papers linked to anything), and the CPU cost per paper over the first row's.
-Timings are figures to read, not assertions (the machine may be loaded).
+The batch (one transaction, `find_many` then `add_many` per chunk of 500, as the store
+will call them): 100 near-duplicates of stored papers (abstract cut to 60%, "Abstract:"
+prefix, title upper-cased), 20 papers together with a near-duplicate of each later in the
+same batch, and fresh papers up to 1,000. In --bulk mode the batch meets the recent-keys
+table half full (MERGE_ROWS / 2 rows), its average state. Printed per size: build time,
+file size, CPU ms and wall ms per new paper, the periodic merge's CPU ms per paper (the
+recent table filled to MERGE_ROWS, merged once, divided by the papers it held), recall
+(duplicates linked to the right paper / planted), false links (fresh papers linked to
+anything), and (cpu + merge) per paper over the first row's. The database is in WAL mode
+with SQLite's default page cache unless --cache-mb says otherwise. Timings are figures
+to read, not assertions (the machine may be loaded).
 
 `--impl PATH` loads another dedup module (e.g. an older commit's, which has only
 find()/add()) to compare against.
