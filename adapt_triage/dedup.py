@@ -436,6 +436,9 @@ def minhash_signature(words: Sequence[str]) -> np.ndarray:
 def _windows(texts: Sequence[np.ndarray], k: int, mul: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The k-gram hashes of several texts at once, concatenated, and the text each belongs
     to (a text shorter than k gives one gram of all its tokens, as `_gram_hashes`)."""
+    if len(texts) == 1:  # one paper (find / add): no boundaries to respect
+        grams = _gram_hashes(texts[0], k, mul)
+        return grams, np.zeros(len(grams), dtype=np.int64)
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
     if not len(texts) or not lengths.sum():
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
@@ -499,6 +502,8 @@ def anchors(words: Sequence[str]) -> list[int]:
 
 def _anchors_many(texts: Sequence[np.ndarray]) -> list[np.ndarray]:
     """`anchors` of several texts (token hashes, int64 arrays), vectorised over all."""
+    if len(texts) == 1:  # one paper (find / add)
+        return [_anchors_one(texts[0])]
     out: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in texts]
     long_enough = [i for i, t in enumerate(texts) if len(t) >= ANCHOR_K]
     if not long_enough:
@@ -536,6 +541,21 @@ def _anchors_many(texts: Sequence[np.ndarray]) -> list[np.ndarray]:
     ):
         out[long_enough[i]] = part
     return out
+
+
+def _anchors_one(h: np.ndarray) -> np.ndarray:
+    """`_anchors_many` of one text: the distinct minima of its windows of ANCHOR_W grams
+    (the minimum of all of them for a text of fewer grams)."""
+    if len(h) < ANCHOR_K:
+        return np.zeros(0, dtype=np.int64)
+    minima, width = _gram_hashes(h, ANCHOR_K, _ANCHOR_MUL), 1
+    if len(minima) <= ANCHOR_W:
+        return minima[[int(minima.argmin())]].view(np.int64)
+    while width < ANCHOR_W:
+        step = min(width, ANCHOR_W - width)
+        minima = np.minimum(minima[:-step], minima[step:])
+        width += step
+    return _sorted_unique(minima).view(np.int64)
 
 
 def _title_bucket(title: Sequence[str], salt: str = "") -> int:
