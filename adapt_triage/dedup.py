@@ -10,25 +10,30 @@ How a paper is checked (cost independent of the number of indexed papers):
 
 1. Candidates, from these keys looked up in `dedup_bands` by its (band, bucket) primary
    key, never by a scan:
-   - band 0..BANDS-1: MinHash LSH bands over 5-word shingles of title + abstract (catches
-     copies with scattered small edits; Jaccard >= ~0.5 is found with high probability);
+   - band 0..BANDS-1: MinHash LSH bands (BANDS x ROWS) over 5-word shingles of title +
+     abstract (catches copies with scattered small edits; Jaccard >= ~0.5 is found with
+     high probability);
    - band -1 (ANCHOR_BAND): winnowed fingerprints of 8-word runs of the abstract (any
-     verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 23 words shares a key: truncated
-     abstracts, a thesis containing the paper's abstract, a shared opening paragraph);
+     verbatim passage of >= ANCHOR_K + ANCHOR_W - 1 = 30 words, PASSAGE_RUN, shares a key:
+     truncated abstracts, a thesis containing the paper's abstract, a shared opening);
    - band -2 (TITLE_BAND): the normalised title (retitled by case, punctuation, markup);
    - band -3 (REST_BAND): the title's content words after a leading "Name:" (all of them
      without one): a name added, dropped or changed over one subtitle;
    - bands -4 / -5 (HEAD_BAND, TAIL_BAND): the first and the last EDGE_WORDS of those:
      a qualifier added at the other end ("... for Large Language Models", "Efficient ...").
-   At most BUCKET_CAP papers are read per key, the newest first (`bucket_stats`, shown by
-   `dedup --stats`, counts the buckets past the cap; the other keys of a pair are read
-   all the same), and only the MAX_VERIFY candidates sharing the most keys (weighted,
-   title keys first) are verified.
-2. Verification on the real text, normalised and without boilerplate (licence, copyright,
-   permission, funding and code-availability sentences, arXiv's "this https URL"), see
-   `similarity` and `_rules`: explicit rules, each with its threshold, give a score in
-   [0, 1]; a pair is a duplicate when the score is >= THRESHOLD and no veto applies. Titles
-   and abstracts alone decide: a missing author or id never does.
+   A bucket is the low 32 bits of the key's hash (a chance collision only adds a
+   candidate). At most BUCKET_CAP papers are read per key, the newest first
+   (`bucket_stats`, shown by `dedup --stats`, counts the buckets past the cap; the other
+   keys of a pair are read all the same), and only the MAX_VERIFY candidates sharing the
+   most keys (weighted, title keys first) are considered. One met through a single LSH
+   band or anchor and no title key is verified only if the titles overlap
+   (`_worth_verifying`).
+2. Verification on the stored token hashes of the text, normalised and without
+   boilerplate (licence, copyright, permission, funding and code-availability sentences,
+   arXiv's "this https URL"), see `similarity` and `_rules`: explicit rules, each with
+   its threshold, give a score in [0, 1]; a pair is a duplicate when the score is >=
+   THRESHOLD and no veto applies. Titles and abstracts alone decide: a missing author or
+   id never does.
 
 Vetoes (the pair is reported with score 0.0 and the veto as reason):
 - a different kind of work: a title word that only one title has among comment,
@@ -48,18 +53,23 @@ Vetoes (the pair is reported with score 0.0 and the veto as reason):
 The user decides last: `dedup_decisions` holds their `link` / `unlink` of two ids
 (`decide`); an unlinked pair is never returned by `find`, and the store applies both.
 
-Storage (tables created in the given database):
+Storage (tables created in the given database by MIGRATIONS, which the store's
+migration runner applies; DedupIndex applies them itself when they are missing):
 - `dedup_docs`: one row per indexed paper: `doc` (integer, first-seen order),
-  `paper_id`, `canonical_id` (the root it duplicates, or NULL), strong ids, author last
-  names (JSON), normalised title tokens, and the normalised abstract tokens
-  (zlib-compressed UTF-8, for verification). Every key is recomputable from this row.
+  `paper_id`, strong ids, author last names (JSON), normalised title tokens, the
+  abstract's token hashes (low 32 bits, dictionary-encoded, `_pack_hashes`) and its
+  content-stem hashes (uint16): verification reads these, never the text. The cluster
+  root is NOT kept here: it is `papers.duplicate_of` (the store's), read at lookup.
 - `dedup_bands(band, bucket, doc)`: the LSH / anchor / title keys, WITHOUT ROWID, primary
   key (band, bucket, doc).
 - `dedup_meta`: the parameter version the keys were computed with; a version change
-  rebuilds `dedup_bands` from `dedup_docs`.
+  rebuilds `dedup_bands` from the stored papers' text.
 - `dedup_decisions(a, b, decision, decided_at)`: the user's decisions (never rebuilt).
-Writes join the caller's transaction (the store's, one per source) through a savepoint;
-nothing here commits it.
+Per chunk of papers: `find_many` (one lookup statement for all their keys; a paper is
+also checked against the chunk's earlier papers) then `add_many` (one insert of the docs,
+one `executemany` of all key rows, sorted); `find` / `add` are the one-paper forms.
+Writes join the caller's transaction (the store's) through a savepoint; nothing here
+commits it.
 
 All hashing is a fixed function of the text (blake2b for tokens, fixed-seed multiply-
 shift hash families in numpy), so signatures are identical across runs and processes.
@@ -73,9 +83,9 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 
 import numpy as np
 import sqlite_utils
@@ -84,11 +94,11 @@ from adapt_triage.paper import Paper, clean_text
 
 # --- parameters -------------------------------------------------------------------
 SHINGLE = 5  # words per MinHash shingle
-BANDS = 20  # LSH bands ...
-ROWS = 3  # ... of ROWS hash values each
+BANDS = 10  # LSH bands ...
+ROWS = 2  # ... of ROWS hash values each
 NUM_PERM = BANDS * ROWS
 ANCHOR_K = 8  # words per anchor k-gram
-ANCHOR_W = 16  # winnowing window: any shared run of K + W - 1 words shares an anchor
+ANCHOR_W = 23  # winnowing window: any shared run of K + W - 1 = PASSAGE_RUN words shares an anchor
 ANCHOR_BAND = -1
 TITLE_BAND = -2
 REST_BAND = -3  # the title's content words after a leading "Name:" (or all of them)
@@ -99,7 +109,7 @@ TITLE_KEY_BANDS = (TITLE_BAND, REST_BAND, HEAD_BAND, TAIL_BAND)
 MAX_WORDS = 4000  # abstract words kept for indexing and verification (bounds cost)
 BUCKET_CAP = 64  # papers read per key (the newest first; `bucket_stats` shows full ones)
 MAX_VERIFY = 12  # candidates verified per lookup
-PARAMS_VERSION = f"dedup-2:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=20240811"
+PARAMS_VERSION = f"dedup-3:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=20240811"
 
 # --- verification thresholds (see `similarity`; measured in tests/test_dedup.py) ---
 THRESHOLD = 0.5  # a pair is a duplicate when its score is at least this
@@ -305,22 +315,47 @@ def _last_name(name: str) -> str:
     return re.sub(r"[^a-z]", "", name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Doc:
-    """What verification needs of a paper (rebuilt from Paper or from a stored row)."""
+    """What verification needs of a paper (built from a Paper or read from a stored row):
+    the title tokens, the abstract's token hashes in order (`h`, uint64: every n-gram the
+    rules compare is hashed from these, never from text), the hashes of its content stems
+    (`stems`, sorted unique uint16), strong ids and author last names."""
 
     title: tuple[str, ...]
-    words: tuple[str, ...]
+    h: np.ndarray
+    stems: np.ndarray
     arxiv_id: str | None = None
     doi: str | None = None
     authors: frozenset[str] = frozenset()
 
+    @cached_property
+    def h32(self) -> np.ndarray:
+        """The low 32 bits of the token hashes (what is stored; verification reads these)."""
+        return self.h & np.uint64(0xFFFFFFFF)
+
+    @cached_property
+    def grams3(self) -> frozenset[int]:
+        """The abstract's 3-gram hashes (resemblance and containment)."""
+        return frozenset(_gram_hashes(self.h32, 3, _GRAM3_MUL).tolist())
+
+    @cached_property
+    def grams8(self) -> list[int]:
+        """The abstract's 8-gram hashes in order (verbatim runs)."""
+        return _gram_hashes(self.h32, 8, _GRAM8_MUL).tolist()
+
+    @cached_property
+    def grams8_set(self) -> frozenset[int]:
+        return frozenset(self.grams8)
+
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
         authors = frozenset(n for n in (_last_name(str(a)) for a in paper.authors or ()) if n)
+        words = abstract_tokens(paper.abstract)
         return cls(
             title=tuple(title_tokens(paper.title)),
-            words=tuple(abstract_tokens(paper.abstract)),
+            h=_token_hashes(words),
+            stems=_stem_hashes(words),
             arxiv_id=str(paper.arxiv_id) if paper.arxiv_id else None,
             doi=str(paper.doi).lower() if paper.doi else None,
             authors=authors,
@@ -328,9 +363,19 @@ class _Doc:
 
 
 # --- hashing ------------------------------------------------------------------------
-@lru_cache(maxsize=1 << 18)
-def _token_hash(token: str) -> int:
+def _blake(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+
+
+_HASHES: dict[str, int] = {}  # token -> hash: each distinct token is hashed once
+_HASHES_MAX = 1 << 20  # tokens kept (the cache starts again when full)
+
+
+def _token_hash(token: str) -> int:
+    value = _HASHES.get(token)
+    if value is None:
+        value = _HASHES[token] = _blake(token)
+    return value
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -343,7 +388,27 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _token_hashes(words: Sequence[str]) -> np.ndarray:
-    return np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+    """uint64 hashes of tokens, each distinct token hashed once (then read from a dict)."""
+    try:
+        return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
+    except KeyError:
+        if len(_HASHES) > _HASHES_MAX:
+            _HASHES.clear()
+        for word in set(words).difference(_HASHES):
+            _HASHES[word] = _blake(word)
+        return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
+
+
+def _stem_hashes(words: Sequence[str]) -> np.ndarray:
+    """Sorted unique 16-bit hashes of the content stems of an abstract (`_vocabulary`): a
+    chance collision among an abstract's ~100 stems moves an overlap by ~0.2%."""
+    return _sorted_unique(_token_hashes(list(_vocabulary(words))).astype(np.uint16))
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique without its overhead on small arrays."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
 def _gram_hashes(h: np.ndarray, k: int, mul: np.ndarray) -> np.ndarray:
@@ -360,11 +425,7 @@ def _gram_hashes(h: np.ndarray, k: int, mul: np.ndarray) -> np.ndarray:
 
 
 def _minhash(h: np.ndarray) -> np.ndarray:
-    shingles = np.unique(_gram_hashes(h, SHINGLE, _SHINGLE_MUL))
-    if len(shingles) == 0:
-        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
-    values = (shingles[:, None] * _PERM_A[None, :] + _PERM_B[None, :]) >> np.uint64(32)
-    return values.min(axis=0).astype(np.uint32)
+    return _signatures([h])[0]
 
 
 def minhash_signature(words: Sequence[str]) -> np.ndarray:
@@ -372,28 +433,129 @@ def minhash_signature(words: Sequence[str]) -> np.ndarray:
     return _minhash(_token_hashes(words))
 
 
+def _windows(texts: Sequence[np.ndarray], k: int, mul: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The k-gram hashes of several texts at once, concatenated, and the text each belongs
+    to (a text shorter than k gives one gram of all its tokens, as `_gram_hashes`)."""
+    if len(texts) == 1:  # one paper (find / add): no boundaries to respect
+        grams = _gram_hashes(texts[0], k, mul)
+        return grams, np.zeros(len(grams), dtype=np.int64)
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    if not len(texts) or not lengths.sum():
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    grams = _gram_hashes(np.concatenate(texts), k, mul)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    # windows lying inside one text: start s of text t with s <= start_t + len_t - k
+    owner = np.repeat(np.arange(len(texts)), lengths)[: len(grams)]
+    keep = np.arange(len(grams)) <= (starts + lengths - k)[owner]
+    grams, owner = grams[keep], owner[keep]
+    short = [i for i, n in enumerate(lengths) if 0 < n < k]
+    if short:  # rare: a text of fewer than k tokens
+        extra = np.concatenate([_gram_hashes(texts[i], k, mul) for i in short])
+        grams = np.concatenate([grams, extra])
+        owner = np.concatenate([owner, np.array(short, dtype=np.int64)])
+        order = np.argsort(owner, kind="stable")
+        grams, owner = grams[order], owner[order]
+    return grams, owner
+
+
+_SIGNATURE_BLOCK = 2_048  # shingles hashed at once (a block x NUM_PERM uint64 matrix, 1 MB)
+
+
+def _signatures(texts: Sequence[np.ndarray]) -> np.ndarray:
+    """MinHash signatures (len(texts) x NUM_PERM uint32) of the SHINGLE-grams of several
+    texts, vectorised over all of them; an empty text gets all 0xFFFFFFFF."""
+    out = np.full((len(texts), NUM_PERM), 0xFFFFFFFF, dtype=np.uint32)
+    shingles, owner = _windows(texts, SHINGLE, _SHINGLE_MUL)
+    at = 0
+    while at < len(shingles):
+        # a block of whole texts (one text alone may exceed the block)
+        end = min(at + _SIGNATURE_BLOCK, len(shingles))
+        if end < len(shingles):
+            cut = int(np.searchsorted(owner, owner[end], side="left"))
+            end = cut if cut > at else int(np.searchsorted(owner, owner[at], side="right"))
+        block, who = shingles[at:end], owner[at:end]
+        values = np.multiply(block[:, None], _PERM_A[None, :])
+        values += _PERM_B[None, :]
+        values >>= np.uint64(32)
+        firsts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1])))
+        out[who[firsts]] = np.minimum.reduceat(values, firsts, axis=0).astype(np.uint32)
+        at = end
+    return out
+
+
 def _band_buckets(signature: np.ndarray) -> list[int]:
-    rows = signature.reshape(BANDS, ROWS).astype(np.uint64)
-    acc = (rows * _BAND_MUL[None, :]).sum(axis=1, dtype=np.uint64)
-    return [int(v) for v in _mix(acc).view(np.int64)]
+    return _band_bucket_rows(signature[None, :])[0].tolist()
+
+
+def _band_bucket_rows(signatures: np.ndarray) -> np.ndarray:
+    """The BANDS LSH buckets (int64) of each signature row."""
+    rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    acc = (rows * _BAND_MUL[None, None, :]).sum(axis=2, dtype=np.uint64)
+    return _mix(acc).view(np.int64)
 
 
 def anchors(words: Sequence[str]) -> list[int]:
     """Winnowed fingerprints of the ANCHOR_K-word runs: two texts sharing a verbatim run of
     ANCHOR_K + ANCHOR_W - 1 words share at least one (Schleimer et al., 2003)."""
-    return _anchors(_token_hashes(words))
+    return _anchors_many([_token_hashes(words)])[0].tolist()
 
 
-def _anchors(h: np.ndarray) -> list[int]:
+def _anchors_many(texts: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """`anchors` of several texts (token hashes, int64 arrays), vectorised over all."""
+    if len(texts) == 1:  # one paper (find / add)
+        return [_anchors_one(texts[0])]
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in texts]
+    long_enough = [i for i, t in enumerate(texts) if len(t) >= ANCHOR_K]
+    if not long_enough:
+        return out
+    grams, owner = _windows([texts[i] for i in long_enough], ANCHOR_K, _ANCHOR_MUL)
+    firsts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    counts = np.diff(np.append(firsts, len(grams)))
+    picked_parts, picked_owner = [], []
+    if len(grams) >= ANCHOR_W:
+        # the minimum of each window of ANCHOR_W grams (the value winnowing picks; which
+        # position holds it does not matter once the values are deduplicated)
+        minima, width = grams, 1
+        while width < ANCHOR_W:
+            step = min(width, ANCHOR_W - width)
+            minima = np.minimum(minima[:-step], minima[step:])
+            width += step
+        # windows inside one text: start s with s + ANCHOR_W - 1 in the same text
+        starts = np.flatnonzero(owner[: len(minima)] == owner[ANCHOR_W - 1 :])
+        picked_parts.append(minima[starts])
+        picked_owner.append(owner[starts])
+    small = np.flatnonzero(counts <= ANCHOR_W)  # a text of <= ANCHOR_W grams: its minimum
+    if len(small):
+        mins = np.minimum.reduceat(grams, firsts)[small]
+        picked_parts.append(mins)
+        picked_owner.append(owner[firsts[small]])
+    picked = np.concatenate(picked_parts)
+    who = np.concatenate(picked_owner)
+    order = np.lexsort((picked, who))  # by text, then by unsigned value (as np.unique)
+    picked, who = picked[order], who[order]
+    fresh = np.concatenate(([True], (picked[1:] != picked[:-1]) | (who[1:] != who[:-1])))
+    values, who = picked[fresh].view(np.int64), who[fresh]
+    cuts = np.flatnonzero(who[1:] != who[:-1]) + 1
+    for i, part in zip(
+        who[np.concatenate(([0], cuts))].tolist(), np.split(values, cuts), strict=True
+    ):
+        out[long_enough[i]] = part
+    return out
+
+
+def _anchors_one(h: np.ndarray) -> np.ndarray:
+    """`_anchors_many` of one text: the distinct minima of its windows of ANCHOR_W grams
+    (the minimum of all of them for a text of fewer grams)."""
     if len(h) < ANCHOR_K:
-        return []
-    g = _gram_hashes(h, ANCHOR_K, _ANCHOR_MUL)
-    if len(g) <= ANCHOR_W:
-        picked = g[[int(g.argmin())]]
-    else:
-        windows = np.lib.stride_tricks.sliding_window_view(g, ANCHOR_W)
-        picked = g[windows.argmin(axis=1) + np.arange(len(windows))]
-    return [int(v) for v in np.unique(picked).view(np.int64)]
+        return np.zeros(0, dtype=np.int64)
+    minima, width = _gram_hashes(h, ANCHOR_K, _ANCHOR_MUL), 1
+    if len(minima) <= ANCHOR_W:
+        return minima[[int(minima.argmin())]].view(np.int64)
+    while width < ANCHOR_W:
+        step = min(width, ANCHOR_W - width)
+        minima = np.minimum(minima[:-step], minima[step:])
+        width += step
+    return _sorted_unique(minima).view(np.int64)
 
 
 def _title_bucket(title: Sequence[str], salt: str = "") -> int:
@@ -431,20 +593,72 @@ def _title_keys(title: Sequence[str]) -> list[tuple[int, int]]:
     return keys
 
 
+def _bucket32(value: int) -> int:
+    """A stored bucket: the low 32 bits of a key's hash, signed (4 bytes a row instead of
+    8; a chance collision only adds a candidate, which verification then rejects)."""
+    return ((value + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+
+
+def _key(band: int, bucket: int) -> int:
+    """A key as one integer: (band + 8) << 32 | (32-bit bucket + 2**31)."""
+    return ((band + 8) << 32) | (_bucket32(bucket) + 0x80000000)
+
+
+def _unkey(key: int) -> tuple[int, int]:
+    return (key >> 32) - 8, (key & 0xFFFFFFFF) - 0x80000000
+
+
+_BAND_KEYS = (np.arange(BANDS, dtype=np.int64) + 8) << 32
+
+
+def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
+    """The keys (`_key`) of several documents at once: LSH bands over title + abstract,
+    anchors of the abstract, title keys. Each key once per document."""
+    texts = [np.concatenate([_token_hashes(_plain(d.title)), d.h]) for d in docs]
+    bands = _band_bucket_rows(_signatures(texts)) if docs else np.zeros((0, BANDS), np.int64)
+    band_keys = (_BAND_KEYS | _low32(bands)).tolist()
+    marks = _anchors_many([d.h for d in docs])
+    anchor_keys = (_ANCHOR_KEY | _low32(np.concatenate([np.zeros(0, np.int64), *marks]))).tolist()
+    out: list[list[int]] = []
+    at = 0
+    for doc, text, lsh, these in zip(docs, texts, band_keys, marks, strict=True):
+        keys = lsh if len(text) else []
+        keys += anchor_keys[at : at + len(these)]
+        at += len(these)
+        keys += [_key(band, bucket) for band, bucket in _title_keys(doc.title)]
+        out.append(list(dict.fromkeys(keys)))
+    return out
+
+
+def _low32(values: np.ndarray) -> np.ndarray:
+    """The low 32 bits of int64 hashes (a wrapping cast) + 2**31: a key's bucket part."""
+    return values.astype(np.int32).astype(np.int64) + 0x80000000
+
+
+_ANCHOR_KEY = (ANCHOR_BAND + 8) << 32
+
+
 def _keys(doc: _Doc) -> list[tuple[int, int]]:
-    """(band, bucket) keys of a document: LSH bands, anchors, title keys."""
-    keys: list[tuple[int, int]] = []
-    title, words = _token_hashes(_plain(doc.title)), _token_hashes(doc.words)
-    if len(title) or len(words):
-        keys += list(enumerate(_band_buckets(_minhash(np.concatenate([title, words])))))
-    keys += [(ANCHOR_BAND, a) for a in _anchors(words)]
-    keys += _title_keys(doc.title)
-    return keys
+    """(band, bucket) keys of one document (see `_keys_many`)."""
+    return [_unkey(key) for key in _keys_many([doc])[0]]
+
+
+def _key_rows(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int, int]]:
+    """The sorted (band, bucket, doc) rows of documents' keys, for one executemany."""
+    pairs = sorted({(key, number) for ks, number in zip(keys, numbers, strict=True) for key in ks})
+    if not pairs:
+        return []
+    values = np.array(pairs, dtype=np.int64)
+    band = (values[:, 0] >> 32) - 8
+    bucket = (values[:, 0] & 0xFFFFFFFF) - 0x80000000
+    return list(zip(band.tolist(), bucket.tolist(), values[:, 1].tolist(), strict=True))
 
 
 # --- verification -------------------------------------------------------------------
-def _grams(words: Sequence[str], k: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + k]) for i in range(len(words) - k + 1)}
+# Hash families of the n-grams verification compares (3-grams for resemblance and
+# containment, 8-grams for verbatim runs), over the stored token hashes.
+_GRAM3_MUL = _constants(3, 6)
+_GRAM8_MUL = _constants(8, 7)
 
 
 def _stem(word: str) -> str:
@@ -457,13 +671,14 @@ def _content(title: Sequence[str]) -> set[str]:
 
 def _vocabulary(words: Sequence[str]) -> set[str]:
     """Content stems of an abstract (words of 3+ letters that are not stopwords)."""
-    return {_stem(w) for w in words if len(w) > 2 and w not in _STOPWORDS and not w.isdigit()}
+    return {w[:5] for w in set(words) if len(w) > 2 and w not in _STOPWORDS and not w.isdigit()}
 
 
-def _vocabulary_overlap(a: Sequence[str], b: Sequence[str]) -> float:
-    """Shared content stems / content stems of the smaller abstract."""
-    va, vb = _vocabulary(a), _vocabulary(b)
-    return len(va & vb) / min(len(va), len(vb)) if va and vb else 0.0
+def _vocabulary_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Shared content stems / content stems of the smaller abstract (stem hashes)."""
+    if not len(a) or not len(b):
+        return 0.0
+    return len(np.intersect1d(a, b, assume_unique=True)) / min(len(a), len(b))
 
 
 def _title_relation(a: Sequence[str], b: Sequence[str]) -> str:
@@ -542,47 +757,47 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
-    short, long_ = sorted((a.words, b.words), key=len)
+    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
+    short, long_ = small.h32, large.h32
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
-    s3, l3 = _grams(short, 3), _grams(long_, 3)
+    s3, l3 = small.grams3, large.grams3
     inter = len(s3 & l3)
-    resemblance = inter / len(s3 | l3)
-    containment = inter / len(s3)
-    l8 = _grams(long_, 8)
-    hits = [tuple(short[i : i + 8]) in l8 for i in range(len(short) - 7)]
-    coverage = sum(hits) / len(hits) if hits else 0.0
+    l8 = large.grams8_set
+    hits = [g in l8 for g in small.grams8]
+    differ = np.flatnonzero(short != long_[: len(short)])
+    return _Evidence(
+        title_equal,
+        overlap,
+        resemblance=inter / (len(s3) + len(l3) - inter),
+        containment=inter / len(s3),
+        coverage=sum(hits) / len(hits),
+        run=_longest_run(hits),
+        opening=int(differ[0]) if len(differ) else len(short),
+        shorter=len(short),
+        spread=_spread(hits),
+        relation=relation,
+    )
+
+
+def _longest_run(hits: list[bool]) -> int:
+    """Words of the longest verbatim run, from the 8-gram hits of the shorter abstract."""
+    if True not in hits:
+        return 0
     best = streak = 0
     for hit in hits:
         streak = streak + 1 if hit else 0
         best = max(best, streak)
-    run = best + 7 if best else 0
-    spread = 0
-    if hits:
-        quarter = max(1, len(hits) // 4)
-        spread = sum(
-            1
-            for q in range(4)
-            if (part := hits[q * quarter : (q + 1) * quarter if q < 3 else None])
-            and 4 * sum(part) >= len(part)
-        )
-    opening = 0
-    for x, y in zip(short, long_, strict=False):
-        if x != y:
-            break
-        opening += 1
-    return _Evidence(
-        title_equal,
-        overlap,
-        resemblance,
-        containment,
-        coverage,
-        run,
-        opening,
-        len(short),
-        spread,
-        relation,
-    )
+    return best + 7 if best else 0
+
+
+def _spread(hits: list[bool]) -> int:
+    """Quarters of the shorter abstract with at least a quarter of their 8-grams shared."""
+    if True not in hits:
+        return 0
+    quarter = max(1, len(hits) // 4)
+    parts = (hits[q * quarter : (q + 1) * quarter if q < 3 else None] for q in range(4))
+    return sum(1 for part in parts if part and 4 * sum(part) >= len(part))
 
 
 def _grade(value: float, threshold: float) -> float:
@@ -655,7 +870,7 @@ def _rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
         best = max(score for score, _ in rules)
         if ev.relation == "equal" and best < 0.9 and _specific(a.title):
             # (not read when a text rule is sure already: it costs a pass over both texts)
-            vocabulary = _vocabulary_overlap(a.words, b.words)
+            vocabulary = _vocabulary_overlap(a.stems, b.stems)
             rules.append(
                 (
                     _grade(vocabulary, SPECIFIC_VOCABULARY),
@@ -782,49 +997,142 @@ class DuplicateMatch:
     score: float
 
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS dedup_docs (
-        doc INTEGER PRIMARY KEY,
-        paper_id TEXT NOT NULL UNIQUE,
-        canonical_id TEXT,
-        arxiv_id TEXT,
-        doi TEXT,
-        authors TEXT NOT NULL DEFAULT '[]',
-        title TEXT NOT NULL DEFAULT '',
-        words BLOB NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS dedup_docs_canonical ON dedup_docs (canonical_id)",
-    """CREATE TABLE IF NOT EXISTS dedup_bands (
-        band INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
-        doc INTEGER NOT NULL,
-        PRIMARY KEY (band, bucket, doc)
-    ) WITHOUT ROWID""",
-    "CREATE TABLE IF NOT EXISTS dedup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    # The user's decisions (`dedup link` / `dedup unlink`), one row per pair of paper ids
-    # (a < b): they win over the rules and are never recomputed.
-    """CREATE TABLE IF NOT EXISTS dedup_decisions (
-        a TEXT NOT NULL,
-        b TEXT NOT NULL,
-        decision TEXT NOT NULL CHECK (decision IN ('link', 'unlink')),
-        decided_at TEXT NOT NULL,
-        PRIMARY KEY (a, b)
-    ) WITHOUT ROWID""",
-)
-_DOC_COLUMNS = "doc, paper_id, canonical_id, arxiv_id, doi, authors, title, words"
-# All keys of a document in one statement: for each (band, bucket), at most ? papers, the
-# newest first (a full bucket of a generic key never stops finding recent papers; the
-# more specific keys of a pair are looked up all the same).
+def m001_dedup_tables(db: sqlite_utils.Database) -> None:
+    """The index's tables (IF NOT EXISTS: an index of an older layout is converted by
+    m002). `dedup_docs.hashes` holds the abstract's uint64 token hashes (`_pack_hashes`), `stems`
+    the sorted uint16 hashes of its content stems: verification reads them as they are."""
+    for statement in (
+        """CREATE TABLE IF NOT EXISTS dedup_docs (
+            doc INTEGER PRIMARY KEY,
+            paper_id TEXT NOT NULL UNIQUE,
+            arxiv_id TEXT,
+            doi TEXT,
+            authors TEXT NOT NULL DEFAULT '[]',
+            title TEXT NOT NULL DEFAULT '',
+            hashes BLOB NOT NULL,
+            stems BLOB NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS dedup_bands (
+            band INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            doc INTEGER NOT NULL,
+            PRIMARY KEY (band, bucket, doc)
+        ) WITHOUT ROWID""",
+        "CREATE TABLE IF NOT EXISTS dedup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # The user's decisions (`dedup link` / `dedup unlink`), one row per pair of paper
+        # ids (a < b): they win over the rules and are never recomputed.
+        """CREATE TABLE IF NOT EXISTS dedup_decisions (
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('link', 'unlink')),
+            decided_at TEXT NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID""",
+    ):
+        db.execute(statement)
+
+
+def m002_dedup_docs_token_hashes(db: sqlite_utils.Database) -> None:
+    """Convert an index of the first layout (zlib-compressed abstract words and its own
+    copy of the cluster root, `canonical_id`) to token hashes, its keys recomputed from
+    the stored words; the root now lives in `papers.duplicate_of` only."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_docs)")}
+    if "words" not in columns:
+        return
+    db.execute("DROP INDEX IF EXISTS dedup_docs_canonical")
+    db.execute("ALTER TABLE dedup_docs RENAME TO dedup_docs_old")
+    m001_dedup_tables(db)
+    db.execute("DELETE FROM dedup_bands")
+    cursor = db.conn.execute(
+        "SELECT doc, paper_id, arxiv_id, doi, authors, title, words FROM dedup_docs_old"
+    )
+    while rows := cursor.fetchmany(1000):
+        docs = []
+        for _, _, arxiv_id, doi, authors, title, words in rows:
+            text = zlib.decompress(words).decode("utf-8").split()
+            docs.append(
+                _Doc(
+                    title=tuple(title.split()),
+                    h=_token_hashes(text),
+                    stems=_stem_hashes(text),
+                    arxiv_id=arxiv_id,
+                    doi=doi,
+                    authors=frozenset(json.loads(authors)),
+                )
+            )
+        db.conn.executemany(
+            _INSERT_DOC,
+            [(*row[:6], *_doc_values(d)[4:]) for row, d in zip(rows, docs, strict=True)],
+        )
+        db.conn.executemany(_INSERT_KEYS, _key_rows(_keys_many(docs), [row[0] for row in rows]))
+    db.execute("DROP TABLE dedup_docs_old")
+    db.execute(
+        "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('params', ?)", (PARAMS_VERSION,)
+    )
+
+
+def m003_dedup_recent_keys(db: sqlite_utils.Database) -> None:
+    """The keys of the papers added since the last merge (`DedupIndex._merge`): a small
+    table, so that adding a paper writes a few cached pages, not one page of the large
+    `dedup_bands` per key."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS dedup_recent (
+            band INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            doc INTEGER NOT NULL,
+            PRIMARY KEY (band, bucket, doc)
+        ) WITHOUT ROWID"""
+    )
+
+
+# The dedup index's migrations, in order, each idempotent: the store's migration runner
+# applies them (and records their names); until it does, DedupIndex applies them itself.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    m001_dedup_tables,
+    m002_dedup_docs_token_hashes,
+    m003_dedup_recent_keys,
+]
+
+_TABLES = ("dedup_docs", "dedup_bands", "dedup_recent", "dedup_meta", "dedup_decisions")
+# Key rows the recent table holds before they are merged into dedup_bands in one sorted
+# insert (about 35,000 papers: a merge then writes each page of dedup_bands about once
+# for that many papers, where adding them one by one writes a page per key).
+MERGE_ROWS = 1_000_000
+_DOC_COLUMNS = "doc, paper_id, arxiv_id, doi, authors, title, hashes, stems"
+# Keys looked up in one statement (a chunk's, or one paper's, `_key_values`): for each key,
+# at most ?2 papers, the newest first, from the recent and the merged keys (a full bucket
+# of a generic key never stops finding recent papers; the more specific keys of a pair
+# are looked up all the same).
 _LOOKUP = """
-    SELECT json_extract(k.value, '$[0]') AS band,
+    SELECT (k.value >> 32) - 8 AS band, (k.value & 4294967295) - 2147483648 AS bucket,
         (SELECT group_concat(doc) FROM (
-            SELECT doc FROM dedup_bands b
-            WHERE b.band = json_extract(k.value, '$[0]')
-              AND b.bucket = json_extract(k.value, '$[1]')
+            SELECT doc FROM (
+                SELECT doc FROM dedup_recent r
+                WHERE r.band = (k.value >> 32) - 8
+                  AND r.bucket = (k.value & 4294967295) - 2147483648
+                ORDER BY doc DESC
+                LIMIT ?2)
+            UNION
+            SELECT doc FROM (
+                SELECT doc FROM dedup_bands b
+                WHERE b.band = (k.value >> 32) - 8
+                  AND b.bucket = (k.value & 4294967295) - 2147483648
+                ORDER BY doc DESC
+                LIMIT ?2)
             ORDER BY doc DESC
             LIMIT ?2))
     FROM json_each(?1) k
 """
+
+
+def _key_values(keys: Iterable[tuple[int, int]]) -> list[int]:
+    """(band, bucket) keys as the single integers `_LOOKUP` reads (`_key`)."""
+    return [_key(band, bucket) for band, bucket in keys]
+
+
+_INSERT_DOC = f"INSERT OR REPLACE INTO dedup_docs ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 8)})"
+_INSERT_KEYS = "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)"
+_INSERT_RECENT = "INSERT OR IGNORE INTO dedup_recent (band, bucket, doc) VALUES (?, ?, ?)"
 # Candidate weight per key hit: a shared title key counts like every LSH band at once;
 # the looser title keys count for a few bands each.
 _WEIGHTS = {TITLE_BAND: BANDS, REST_BAND: BANDS // 2, HEAD_BAND: 3, TAIL_BAND: 3}
@@ -837,36 +1145,99 @@ _BAND_NAMES = {
 }
 
 
-def _pack_words(words: Sequence[str]) -> bytes:
-    return zlib.compress(" ".join(words).encode("utf-8"))
+def _pack_hashes(h: np.ndarray) -> bytes:
+    """The low 32 bits of token hashes, compactly: the distinct values (uint32) after a
+    uint16 count, then each token's index among them (uint8 when fewer than 256)."""
+    low = (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    order = np.argsort(low, kind="stable")
+    ordered = low[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(low) else []
+    values, index = ordered[first], np.empty(len(low), dtype=np.int64)
+    index[order] = np.cumsum(first) - 1
+    width = np.uint8 if len(values) < 256 else np.uint16
+    count = np.array([len(values)], dtype="<u2")
+    return count.tobytes() + values.astype("<u4").tobytes() + index.astype(width).tobytes()
+
+
+def _unpack_hashes(blob: bytes) -> np.ndarray:
+    count = int(np.frombuffer(blob, dtype="<u2", count=1)[0])
+    values = np.frombuffer(blob, dtype="<u4", count=count, offset=2)
+    width = np.uint8 if count < 256 else np.uint16
+    return values[np.frombuffer(blob, dtype=width, offset=2 + 4 * count)].astype(np.uint64)
 
 
 def _row_doc(row: Sequence) -> _Doc:
     """A `_Doc` from a `dedup_docs` row selected with _DOC_COLUMNS."""
-    text = zlib.decompress(row[7]).decode("utf-8")
     return _Doc(
-        title=tuple(row[6].split()),
-        words=tuple(text.split()),
-        arxiv_id=row[3],
-        doi=row[4],
-        authors=frozenset(json.loads(row[5])),
+        title=tuple(row[5].split()),
+        h=_unpack_hashes(row[6]),
+        stems=np.frombuffer(row[7], dtype=np.uint16),
+        arxiv_id=row[2],
+        doi=row[3],
+        authors=frozenset(json.loads(row[4])),
     )
+
+
+def _worth_verifying(weight: int, doc: _Doc, other: _Doc) -> bool:
+    """A candidate met through one LSH band or one anchor only (weight 1, no title key) is
+    verified only when the titles share REUSE_TITLE of their content words: every rule
+    but plain containment needs that much (the title rules, text reuse, the shared
+    passage), and an abstract contained at CONTAINMENT in another shares more than one
+    key with it (its verbatim runs an anchor every few words, or several bands)."""
+    if weight > 1:
+        return True
+    ta, tb = _content(doc.title), _content(other.title)
+    return bool(ta and tb) and len(ta & tb) >= REUSE_TITLE * min(len(ta), len(tb))
+
+
+@dataclass
+class _Candidate:
+    """An indexed paper met by a lookup: stored (`number` its doc) or earlier in the chunk."""
+
+    paper_id: str
+    root: str
+    doc: _Doc
+
+
+def _rank(
+    keys: list[int], hits: dict[int, list[int]], earlier: dict[int, list[int]]
+) -> list[tuple[int, int]]:
+    """The MAX_VERIFY candidates sharing the most keys (weighted), as (number, weight):
+    a stored doc number, or -1 - j for the chunk's earlier item j. On a tie, the first
+    seen first (stored docs by number, then the chunk's items)."""
+    counts: Counter[int] = Counter()
+    for key in keys:
+        weight = _WEIGHTS.get((key >> 32) - 8, 1)
+        for number in hits.get(key, ()):
+            counts[number] += weight
+        for j in earlier.get(key, ()):
+            counts[-1 - j] += weight
+    order = sorted(counts, key=lambda n: (-counts[n], n < 0, abs(n)))
+    return [(n, counts[n]) for n in order[:MAX_VERIFY]]
 
 
 class DedupIndex:
     """Near-duplicate index over the papers stored so far, kept in the store's database.
 
+    The cluster root has one owner, `papers.duplicate_of` (the store's): a candidate's
+    root is read from there (a database without a `papers` table, as in a bare index,
+    has every paper its own root).
+
     The caller owns the transaction: inside it, each call's writes join it through a
     savepoint (`Database.atomic`), so a rollback by the caller undoes them and nothing here
     commits. Called outside a transaction, each call is atomic and committed on its own,
     like sqlite-utils' own write methods.
+
+    Per chunk: `find_many` then `add_many` of the same items (one lookup statement and one
+    `executemany` of sorted key rows per chunk). `find` / `add` are the one-paper forms.
     """
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        # find() and then add() of the same paper is the store's pattern: compute its
-        # tokens and keys once.
-        self._prepared: tuple[tuple, _Doc, list[tuple[int, int]]] | None = None
+        # keys computed by find_many, kept for the add_many of the same papers
+        self._prepared: dict[tuple, tuple[tuple, _Doc, list[int]]] = {}
+        self._has_papers = False
+        self._recent: int | None = None  # rows in dedup_recent (counted when first needed)
         # Whether any user decision exists, read once: decisions name stored papers, and
         # `find` is asked about new ones, so a decision made meanwhile changes nothing.
         self._has_decisions = True
@@ -876,8 +1247,8 @@ class DedupIndex:
             )
             return
         with db.atomic():
-            for statement in _SCHEMA:
-                db.execute(statement)
+            for migration in MIGRATIONS:
+                migration(db)
             row = db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
             if row is None or row[0] != PARAMS_VERSION:
                 if row is not None:
@@ -887,128 +1258,181 @@ class DedupIndex:
                     (PARAMS_VERSION,),
                 )
 
-    def _prepare(self, paper: Paper) -> tuple[_Doc, list[tuple[int, int]]]:
-        key = (
-            paper.title,
-            paper.abstract,
-            tuple(paper.authors or ()),
-            paper.arxiv_id,
-            paper.doi,
-        )
-        if self._prepared is None or self._prepared[0] != key:
-            doc = _Doc.of(paper)
-            self._prepared = (key, doc, _keys(doc))
-        return self._prepared[1], self._prepared[2]
+    # -- lookups
 
     def find(self, paper: Paper, paper_id: str | None = None) -> DuplicateMatch | None:
         """The best verified match among indexed papers with an id other than `paper_id`
         (resolved to its root), or None."""
-        doc, keys = self._prepare(paper)
-        counts: Counter[int] = Counter()
-        for band, hits in self.db.execute(_LOOKUP, (json.dumps(keys), BUCKET_CAP)):
-            if not hits:
-                continue
-            weight = _WEIGHTS.get(band, 1)
-            if weight == 1:
-                counts.update(map(int, hits.split(",")))
-            else:
-                for hit in map(int, hits.split(",")):
-                    counts[hit] += weight
-        if not counts:
-            return None
-        ranked = sorted(counts, key=lambda d: (-counts[d], d))[:MAX_VERIFY]
-        marks = ",".join("?" * len(ranked))
-        rows = self.db.execute(
-            f"SELECT {_DOC_COLUMNS} FROM dedup_docs WHERE doc IN ({marks}) ORDER BY doc",
-            ranked,
-        ).fetchall()
-        best: tuple[float, Sequence] | None = None
+        return self.find_many([(paper_id, paper)])[0]
+
+    def find_many(self, items: Sequence[tuple[str | None, Paper]]) -> list[DuplicateMatch | None]:
+        """`find` for a chunk of (paper_id, paper), in order, with one lookup statement.
+
+        Contract: the items are new papers that the caller will add (`add_many` or `add`)
+        in the same order, each linked to the match returned for it. An item is therefore
+        also checked against the EARLIER items of the same chunk, as if they had been
+        added already (its root being the earlier item's match, or the earlier item)."""
+        prepared = self._prepare_many([paper for _, paper in items])
+        hits = self._lookup({key for _, _, keys in prepared for key in keys})
+        earlier: dict[int, list[int]] = {}  # key -> the chunk's items so far
+        ranked = []
+        for i, (_, _, keys) in enumerate(prepared):
+            ranked.append(_rank(keys, hits, earlier))
+            for key in keys:
+                earlier.setdefault(key, []).append(i)
+        stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
+        results: list[DuplicateMatch | None] = []
+        for (paper_id, _), (_, doc, _), picks in zip(items, prepared, ranked, strict=True):
+            candidates = []
+            for number, weight in picks:
+                if number > 0:
+                    candidate = stored.get(number)
+                else:  # an earlier paper of this chunk, linked as find_many said
+                    j = -number - 1
+                    own = items[j][0] or f"#{j}"
+                    root = results[j].canonical_id if results[j] else own
+                    candidate = _Candidate(own, root, prepared[j][1])
+                if candidate is not None and _worth_verifying(weight, doc, candidate.doc):
+                    candidates.append((number, candidate))
+            results.append(self._best(paper_id, doc, candidates))
+        return results
+
+    def _best(
+        self, paper_id: str | None, doc: _Doc, candidates: list[tuple[int, _Candidate]]
+    ) -> DuplicateMatch | None:
+        """The best verified candidate (in first-seen order, a SURE one ends the search)."""
+        best: tuple[float, _Candidate] | None = None
         best_reason = ""
-        for row in rows:
-            other_id, root = row[1], row[2] or row[1]
+        # stored docs in first-seen order, then the chunk's papers in theirs
+        for _, candidate in sorted(candidates, key=lambda c: (c[0] < 0, abs(c[0]))):
+            other_id, root = candidate.paper_id, candidate.root
             if paper_id is not None and paper_id in (other_id, root):
                 continue
-            score, reason = _verdict(doc, _row_doc(row))
+            score, reason = _verdict(doc, candidate.doc)
             if score >= THRESHOLD and (best is None or score > best[0]):
                 if paper_id is not None and self._refused(paper_id, other_id, root):
                     continue  # the user said these are different works
-                best, best_reason = (score, row), reason
+                best, best_reason = (score, candidate), reason
                 if score >= SURE:
                     break  # a copy: no other candidate can do better
         if best is None:
             return None
-        score, row = best
-        root = row[2] or row[1]
-        if root != row[1]:
-            best_reason += f" (matched {row[1]})"
-        return DuplicateMatch(canonical_id=root, reason=best_reason, score=round(score, 4))
+        score, candidate = best
+        if candidate.root != candidate.paper_id:
+            best_reason += f" (matched {candidate.paper_id})"
+        return DuplicateMatch(
+            canonical_id=candidate.root, reason=best_reason, score=round(score, 4)
+        )
+
+    def _lookup(self, keys: set[int]) -> dict[int, list[int]]:
+        """Stored doc numbers per key (the newest BUCKET_CAP), in one statement."""
+        if not keys:
+            return {}
+        rows = self.db.execute(_LOOKUP, (json.dumps(sorted(keys)), BUCKET_CAP))
+        return {_key(b, k): list(map(int, found.split(","))) for b, k, found in rows if found}
+
+    def _candidates(self, numbers: set[int]) -> dict[int, _Candidate]:
+        """Stored docs by number, each with its root (from `papers.duplicate_of`)."""
+        if not numbers:
+            return {}
+        root = "p.duplicate_of" if self._papers_table() else "NULL"
+        join = "LEFT JOIN papers p ON p.id = d.paper_id" if root != "NULL" else ""
+        columns = ", ".join(f"d.{c}" for c in _DOC_COLUMNS.split(", "))
+        rows = self.db.execute(
+            f"SELECT {columns}, {root} FROM dedup_docs d {join} "
+            "WHERE d.doc IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(numbers)),),
+        )
+        return {row[0]: _Candidate(row[1], row[8] or row[1], _row_doc(row)) for row in rows}
+
+    def _papers_table(self) -> bool:
+        if not self._has_papers:
+            self._has_papers = (
+                self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'papers'").fetchone()
+                is not None
+            )
+        return self._has_papers
+
+    def _prepare_many(self, papers: Sequence[Paper]) -> list[tuple[tuple, _Doc, list[int]]]:
+        """Docs and keys of a chunk (keys vectorised over the chunk), kept for the
+        `add_many` of the same papers that follows a `find_many`."""
+        wanted = [_content_key(p) for p in papers]
+        first = dict(zip(reversed(wanted), reversed(papers), strict=True))
+        todo = [k for k in first if k not in self._prepared]
+        known = {k: self._prepared[k] for k in wanted if k in self._prepared}
+        if todo:
+            docs = [_Doc.of(first[k]) for k in todo]
+            keys = _keys_many(docs)
+            known.update((k, (k, d, ks)) for k, d, ks in zip(todo, docs, keys, strict=True))
+        self._prepared = known
+        return [known[k] for k in wanted]
+
+    # -- writes
 
     def add(self, paper_id: str, paper: Paper, canonical_id: str | None = None) -> None:
-        """Index a paper (re-adding an id replaces its rows). `canonical_id` is the paper it
-        duplicates, if any; chains are flattened so that every link points at a root."""
-        root = self._root(canonical_id) if canonical_id else None
-        if root == paper_id:
-            root = None
-        doc, keys = self._prepare(paper)
-        values = (
-            root,
-            doc.arxiv_id,
-            doc.doi,
-            json.dumps(sorted(doc.authors)),
-            " ".join(doc.title),
-            _pack_words(doc.words),
-        )
-        with self.db.atomic():
-            existing = self._row(paper_id)
-            if existing is None:
-                cursor = self.db.execute(
-                    "INSERT INTO dedup_docs (canonical_id, arxiv_id, doi, authors, title, words,"
-                    " paper_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*values, paper_id),
-                )
-                number = cursor.lastrowid
-            else:
-                number = existing[0]
-                self._delete_keys(number, _row_doc(existing))
-                self.db.execute(
-                    "UPDATE dedup_docs SET canonical_id = ?, arxiv_id = ?, doi = ?, authors = ?,"
-                    " title = ?, words = ? WHERE doc = ?",
-                    (*values, number),
-                )
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)",
-                [(band, bucket, number) for band, bucket in keys],
-            )
-            if root is not None:
-                self.db.execute(
-                    "UPDATE dedup_docs SET canonical_id = ? WHERE canonical_id = ?",
-                    (root, paper_id),
-                )
+        """Index one paper (see `add_many`). `canonical_id` is accepted for the store's
+        call and not kept: the root is `papers.duplicate_of`."""
+        self.add_many([(paper_id, paper)])
 
-    def remove(self, paper_id: str) -> None:
-        """Drop a paper from the index. Papers that duplicated it are re-rooted on the
-        earliest of them."""
-        row = self._row(paper_id)
-        if row is None:
+    def add_many(self, items: Sequence[tuple[str, Paper]]) -> None:
+        """Index a chunk of (paper_id, paper): one insert of the docs and one `executemany`
+        of all their key rows, sorted. Re-adding an id replaces its text and keys."""
+        if not items:
             return
+        items = list({paper_id: (paper_id, paper) for paper_id, paper in items}.values())
+        prepared = self._prepare_many([paper for _, paper in items])
+        ids = [paper_id for paper_id, _ in items]
         with self.db.atomic():
-            self._delete_keys(row[0], _row_doc(row))
-            self.db.execute("DELETE FROM dedup_docs WHERE doc = ?", (row[0],))
-            children = [
-                r[0]
-                for r in self.db.execute(
-                    "SELECT paper_id FROM dedup_docs WHERE canonical_id = ? ORDER BY doc",
-                    (paper_id,),
+            existing = {
+                row[1]: row
+                for row in self.db.execute(
+                    f"SELECT {_DOC_COLUMNS} FROM dedup_docs "
+                    "WHERE paper_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
                 )
+            }
+            # the replaced text's title keys go; its text keys (LSH, anchors: hashed from
+            # 64-bit token hashes, of which 32 bits are stored) stay and lead to this
+            # paper's current text, which verification then reads
+            stale = [
+                (band, _bucket32(bucket), row[0])
+                for row in existing.values()
+                for band, bucket in _title_keys(tuple(row[5].split()))
             ]
-            if children:
-                self.db.execute(
-                    "UPDATE dedup_docs SET canonical_id = NULL WHERE paper_id = ?", (children[0],)
+            for table in ("dedup_bands", "dedup_recent"):
+                self.db.conn.executemany(
+                    f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND doc = ?", sorted(stale)
                 )
-                self.db.execute(
-                    "UPDATE dedup_docs SET canonical_id = ? WHERE canonical_id = ?",
-                    (children[0], paper_id),
-                )
+            top = self.db.execute("SELECT coalesce(max(doc), 0) FROM dedup_docs").fetchone()[0]
+            numbers: dict[str, int] = {}
+            rows = []
+            for paper_id, (_, doc, _) in zip(ids, prepared, strict=True):
+                if paper_id not in numbers:
+                    if paper_id in existing:
+                        numbers[paper_id] = existing[paper_id][0]
+                    else:
+                        top += 1
+                        numbers[paper_id] = top
+                rows.append((numbers[paper_id], paper_id, *_doc_values(doc)))
+            self.db.conn.executemany(_INSERT_DOC, rows)
+            keys = _key_rows([ks for _, _, ks in prepared], [numbers[i] for i in ids])
+            self.db.conn.executemany(_INSERT_RECENT, keys)
+            if self._recent is None:
+                self._recent = self.db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0]
+            else:
+                self._recent += len(keys)
+            if self._recent > MERGE_ROWS:
+                self._merge()
+
+    def _merge(self) -> None:
+        """Move the recent keys into dedup_bands, in one insert in key order."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) "
+                "SELECT band, bucket, doc FROM dedup_recent ORDER BY band, bucket, doc"
+            )
+            self.db.execute("DELETE FROM dedup_recent")
+        self._recent = 0
 
     # -- the user's decisions and the index's own figures
 
@@ -1044,24 +1468,28 @@ class DedupIndex:
         return any(self.decision(paper_id, other) == "unlink" for other in set(others))
 
     def set_root(self, paper_id: str, root: str | None) -> None:
-        """Make `root` the canonical paper of `paper_id` and of everything linked to it
-        (None: `paper_id` stands alone again, its own duplicates stay with it)."""
-        with self.db.atomic():
-            self.db.execute(
-                "UPDATE dedup_docs SET canonical_id = ? WHERE paper_id = ?", (root, paper_id)
-            )
-            if root is not None:
-                self.db.execute(
-                    "UPDATE dedup_docs SET canonical_id = ? WHERE canonical_id = ?",
-                    (root, paper_id),
-                )
+        """Nothing to do: the root lives in `papers.duplicate_of`, which the store has
+        written. Kept only while the store still calls it (`link_papers`,
+        `unlink_papers`); remove with those calls."""
+
+    def canonical(self, paper_id: str) -> str | None:
+        """The root `paper_id` duplicates (`papers.duplicate_of`), or None."""
+        if not self._papers_table():
+            return None
+        row = self.db.execute(
+            "SELECT duplicate_of FROM papers WHERE id = ?", (paper_id,)
+        ).fetchone()
+        return row[0] if row else None
 
     def bucket_stats(self) -> list[dict[str, object]]:
         """Per kind of key: keys, papers, the largest bucket, and the buckets holding more
         than BUCKET_CAP papers (a lookup reads only the newest BUCKET_CAP of those)."""
         rows = self.db.execute(
             """SELECT band, count(*), sum(n), max(n), sum(n > ?1)
-               FROM (SELECT band, bucket, count(*) AS n FROM dedup_bands GROUP BY band, bucket)
+               FROM (SELECT band, bucket, count(*) AS n FROM (
+                        SELECT band, bucket, doc FROM dedup_bands
+                        UNION SELECT band, bucket, doc FROM dedup_recent)
+                     GROUP BY band, bucket)
                GROUP BY band ORDER BY band""",
             (BUCKET_CAP,),
         ).fetchall()
@@ -1077,47 +1505,72 @@ class DedupIndex:
             entry["over_cap"] = int(entry["over_cap"]) + full
         return list(stats.values())
 
-    def canonical(self, paper_id: str) -> str | None:
-        """The root `paper_id` was linked to when added, or None (also when not indexed)."""
-        row = self.db.execute(
-            "SELECT canonical_id FROM dedup_docs WHERE paper_id = ?", (paper_id,)
-        ).fetchone()
-        return row[0] if row else None
-
     def _ready(self) -> bool:
         names = {
             r[0]
             for r in self.db.execute(
-                "SELECT name FROM sqlite_master WHERE name IN "
-                "('dedup_docs', 'dedup_docs_canonical', 'dedup_bands', 'dedup_meta', "
-                "'dedup_decisions')"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(_TABLES),),
             )
         }
-        if len(names) < 5:
+        if len(names) < len(_TABLES):
             return False
         row = self.db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
         return row is not None and row[0] == PARAMS_VERSION
 
-    def _root(self, paper_id: str) -> str:
-        parent = self.canonical(paper_id)
-        return parent or paper_id
-
-    def _row(self, paper_id: str) -> Sequence | None:
-        return self.db.execute(
-            f"SELECT {_DOC_COLUMNS} FROM dedup_docs WHERE paper_id = ?", (paper_id,)
-        ).fetchone()
-
-    def _delete_keys(self, number: int, doc: _Doc) -> None:
-        self.db.conn.executemany(
-            "DELETE FROM dedup_bands WHERE band = ? AND bucket = ? AND doc = ?",
-            [(band, bucket, number) for band, bucket in _keys(doc)],
-        )
-
     def _rebuild(self) -> None:
-        """Recompute every key (after a change of PARAMS_VERSION)."""
+        """Recompute every key (after a change of PARAMS_VERSION), a chunk at a time, from
+        the stored paper's title and abstract (`papers`); a doc without one keeps only the
+        keys its stored form gives (title keys exact, text keys from 32-bit hashes)."""
         self.db.execute("DELETE FROM dedup_bands")
-        for row in self.db.execute(f"SELECT {_DOC_COLUMNS} FROM dedup_docs").fetchall():
+        self.db.execute("DELETE FROM dedup_recent")
+        self._recent = 0
+        text = "p.title, p.abstract, p.authors, p.arxiv_id, p.doi"
+        columns = ", ".join(f"d.{c}" for c in _DOC_COLUMNS.split(", "))
+        query = (
+            f"SELECT {columns}, {text} FROM dedup_docs d LEFT JOIN papers p ON p.id = d.paper_id"
+            if self._papers_table()
+            else f"SELECT {columns} FROM dedup_docs d"
+        )
+        cursor = self.db.conn.execute(query + " ORDER BY d.doc")
+        while chunk := cursor.fetchmany(1000):
+            docs = [_stored_paper_doc(row) or _row_doc(row) for row in chunk]
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)",
-                [(band, bucket, row[0]) for band, bucket in _keys(_row_doc(row))],
+                "UPDATE dedup_docs SET hashes = ?, stems = ? WHERE doc = ?",
+                [
+                    (_pack_hashes(d.h), d.stems.tobytes(), row[0])
+                    for row, d in zip(chunk, docs, strict=True)
+                ],
             )
+            rows = _key_rows(_keys_many(docs), [row[0] for row in chunk])
+            self.db.conn.executemany(_INSERT_KEYS, rows)
+
+
+def _stored_paper_doc(row: Sequence) -> _Doc | None:
+    """The doc of a `dedup_docs` row rebuilt from its `papers` row (title, abstract,
+    authors, ids: the columns after _DOC_COLUMNS), or None without one."""
+    if len(row) <= 8 or row[8] is None:
+        return None
+    title, abstract, authors, arxiv_id, doi = row[8:13]
+    authors = json.loads(authors) if authors else []
+    return _Doc.of(
+        Paper(title=title, abstract=abstract or "", authors=authors, arxiv_id=arxiv_id, doi=doi)
+    )
+
+
+def _content_key(paper: Paper) -> tuple:
+    """What a paper's doc and keys depend on."""
+    return (paper.title, paper.abstract, tuple(paper.authors or ()), paper.arxiv_id, paper.doi)
+
+
+def _doc_values(doc: _Doc) -> tuple:
+    """The stored columns of a doc after `doc` and `paper_id`."""
+    return (
+        doc.arxiv_id,
+        doc.doi,
+        json.dumps(sorted(doc.authors)),
+        " ".join(doc.title),
+        _pack_hashes(doc.h),
+        doc.stems.tobytes(),
+    )

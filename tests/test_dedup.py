@@ -18,6 +18,7 @@ from adapt_triage import dedup
 from adapt_triage.dedup import THRESHOLD, DedupIndex, DuplicateMatch, similarity
 from adapt_triage.paper import Paper, parse_arxiv_id
 from adapt_triage.sources import parse_bytes
+from adapt_triage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -36,6 +37,10 @@ def db(tmp_path: Path) -> sqlite_utils.Database:
     database = sqlite_utils.Database(tmp_path / "papers.db")
     yield database
     database.close()
+
+
+# every key row of the index: the merged ones and those added since the last merge
+ALL_KEYS = "SELECT band, bucket, doc FROM dedup_bands UNION SELECT * FROM dedup_recent"
 
 
 def ingest(index: DedupIndex, papers: list[Paper]) -> dict[str, DuplicateMatch]:
@@ -114,7 +119,6 @@ def test_fixture_pair(pair, db):
         assert (match is not None) == duplicate
         if match:
             assert match.canonical_id == "first" and match.score >= THRESHOLD
-        index.remove("first")
 
 
 def test_fixture_has_enough_pairs_of_each_kind():
@@ -240,27 +244,45 @@ def paper_pair() -> tuple[Paper, Paper, Paper]:
     return paper, thesis, copy
 
 
-def test_chains_are_flattened_to_the_first_seen_paper(db):
+def test_chains_are_flattened_to_the_first_seen_paper(tmp_path):
+    """The root of a cluster has one owner, `papers.duplicate_of`: the index reads it."""
     paper, thesis, copy = paper_pair()
-    index = DedupIndex(db)
-    index.add("A", paper)
-    index.add("B", thesis, canonical_id="A")
-    index.add("C", copy, canonical_id="B")  # duplicate of a duplicate
-    assert index.canonical("B") == "A" and index.canonical("C") == "A"
-    match = index.find(Paper(title=copy.title, abstract=copy.abstract), "D")
-    assert match is not None and match.canonical_id == "A"
-    # A itself turns out to duplicate an older Z: everything that pointed at A follows
-    index.add("Z", paper)
-    index.add("A", paper, canonical_id="Z")
-    assert [index.canonical(x) for x in "ABC"] == ["Z", "Z", "Z"]
-    assert index.canonical("Z") is None
+    store = Store.open(tmp_path / "papers.db")
+    index = DedupIndex(store.db)
+    store.ingest_source("a", [paper], dedup=index, now="2026-01-01T00:00:00Z")
+    store.ingest_source("b", [thesis], dedup=index, now="2026-01-02T00:00:00Z")
+    a, b, c = paper.id, thesis.id, copy.id
+    assert index.canonical(b) == a
+    # the copy matches the thesis (a duplicate): it is linked to the thesis's root
+    match = index.find(copy, c)
+    assert match is not None and match.canonical_id == a
+    store.ingest_source("c", [copy], dedup=index, now="2026-01-03T00:00:00Z")
+    assert index.canonical(b) == a and index.canonical(c) == a
+    match = index.find(Paper(title=copy.title, abstract=copy.abstract + " Extra."), "D")
+    assert match is not None and match.canonical_id == a
+    # A itself turns out to duplicate an older Z (the user links them): everything that
+    # pointed at A follows, without a word to the index
+    z = Paper(title="A report the rules cannot tie to it", abstract=seed_papers()[5].abstract)
+    store.ingest_source("z", [z], dedup=index, now="2026-01-04T00:00:00Z")
+    store.db.execute("UPDATE papers SET first_seen = '2025-01-01T00:00:00Z' WHERE id = ?", [z.id])
+    store.link_papers(z.id, a)
+    assert [index.canonical(x) for x in (a, b, c)] == [z.id, z.id, z.id]
+    assert index.canonical(z.id) is None
+    store.close()
+
+
+def stored_roots(db: sqlite_utils.Database, roots: dict[str, str | None]) -> None:
+    """What the store writes beside the index: each paper's root, `papers.duplicate_of`."""
+    db.execute("CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, duplicate_of TEXT)")
+    db.conn.executemany("INSERT OR REPLACE INTO papers VALUES (?, ?)", list(roots.items()))
 
 
 def test_find_skips_the_paper_itself_and_its_own_duplicates(db):
     paper, thesis, _ = paper_pair()
     index = DedupIndex(db)
     index.add("A", paper)
-    index.add("B", thesis, canonical_id="A")
+    index.add("B", thesis)
+    stored_roots(db, {"A": None, "B": "A"})
     assert index.find(paper, "A") is None  # re-ingesting A does not link it to B
     assert index.find(thesis, "B").canonical_id == "A"
 
@@ -271,7 +293,7 @@ def test_add_is_idempotent_and_replaces_rows(db):
 
     def counts() -> tuple[int, int]:
         docs = db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0]
-        return docs, db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
+        return docs, db.execute(f"SELECT count(*) FROM ({ALL_KEYS})").fetchone()[0]
 
     index.add("A", paper)
     once = counts()
@@ -282,20 +304,6 @@ def test_add_is_idempotent_and_replaces_rows(db):
     assert counts()[0] == 1
     assert index.find(paper, "X") is None
     assert index.find(other, "X").canonical_id == "A"
-
-
-def test_remove_reroots_the_duplicates(db):
-    paper, thesis, copy = paper_pair()
-    index = DedupIndex(db)
-    index.add("A", paper)
-    index.add("B", thesis, canonical_id="A")
-    index.add("C", copy, canonical_id="A")
-    index.remove("A")
-    assert index.canonical("B") is None and index.canonical("C") == "B"
-    assert db.execute("SELECT count(*) FROM dedup_docs WHERE paper_id = 'A'").fetchone()[0] == 0
-    match = index.find(paper, "D")
-    assert match is not None and match.canonical_id == "B"
-    index.remove("missing")  # no error
 
 
 def test_index_survives_closing_the_database(tmp_path):
@@ -335,24 +343,65 @@ def test_opening_an_existing_index_writes_nothing(db):
     assert db.conn.total_changes == before and not db.conn.in_transaction
 
 
-def test_a_parameter_change_rebuilds_the_keys(db):
+def test_a_parameter_change_rebuilds_the_keys(tmp_path):
     paper, thesis, _ = paper_pair()
-    DedupIndex(db).add("A", paper)
+    store = Store.open(tmp_path / "papers.db")
+    db = store.db
+    store.ingest_source("a", [paper], dedup=DedupIndex(db), now="2026-01-01T00:00:00Z")
     db.execute("UPDATE dedup_meta SET value = 'older' WHERE key = 'params'")
     db.execute("DELETE FROM dedup_bands")
-    index = DedupIndex(db)
+    db.execute("DELETE FROM dedup_recent")
+    db.conn.commit()
+    index = DedupIndex(db)  # the keys are recomputed from the stored papers' text
     assert db.execute("SELECT value FROM dedup_meta").fetchone()[0] == dedup.PARAMS_VERSION
+    assert index.find(thesis, "B").canonical_id == paper.id
+    store.close()
+
+
+def test_an_index_of_the_first_layout_is_converted(db):
+    """An index written before token hashes (compressed words, its own canonical_id copy
+    of the root) is converted when opened: the same papers are found, nothing is lost."""
+    paper, thesis, _ = paper_pair()
+    db.execute(
+        "CREATE TABLE dedup_docs (doc INTEGER PRIMARY KEY, paper_id TEXT NOT NULL UNIQUE, "
+        "canonical_id TEXT, arxiv_id TEXT, doi TEXT, authors TEXT NOT NULL DEFAULT '[]', "
+        "title TEXT NOT NULL DEFAULT '', words BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX dedup_docs_canonical ON dedup_docs (canonical_id)")
+    db.execute(
+        "CREATE TABLE dedup_bands (band INTEGER NOT NULL, bucket INTEGER NOT NULL, doc INTEGER "
+        "NOT NULL, PRIMARY KEY (band, bucket, doc)) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE dedup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO dedup_meta VALUES ('params', 'dedup-2:5:20x3:8/16:seed=20240811')")
+    words = dedup.abstract_tokens(paper.abstract)
+    db.execute(
+        "INSERT INTO dedup_docs (doc, paper_id, title, words) VALUES (1, 'A', ?, ?)",
+        [" ".join(dedup.title_tokens(paper.title)), dedup.zlib.compress(" ".join(words).encode())],
+    )
+    db.execute("INSERT INTO dedup_bands VALUES (0, 12345, 1)")  # a key of the old family
+    db.conn.commit()
+    index = DedupIndex(db)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_docs)")}
+    assert "words" not in columns and "canonical_id" not in columns
+    assert db.execute("SELECT count(*) FROM dedup_bands WHERE bucket = 12345").fetchone()[0] == 0
+    assert index.find(thesis, "B").canonical_id == "A"
+    assert DedupIndex(db).find(paper, "C").canonical_id == "A"
+    for migration in dedup.MIGRATIONS:  # each migration can run again: nothing changes
+        migration(db)
     assert index.find(thesis, "B").canonical_id == "A"
 
 
 def test_lookups_use_the_band_index_not_a_scan(db):
     DedupIndex(db)
     plan = db.execute(
-        "EXPLAIN QUERY PLAN " + dedup._LOOKUP, ("[[0, 1]]", dedup.BUCKET_CAP)
+        "EXPLAIN QUERY PLAN " + dedup._LOOKUP,
+        (json.dumps(dedup._key_values([(0, 1)])), dedup.BUCKET_CAP),
     ).fetchall()
     steps = [row[3] for row in plan]
     assert "SEARCH b USING PRIMARY KEY (band=? AND bucket=?)" in steps
-    assert not any(step.startswith("SCAN b") or "dedup_bands" in step for step in steps)
+    assert "SEARCH r USING PRIMARY KEY (band=? AND bucket=?)" in steps  # the recent keys
+    assert not any(step.startswith(("SCAN b", "SCAN r")) or "dedup_" in step for step in steps)
 
 
 def test_empty_and_huge_input(db):
@@ -361,8 +410,8 @@ def test_empty_and_huge_input(db):
     index.add("empty", Paper(title="", abstract=""))
     huge = Paper(title="A very long abstract", abstract="word " * 50_000 + "\x00 <b>")
     index.add("huge", huge)
-    stored = db.execute("SELECT words FROM dedup_docs WHERE paper_id = 'huge'").fetchone()[0]
-    assert len(dedup.zlib.decompress(stored).split()) == dedup.MAX_WORDS
+    stored = db.execute("SELECT hashes FROM dedup_docs WHERE paper_id = 'huge'").fetchone()[0]
+    assert len(dedup._unpack_hashes(stored)) == dedup.MAX_WORDS  # a token hash a word kept
     assert index.find(huge, "huge2").canonical_id == "huge"
 
 
@@ -409,3 +458,78 @@ def test_tokens_keep_version_markers():
     assert dedup.tokens("MMRL++ vs LoRA+ and Qwen2-VL, $\\alpha$-x") == [
         *("mmrl", "plusplus", "vs", "lora", "plus", "and", "qwen", "2", "vl", "alpha", "x"),
     ]
+
+
+# --- the chunk API: find_many / add_many ----------------------------------------------
+def test_find_many_sees_the_earlier_papers_of_its_chunk(db):
+    """A chunk's papers may duplicate each other: each is checked against the stored
+    papers and against the chunk's earlier ones, linked to their root, as one-by-one
+    find/add would link them."""
+    paper, thesis, copy = paper_pair()
+    other = seed_papers()[5]
+    items = [("A", paper), ("O", other), ("B", thesis), ("C", copy)]
+    index = DedupIndex(db)
+    matches = index.find_many(items)
+    assert [m.canonical_id if m else None for m in matches] == [None, None, "A", "A"]
+    index.add_many(items)
+    # the same answers, one paper at a time, in a fresh database
+    single = sqlite_utils.Database(memory=True)
+    one = DedupIndex(single)
+    stored_roots(single, {})
+    answers = []
+    for paper_id, p in items:
+        match = one.find(p, paper_id)
+        answers.append(match.canonical_id if match else None)
+        one.add(paper_id, p)
+        stored_roots(single, {paper_id: match.canonical_id if match else None})
+    assert answers == [None, None, "A", "A"]
+    rows = f"{ALL_KEYS} ORDER BY 1, 2, 3"
+    assert db.execute(rows).fetchall() == single.execute(rows).fetchall()
+    docs = "SELECT doc, paper_id, title, hashes, stems FROM dedup_docs ORDER BY doc"
+    assert db.execute(docs).fetchall() == single.execute(docs).fetchall()
+
+
+def test_find_many_of_the_stored_papers_finds_nothing_new(db):
+    papers = seed_papers()
+    index = DedupIndex(db)
+    items = [(p.id, p) for p in papers]
+    assert [m for m in index.find_many(items) if m] != []  # the adaptive-MT pair
+    index.add_many(items)
+    # asked again about themselves (same ids): nothing, and one statement per chunk
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    assert index.find_many(items[:10]) == [None] * 10
+    db.conn.set_trace_callback(None)
+    assert sum("json_each" in s and "dedup_bands" in s for s in statements) == 1
+
+
+def test_the_migrations_are_named_functions_that_run_twice(db):
+    names = [m.__name__ for m in dedup.MIGRATIONS]
+    assert names == sorted(names) and all(re.fullmatch(r"m\d{3}_\w+", n) for n in names)
+    for _ in range(2):
+        for migration in dedup.MIGRATIONS:
+            migration(db)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"dedup_docs", "dedup_bands", "dedup_recent", "dedup_meta", "dedup_decisions"} <= tables
+    DedupIndex(db).add("A", paper_pair()[0])
+    assert DedupIndex(db).find(paper_pair()[1], "B").canonical_id == "A"
+
+
+def test_recent_keys_are_merged_in_key_order_and_still_found(db, monkeypatch):
+    """Keys go to the small recent table; past MERGE_ROWS rows they move to dedup_bands
+    in one insert, and every paper is found the same before and after."""
+    papers = seed_papers()
+    monkeypatch.setattr(dedup, "MERGE_ROWS", 500)
+    index = DedupIndex(db)
+    index.add_many([(p.id, p) for p in papers[:10]])
+    recent = db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0]
+    assert 0 < recent <= 500
+    assert db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0] == 0
+    before = [index.find(Paper(p.title.upper(), p.abstract), "x") for p in papers[:10]]
+    index.add_many([(p.id, p) for p in papers[10:40]])  # past MERGE_ROWS: merged
+    assert db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0] == 0
+    merged = db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
+    assert merged > recent
+    after = [index.find(Paper(p.title.upper(), p.abstract), "x") for p in papers[:10]]
+    assert [m.canonical_id for m in before] == [m.canonical_id for m in after]
+    assert [m.canonical_id for m in after] == [p.id for p in papers[:10]]
