@@ -1424,6 +1424,22 @@ class DedupIndex:
             if self._recent > MERGE_ROWS:
                 self._merge()
 
+    def remove(self, paper_id: str) -> None:
+        """Drop a paper from the index (the store's undo of an interrupted ingest's entries
+        for a paper it never stored): its doc row and its recent keys go. Keys already
+        merged into dedup_bands may stay behind; a lookup skips a doc number with no doc,
+        and a number reused later only costs one verification, which reads the text."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "SELECT doc FROM dedup_docs WHERE paper_id = ?", (paper_id,)
+            ).fetchone()
+            if row is None:
+                return
+            self.db.execute("DELETE FROM dedup_docs WHERE doc = ?", (row[0],))
+            removed = self.db.execute("DELETE FROM dedup_recent WHERE doc = ?", (row[0],))
+            if self._recent is not None:
+                self._recent -= removed.rowcount
+
     def _merge(self) -> None:
         """Move the recent keys into dedup_bands, in one insert in key order."""
         with self.db.atomic():
@@ -1466,11 +1482,6 @@ class DedupIndex:
         if not self._has_decisions:
             return False
         return any(self.decision(paper_id, other) == "unlink" for other in set(others))
-
-    def set_root(self, paper_id: str, root: str | None) -> None:
-        """Nothing to do: the root lives in `papers.duplicate_of`, which the store has
-        written. Kept only while the store still calls it (`link_papers`,
-        `unlink_papers`); remove with those calls."""
 
     def canonical(self, paper_id: str) -> str | None:
         """The root `paper_id` duplicates (`papers.duplicate_of`), or None."""

@@ -38,7 +38,6 @@ class LinksMixin(QueriesMixin):
             conn.execute(
                 "UPDATE papers SET duplicate_of = ? WHERE duplicate_of = ?", (canonical, child)
             )
-            index.set_root(child, canonical)
         return f"linked {child} to {canonical}"
 
     def _two_papers(self, a_ref: str, b_ref: str) -> tuple[str, str]:
@@ -68,7 +67,6 @@ class LinksMixin(QueriesMixin):
                 "WHERE id = ?",
                 (detach,),
             )
-            index.set_root(detach, None)
         return f"unlinked {detach} from {ra}"
 
     def dedup_decisions(self) -> list[dict[str, str]]:

@@ -174,7 +174,7 @@ def discard_stale(conn: sqlite3.Connection, index: Callable[[], Any]) -> int:
         if row is not None:
             paper = row_to_paper(decode_paper(dict(row)))
             dedup.add(pid, paper, canonical_id=row["duplicate_of"])
-        elif hasattr(dedup, "remove"):
+        else:
             dedup.remove(pid)
     conn.execute("DELETE FROM ingest_pending")
     return len(pending)
