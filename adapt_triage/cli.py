@@ -187,7 +187,7 @@ def main() -> None:
     one named line and exit status 1.
     """
     if sys.stdout is None:
-        sys.stdout = ClosedStream()  # type: ignore[assignment]
+        sys.stdout = ClosedStream()
     try:
         try:
             code = app(standalone_mode=False)
@@ -238,8 +238,10 @@ def _last_resort(exc: Exception) -> NoReturn:
 
 def _quiet_stdout() -> None:
     """Nothing more to flush at exit (stdout failed, or its reader went away)."""
+    stdout = sys.__stdout__
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        if stdout is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
 
 
 def _reader_gone() -> NoReturn:

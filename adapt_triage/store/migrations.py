@@ -98,7 +98,7 @@ def m001_papers_versions_sources(db: Database) -> None:
     )
     # Content table FTS5 in sqlite-utils' layout (Datasette and `sqlite-utils search` find it);
     # the update trigger fires only when the indexed text changes, not on score updates.
-    db["papers"].enable_fts(["title", "abstract"], tokenize="porter", create_triggers=False)
+    db.table("papers").enable_fts(["title", "abstract"], tokenize="porter", create_triggers=False)
     db.executescript(
         """
         CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN

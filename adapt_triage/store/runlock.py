@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import stat
 import time
 from collections.abc import Iterator
@@ -98,9 +99,7 @@ class RunLockMixin(StoreBase):
 
 
 def _try_lock(handle: Any, *, blocking: bool) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         import msvcrt
 
         handle.seek(0)
@@ -109,6 +108,8 @@ def _try_lock(handle: Any, *, blocking: bool) -> bool:
         except OSError:
             return False
         return True
+    import fcntl
+
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
     except BlockingIOError:
@@ -117,12 +118,12 @@ def _try_lock(handle: Any, *, blocking: bool) -> bool:
 
 
 def _unlock(handle: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         import msvcrt
 
         handle.seek(0)
         msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
         return
+    import fcntl
+
     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -51,13 +51,13 @@ class Staging:
 
     # -- lookups: a staged row first, then the stored one
 
-    def paper_row(self, pid: str) -> sqlite3.Row | None:
+    def paper_row(self, pid: str) -> dict[str, Any] | None:
         cursor = self.conn.cursor()
         cursor.row_factory = sqlite3.Row
         staged = cursor.execute("SELECT * FROM temp.stage_papers WHERE id = ?", (pid,)).fetchone()
-        if staged is not None:
-            return staged
-        return cursor.execute("SELECT * FROM main.papers WHERE id = ?", (pid,)).fetchone()
+        if staged is None:
+            staged = cursor.execute("SELECT * FROM main.papers WHERE id = ?", (pid,)).fetchone()
+        return None if staged is None else dict(staged)
 
     def carried(self, pid: str, source: str) -> bool:
         sql = "SELECT 1 FROM {} WHERE paper_id = ? AND source = ?"
