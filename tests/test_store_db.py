@@ -8,6 +8,7 @@ import pytest
 from sqlite_utils import Database
 from store_support import T0, arxiv
 
+from adapt_triage import dedup
 from adapt_triage.store import (
     MIGRATIONS,
     SchemaTooNewError,
@@ -34,7 +35,9 @@ def test_open_creates_directories_wal_foreign_keys_and_full_schema(tmp_path):
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
         assert store.schema_version == len(MIGRATIONS)
         names = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-        assert names == [fn.__name__ for fn in MIGRATIONS]
+        assert names == [fn.__name__ for fn in MIGRATIONS] + [
+            f"dedup:{fn.__name__}" for fn in dedup.MIGRATIONS
+        ]
         tables = set(store.db.table_names())
         assert {
             "papers",

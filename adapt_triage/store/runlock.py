@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
