@@ -55,7 +55,7 @@ def test_open_creates_directories_wal_foreign_keys_and_full_schema(tmp_path):
         assert again.schema_version == len(MIGRATIONS)
         assert again.db.conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(
             MIGRATIONS
-        )
+        ) + len(dedup.MIGRATIONS)
 
 
 def test_default_db_path_env_then_user_data_dir(monkeypatch, tmp_path):
