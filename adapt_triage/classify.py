@@ -254,27 +254,37 @@ class LinearModel:
 
     def vectorize(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
         """(term indices, L2-normalised sublinear TF-IDF weights) of one document."""
-        counts = Counter(
-            i
-            for i in (self.vocabulary.get(t) for t in analyze(doc, self.ngram_max))
+        vocabulary = self.vocabulary
+        # Count the terms first (in C), then look up each distinct term once.
+        pairs = [
+            (i, n)
+            for i, n in (
+                (vocabulary.get(t), n) for t, n in Counter(analyze(doc, self.ngram_max)).items()
+            )
             if i is not None
-        )
-        if not counts:
+        ]
+        if not pairs:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        idx = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+        tf = np.fromiter((n for _, n in pairs), dtype=np.float64, count=len(pairs))
         values = (1.0 + np.log(tf)) * self.idf[idx]
         norm = math.sqrt(float(values @ values))
         return idx, values / norm if norm else values
 
     def logits(self, papers: Sequence[PaperLike]) -> tuple[np.ndarray, np.ndarray]:
-        """Raw gate logits (n,) and category logits (n, n_topics)."""
-        gate = np.zeros(len(papers))
-        cats = np.zeros((len(papers), self.coef.shape[0]))
-        for row, paper in enumerate(papers):
-            idx, values = self.vectorize(self.document(paper))
-            gate[row] = float(self.gate_coef[idx] @ values)
-            cats[row] = self.coef[:, idx] @ values
+        """Raw gate logits (n,) and category logits (n, n_topics), for all papers at once:
+        the documents' sparse rows are concatenated and summed per row (`np.add.reduceat`)."""
+        n = len(papers)
+        gate = np.zeros(n)
+        cats = np.zeros((n, self.coef.shape[0]))
+        rows = [self.vectorize(self.document(paper)) for paper in papers]
+        filled = [r for r, (idx, _) in enumerate(rows) if len(idx)]
+        if filled:
+            idx = np.concatenate([rows[r][0] for r in filled])
+            values = np.concatenate([rows[r][1] for r in filled])
+            starts = np.cumsum([0] + [len(rows[r][0]) for r in filled[:-1]])
+            gate[filled] = np.add.reduceat(self.gate_coef[idx] * values, starts)
+            cats[filled] = np.add.reduceat(self.coef[:, idx] * values, starts, axis=1).T
         return gate + self.gate_intercept, cats + self.intercept
 
     def probabilities(self, gate_logits: np.ndarray, cat_logits: np.ndarray) -> np.ndarray:
