@@ -1151,7 +1151,11 @@ def _pack_hashes(h: np.ndarray) -> bytes:
     low = (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     order = np.argsort(low, kind="stable")
     ordered = low[order]
-    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(low) else []
+    first = (
+        np.concatenate(([True], ordered[1:] != ordered[:-1]))
+        if len(low)
+        else np.zeros(0, dtype=bool)
+    )
     values, index = ordered[first], np.empty(len(low), dtype=np.int64)
     index[order] = np.cumsum(first) - 1
     width = np.uint8 if len(values) < 256 else np.uint16
@@ -1290,7 +1294,8 @@ class DedupIndex:
                 else:  # an earlier paper of this chunk, linked as find_many said
                     j = -number - 1
                     own = items[j][0] or f"#{j}"
-                    root = results[j].canonical_id if results[j] else own
+                    earlier_match = results[j]
+                    root = earlier_match.canonical_id if earlier_match else own
                     candidate = _Candidate(own, root, prepared[j][1])
                 if candidate is not None and _worth_verifying(weight, doc, candidate.doc):
                     candidates.append((number, candidate))
@@ -1504,17 +1509,17 @@ class DedupIndex:
                GROUP BY band ORDER BY band""",
             (BUCKET_CAP,),
         ).fetchall()
-        stats: dict[str, dict[str, object]] = {}
+        counts: dict[str, dict[str, int]] = {}
         for band, keys, entries, largest, full in rows:
             name = _BAND_NAMES.get(band, "text (LSH)")
-            entry = stats.setdefault(
-                name, {"keys": name, "buckets": 0, "entries": 0, "largest": 0, "over_cap": 0}
+            entry = counts.setdefault(
+                name, {"buckets": 0, "entries": 0, "largest": 0, "over_cap": 0}
             )
-            entry["buckets"] = int(entry["buckets"]) + keys
-            entry["entries"] = int(entry["entries"]) + entries
-            entry["largest"] = max(int(entry["largest"]), largest)
-            entry["over_cap"] = int(entry["over_cap"]) + full
-        return list(stats.values())
+            entry["buckets"] += keys
+            entry["entries"] += entries
+            entry["largest"] = max(entry["largest"], largest)
+            entry["over_cap"] += full
+        return [{"keys": name, **entry} for name, entry in counts.items()]
 
     def _ready(self) -> bool:
         names = {
