@@ -145,20 +145,26 @@ class History:
 
     def ensure(self) -> None:
         state = self.state()
+        product = product_tree()
         if state.get("complete") and self.db.exists():
             print(f"history: cached {self.db} ({self.papers:,} papers)")
+            if state.get("product") != product:
+                print(
+                    f"history: note: built by adapt_triage {state.get('product')}, the code is "
+                    f"now {product}; --rebuild builds it again with this code"
+                )
             return
         done = int(state.get("days_done", 0)) if self.db.exists() else 0
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "days").mkdir(exist_ok=True)
         verb = "resuming at" if done else "building from"
         print(f"history: {verb} day {done} of {self.days} into {self.db}", flush=True)
-        self._ingest_days(done)
+        self._ingest_days(done, product)
         with sqlite3.connect(self.db) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._save(days_done=self.days, complete=True)
+        self._save(days_done=self.days, complete=True, product=product)
 
-    def _ingest_days(self, done: int) -> None:
+    def _ingest_days(self, done: int, product: str) -> None:
         from adapt_triage.ingest import ingest_sources
         from adapt_triage.store import Store
 
@@ -180,7 +186,7 @@ class History:
             stored = (day + 1) * gen.DAY
             if stored in CHECKPOINTS and stored < self.papers:
                 backup(self.db, self.snapshot(stored))
-            self._save(days_done=day + 1, complete=False)
+            self._save(days_done=day + 1, complete=False, product=product)
             path.unlink(missing_ok=True)
             if (day + 1) % 10 == 0 or day + 1 == self.days:
                 rate = (day + 1 - done) * gen.DAY / (time.perf_counter() - started)
@@ -196,6 +202,20 @@ class History:
                 store, sources(), classifier_factory=classifier_factory(store), on_done=on_done
             )
         dates.close()
+
+
+def product_tree() -> str:
+    """The git tree id of adapt_triage/ (which code built a cached history), or '?'."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD:adapt_triage"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "adapt_triage"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    return (done.stdout.strip() or "?") + ("+changes" if dirty else "")
 
 
 def classifier_factory(store: Any) -> Any:
@@ -456,7 +476,10 @@ class Bench:
         helps = [self.cli("--help").wall for _ in range(max(5, repeat))]
         self.startup = statistics.median(helps)
         verdict("start-up, adapt-triage --help (median)", f"{self.startup * 1000:.0f} ms")
-        show_id = gen.arxiv_id(stored - gen.DAY // 2 - 1)
+        slot = stored - gen.DAY // 2 - 1
+        while gen.kind(self.args.seed, slot) != "primary":
+            slot -= 1
+        show_id = gen.arxiv_id(slot)
         queries = [
             ("digest of one day", ["digest", "--since", "1d", "--no-mark"], "digest", 0.5),
             ("list --category lora --limit 20", ["list", "--category", "lora"], "list", 0.3),
@@ -587,6 +610,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma list of {PARTS}")
     parser.add_argument("--repeat", type=int, default=3, help="runs per query (median)")
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "bench-scale"))
+    parser.add_argument(
+        "--rebuild", action="store_true", help="drop the cached history of this size first"
+    )
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(args.parts) - set(PARTS))
@@ -608,6 +634,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     started = time.perf_counter()
     try:
+        if args.rebuild:
+            shutil.rmtree(bench.history.dir, ignore_errors=True)
         bench.warm_up()
         if set(args.parts) & {"batch", "size", "queries", "dups"}:
             bench.history.ensure()

@@ -67,7 +67,7 @@ def test_a_tiny_end_to_end_finds_the_planted_duplicates_and_prints_its_figures(s
     assert re.search(r"database per paper\s+[\d.]+ KB", out), out
     assert "dedup index" in out and "full-text search" in out
     progress = json.loads(next(tmp_path.glob("g*-n2000/progress.json")).read_text())
-    assert progress == {"days_done": 2, "complete": True}
+    assert progress["days_done"] == 2 and progress["complete"] is True
     again = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "scale.py"), "--papers", "2000"]
         + ["--only", "dups", "--build-dir", str(tmp_path)],
@@ -102,6 +102,6 @@ def test_an_interrupted_build_resumes_from_the_last_day_stored(shared, tmp_path,
     history._save(days_done=1, complete=False)
     history.ensure()
     assert "resuming at day 1 of 2" in capsys.readouterr().out
-    assert history.state() == {"days_done": 2, "complete": True}
+    assert history.state()["days_done"] == 2 and history.state()["complete"] is True
     with Store(history.db) as store:
         assert 1000 == after_one_day < store.count_papers()
