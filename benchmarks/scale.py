@@ -31,6 +31,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -48,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scale_gen as gen  # noqa: E402
 
-PARTS = ("ingest", "batch", "size", "queries", "dups")
+PARTS = ("batch", "size", "queries", "dups", "ingest")  # in the order they run (ingest: longest)
 CHECKPOINTS = (1_000, 10_000, 100_000, 1_000_000)
 RATIO_SIZES = (10_000, 100_000)
 BIG_SOURCE = 200_000
@@ -623,6 +624,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up tmp/ when killed
     bench = Bench(args)
     bench.tmp.mkdir(parents=True, exist_ok=True)
     rev = subprocess.run(
