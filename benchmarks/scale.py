@@ -306,7 +306,7 @@ class Bench:
     def part_ingest(self) -> None:
         print("\n== ingest: one source into an empty database (CPU of the whole process)")
         sizes = sorted({min(s, self.history.papers) for s in RATIO_SIZES})
-        big = min(BIG_SOURCE, 2 * self.history.papers)
+        big = min(BIG_SOURCE, self.history.papers)
         rss: dict[int, float] = {}
         for n in sizes:
             source = self.source_file(n)
