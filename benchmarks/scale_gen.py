@@ -17,7 +17,8 @@ Slot kinds (the ground truth that the benchmark judges links by):
 - crossfeed: the same work as an earlier primary paper from another feed, without arXiv id
   (url `https://openreview.net/forum?id=benchJ`), title and abstract with small edits;
 - nearmiss: a distinct new arXiv paper that shares boilerplate with an earlier primary one
-  (its title's part before the colon and its first two sentences), which must NOT be linked.
+  (its title's lead and its first two sentences, at most a quarter of the abstract), which
+  must NOT be linked.
 
 `work_of(url)` tells which work a stored record is (from its url alone).
 """
@@ -34,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-GEN_VERSION = 1
+GEN_VERSION = 2  # 2: near-misses share at most a quarter of the text
 DAY = 1000  # slots a day
 MONTH = 20 * DAY  # slots a month (20 weekdays)
 START = date(2022, 1, 1)
@@ -250,12 +251,21 @@ def record(seed: int, i: int) -> dict[str, Any]:
             "url": f"https://openreview.net/forum?id=bench{j}",
             "published": published,
         }
-    own = primary(seed, i)
-    head = base["title"].split(":")[0]
+    return near_miss(rng, base, primary(seed, i))
+
+
+def near_miss(rng: random.Random, base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A distinct work sharing boilerplate with `base`: the title's lead (the part before a
+    colon, else its first three words) and the opening sentences, at most a quarter of the
+    text; the rest is its own (more real sentences are drawn until it is)."""
+    lead = base["title"].split(":")[0] if ":" in base["title"] else base["title"].split()[:3]
+    lead = lead if isinstance(lead, str) else " ".join(lead)
     tail = own["title"].split(":")[-1].strip()
-    first_two = _sentences(base["abstract"])[:2]
-    rest = _sentences(own["abstract"])[2:] or _sentences(own["abstract"])
-    return {**own, "title": f"{head}: {tail}", "abstract": " ".join(first_two + rest)}
+    shared = _sentences(base["abstract"])[:2]
+    rest = _sentences(own["abstract"])
+    while sum(map(len, rest)) < 3 * sum(map(len, shared)):
+        rest += _abstract(rng, load_corpus())
+    return {**own, "title": f"{lead}: {tail}", "abstract": " ".join(shared + rest)}
 
 
 def day_records(seed: int, day: int) -> list[dict[str, Any]]:
