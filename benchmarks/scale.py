@@ -77,24 +77,34 @@ def environment(build: Path) -> dict[str, str]:
     return env
 
 
+# A small process starts each measured one: a child forked straight from this (large)
+# process would count this process's pages in its peak RSS until it execs.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump([os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime,
+               usage.ru_maxrss], out)
+"""
+
+
 def run_measured(args: list[str], env: dict[str, str]) -> Measured:
-    """Run one process; wall time, user+system CPU and peak RSS from os.wait4."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Measured(
-            proc.returncode,
-            wall,
-            usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024,
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-        )
+    """Run one process; wall time, user+system CPU and peak RSS (os.wait4 in a launcher)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        usage = Path(tmp) / "usage.json"
+        with open(Path(tmp) / "out", "w+b") as out, open(Path(tmp) / "err", "w+b") as err:
+            launcher = [sys.executable, "-S", "-c", LAUNCHER, str(usage), *args]
+            subprocess.run(launcher, stdout=out, stderr=err, env=env, cwd=ROOT, check=False)
+            out.seek(0)
+            err.seek(0)
+            text, errors = (f.read().decode("utf-8", "replace") for f in (out, err))
+        if not usage.exists():
+            return Measured(-1, 0.0, 0.0, 0.0, text, errors or "the launcher failed")
+        rc, wall, cpu, rss_kib = json.loads(usage.read_text())
+        return Measured(rc, wall, cpu, rss_kib / 1024, text, errors)
 
 
 def verdict(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
