@@ -11,6 +11,9 @@
 4. classifier and dedup: their own benchmarks, in quick mode.
 
 Timings are figures to read, not assertions (the machine may be loaded).
+
+The figures at a million papers (issue 12) are `make bench-scale` (benchmarks/scale.py):
+a cached 1M-paper history, daily-batch cost, query latency and planted duplicates.
 """
 
 from __future__ import annotations
