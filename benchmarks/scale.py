@@ -230,15 +230,10 @@ def product_tree() -> str:
 
 
 def classifier_factory(store: Any) -> Any:
-    """The CLI's own model (seed set + the user's labels); the default one otherwise."""
-    try:
-        from adapt_triage.cli import build_classifier
+    """The CLI's own model (seed set + the user's labels, from the model cache)."""
+    from adapt_triage.model import build_classifier
 
-        return lambda: build_classifier(store)
-    except ImportError:
-        from adapt_triage.classify import build_default
-
-        return build_default
+    return lambda: build_classifier(store)
 
 
 class Backdater:
