@@ -24,7 +24,10 @@ from adapt_triage.ingest import SourceReport, classified
 
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
+    from adapt_triage.dedup import DedupIndex
     from adapt_triage.fetch import Fetcher
+    from adapt_triage.paper import Paper
+    from adapt_triage.sources.common import ParseResult
     from adapt_triage.store import Store
 
 API_URL = "https://export.arxiv.org/api/query"
@@ -202,6 +205,66 @@ def _failed(store: Store, spec: ArxivBackfill, report: SourceReport, error: str)
     return report
 
 
+def _read_page(
+    fetcher: Fetcher, spec: ArxivBackfill, url: str, report: SourceReport
+) -> tuple[bytes, ParseResult] | str:
+    """One API page, fetched and parsed (its warnings and errors added to `report`), or the
+    error that ends the run."""
+    from adapt_triage.fetch import FetchError
+    from adapt_triage.ingest import fetch_error_kind
+    from adapt_triage.sources.arxiv_api import parse_arxiv_api
+
+    try:
+        fetched = fetcher.fetch(url)
+    except FetchError as exc:
+        report.error_kind = fetch_error_kind(url, exc)
+        return f"{spec.label}: {exc}; run the same command again to resume"
+    parsed = parse_arxiv_api(fetched.content, url, fetched.headers)
+    report.warnings.extend(parsed.warnings)
+    if parsed.fatal:
+        report.error_kind = "permanent"
+        errors = parsed.errors or [f"{spec.label}: unreadable API response"]
+        report.errors.extend(errors[1:])
+        return errors[0]
+    report.errors.extend(parsed.errors)
+    return fetched.content, parsed
+
+
+def _announce(papers: Sequence[Paper], spec: ArxivBackfill) -> None:
+    """Entries whose primary category was asked for are `new`, the others `cross`; the URL
+    is the abstract page without a version, as in the RSS feeds."""
+    from adapt_triage.sources.common import arxiv_abs_url
+
+    for paper in papers:
+        primary = paper.categories[0] if paper.categories else None
+        paper.announce_type = "new" if primary in spec.categories else "cross"
+        if paper.arxiv_id:
+            paper.url = arxiv_abs_url(paper.arxiv_id)
+
+
+def _store_page(
+    store: Store,
+    spec: ArxivBackfill,
+    papers: Sequence[Paper],
+    dedup: DedupIndex,
+    classifier: TriageClassifier,
+    report: SourceReport,
+) -> None:
+    """Classify a page (before the write) and store it, adding its counts to `report`."""
+    summary = store.ingest_source(
+        spec.source,
+        list(classified(papers, classifier)),
+        dedup=dedup,
+        model_version=classifier.model_version,
+        fetch_meta={"kind": "arxiv-api"},
+    )
+    report.new += summary.new
+    report.updated += summary.updated
+    report.duplicates += summary.duplicates
+    report.unchanged += summary.unchanged
+    report.errors.extend(summary.errors)
+
+
 def run_arxiv_backfill(
     store: Store,
     spec: ArxivBackfill,
@@ -214,10 +277,6 @@ def run_arxiv_backfill(
     """Page through the API for `spec` and store every entry, resuming an unfinished run of
     the same query. `on_page(done, total)` is called after each stored page."""
     from adapt_triage.dedup import DedupIndex
-    from adapt_triage.fetch import FetchError
-    from adapt_triage.ingest import fetch_error_kind
-    from adapt_triage.sources.arxiv_api import parse_arxiv_api
-    from adapt_triage.sources.common import arxiv_abs_url
     from adapt_triage.store import StoreError
 
     size = page_size or PAGE_SIZE
@@ -230,23 +289,11 @@ def run_arxiv_backfill(
     classifier: TriageClassifier | None = None
     empty_tries = 0
     while total is None or start < total:
-        url = spec.page_url(start, size)
-        try:
-            fetched = fetcher.fetch(url)
-        except FetchError as exc:
-            report.error_kind = fetch_error_kind(url, exc)
-            return _failed(
-                store, spec, report, f"{spec.label}: {exc}; run the same command again to resume"
-            )
-        parsed = parse_arxiv_api(fetched.content, url, fetched.headers)
-        report.warnings.extend(parsed.warnings)
-        if parsed.fatal:
-            report.error_kind = "permanent"
-            errors = parsed.errors or [f"{spec.label}: unreadable API response"]
-            report.errors.extend(errors[1:])
-            return _failed(store, spec, report, errors[0])
-        report.errors.extend(parsed.errors)
-        total = _total(fetched.content) if _total(fetched.content) is not None else total
+        page = _read_page(fetcher, spec, spec.page_url(start, size), report)
+        if isinstance(page, str):
+            return _failed(store, spec, report, page)
+        content, parsed = page
+        total = _total(content) if _total(content) is not None else total
         if total is None:
             total = start + parsed.item_count
         if parsed.item_count == 0 and start < total:
@@ -261,29 +308,13 @@ def run_arxiv_backfill(
                 "run the same command again to resume",
             )
         empty_tries = 0
-        for paper in parsed.papers:
-            primary = paper.categories[0] if paper.categories else None
-            paper.announce_type = "new" if primary in spec.categories else "cross"
-            if paper.arxiv_id:  # the RSS feeds link the abstract page without a version
-                paper.url = arxiv_abs_url(paper.arxiv_id)
+        _announce(parsed.papers, spec)
         if parsed.papers:
-            if classifier is None:
-                classifier = classifier_factory()
+            classifier = classifier or classifier_factory()
             try:
-                summary = store.ingest_source(
-                    spec.source,
-                    list(classified(parsed.papers, classifier)),  # before the write
-                    dedup=dedup,
-                    model_version=classifier.model_version,
-                    fetch_meta={"kind": "arxiv-api"},
-                )
+                _store_page(store, spec, parsed.papers, dedup, classifier, report)
             except StoreError as exc:
                 return _failed(store, spec, report, str(exc))
-            report.new += summary.new
-            report.updated += summary.updated
-            report.duplicates += summary.duplicates
-            report.unchanged += summary.unchanged
-            report.errors.extend(summary.errors)
         report.items += parsed.item_count
         start += parsed.item_count
         _save_progress(store, spec, start, total, finished=start >= total)

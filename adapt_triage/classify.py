@@ -48,6 +48,7 @@ import numpy as np
 
 from adapt_triage.lexicon import lexicon_phrases
 from adapt_triage.paper import Paper, clean_text, title_key
+from adapt_triage.stored import StoredPaper
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
 from adapt_triage.textfeatures import Document, analyze, analyzer, document, words
 
@@ -90,12 +91,13 @@ class Example:
     group: str | None = None  # the day it was listed on (real-day sample), for grouped CV
 
 
-PaperLike = Paper | Example | tuple[str, str] | Mapping[str, Any]
+PaperLike = Paper | StoredPaper | Example | tuple[str, str] | Mapping[str, Any]
 
 
 def paper_text(paper: PaperLike) -> tuple[str, str]:
-    """(title, abstract) of a Paper, an Example, a mapping or a (title, abstract) pair."""
-    if isinstance(paper, (Paper, Example)):
+    """(title, abstract) of a Paper, a StoredPaper, an Example, a mapping or a
+    (title, abstract) pair."""
+    if isinstance(paper, (Paper, StoredPaper, Example)):
         return paper.title or "", paper.abstract or ""
     if isinstance(paper, Mapping):
         abstract = paper.get("abstract") or paper.get("summary") or ""
@@ -109,7 +111,7 @@ def arxiv_category_of(paper: PaperLike) -> str | None:
     """The arXiv primary category of a paper, when its source carried one."""
     if isinstance(paper, Example):
         return paper.arxiv_category
-    if isinstance(paper, Paper):
+    if isinstance(paper, (Paper, StoredPaper)):
         return paper.categories[0] if paper.categories else None
     if isinstance(paper, Mapping):
         cats = paper.get("categories")
@@ -344,6 +346,23 @@ _PARAMETERS = (
 )
 
 
+def _targets(
+    examples: Sequence[Example], pseudo: Sequence[tuple[str, str]], topics: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each training document (the examples, then the pseudo-examples): whether it is
+    on topic, and a row of booleans, one per topic category it carries."""
+    on = np.array(
+        [ex.labels != [OFF_TOPIC] for ex in examples] + [s != OFF_TOPIC for s, _ in pseudo]
+    )
+    topic_index = {c: j for j, c in enumerate(topics)}
+    targets = np.zeros((len(examples) + len(pseudo), len(topics)), dtype=bool)
+    for row, labels in enumerate([ex.labels for ex in examples] + [[s] for s, _ in pseudo]):
+        for label in labels:
+            if label in topic_index:
+                targets[row, topic_index[label]] = True
+    return on, targets
+
+
 class TriageClassifier:
     """A relevance gate and per-category TF-IDF logistic regressions, with the category
     descriptions and the domain lexicon as pseudo-examples, and a decision rule that always
@@ -498,15 +517,7 @@ class TriageClassifier:
         if not docs:
             raise ValueError("no training data: give at least one labeled example")
         n = len(examples)
-        on = np.array(
-            [ex.labels != [OFF_TOPIC] for ex in examples] + [s != OFF_TOPIC for s, _ in pseudo]
-        )
-        topic_index = {c: j for j, c in enumerate(topics)}
-        targets = np.zeros((len(docs), len(topics)), dtype=bool)
-        for row, labels in enumerate([ex.labels for ex in examples] + [[s] for s, _ in pseudo]):
-            for label in labels:
-                if label in topic_index:
-                    targets[row, topic_index[label]] = True
+        on, targets = _targets(examples, pseudo, topics)
         n_examples = {c: sum(c in ex.labels for ex in examples) for c in categories}
 
         vectorizer = TfidfVectorizer(
@@ -519,17 +530,9 @@ class TriageClassifier:
                 vectorizer.set_params(min_df=1)
                 X = vectorizer.fit_transform(docs)
             X = X.tocsr()
-            has_gate = OFF_TOPIC in categories
-            gate_rows = np.arange(len(docs)) if self.gate_pseudo else np.arange(n)
-            if has_gate and on[:n].any() and not on[:n].all():
-                Xg, yg = X[gate_rows], on[gate_rows]
-                gate_coef, gate_intercept = self._fit_gate(Xg, yg)
-                gate_scale = self._platt_gate(Xg, yg, examples) if self.calibrate else (1.0, 0.0)
-            elif has_gate:
-                gate_coef, gate_intercept = self._fit_gate(X, on)
-                gate_scale = (1.0, 0.0)
-            else:
-                gate_coef, gate_intercept, gate_scale = np.zeros(X.shape[1]), 30.0, (1.0, 0.0)
+            gate_coef, gate_intercept, gate_scale = self._gate(
+                X, on, examples, has_gate=OFF_TOPIC in categories
+            )
             rows = np.flatnonzero(on)
             coef, intercept, constant = self._fit_topics(X[rows], targets[rows])
             on_papers = np.flatnonzero(on[:n])
@@ -558,6 +561,23 @@ class TriageClassifier:
         self.vectorizer_ = vectorizer
         self.model_version = self.training_key(examples)[:12]
         return self
+
+    def _gate(
+        self, X: Any, on: np.ndarray, examples: Sequence[Example], *, has_gate: bool
+    ) -> tuple[np.ndarray, float, tuple[float, float]]:
+        """The off-topic gate: coefficients, intercept and Platt scale (a gate that is
+        always open when there is no off-topic category)."""
+        n = len(examples)
+        if has_gate and on[:n].any() and not on[:n].all():
+            gate_rows = np.arange(len(on)) if self.gate_pseudo else np.arange(n)
+            Xg, yg = X[gate_rows], on[gate_rows]
+            gate_coef, gate_intercept = self._fit_gate(Xg, yg)
+            gate_scale = self._platt_gate(Xg, yg, examples) if self.calibrate else (1.0, 0.0)
+            return gate_coef, gate_intercept, gate_scale
+        if has_gate:
+            gate_coef, gate_intercept = self._fit_gate(X, on)
+            return gate_coef, gate_intercept, (1.0, 0.0)
+        return np.zeros(X.shape[1]), 30.0, (1.0, 0.0)
 
     def _logistic(self, C: float) -> Any:
         """The logistic regression every score of the model is fitted with."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapt_triage.dates import iso, local_text, now_utc, plural
 from adapt_triage.taxonomy import OFF_TOPIC, category_order
 
 if TYPE_CHECKING:
     from adapt_triage.store import SourceState, Store
+    from adapt_triage.stored import StoredPaper
 
 FILTER_OPTIONS = "--category, --hide, --min-score, --limit, --announce, --hide-read"
 
@@ -25,7 +26,7 @@ FILTER_OPTIONS = "--category, --hide, --min-score, --limit, --announce, --hide-r
 @dataclass
 class DigestGroup:
     category: str
-    papers: list[dict[str, Any]] = field(default_factory=list)
+    papers: list[StoredPaper] = field(default_factory=list)
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Digest:
         return "All stored papers" if self.include_shown else "New papers"
 
     @property
-    def papers(self) -> list[dict[str, Any]]:
+    def papers(self) -> list[StoredPaper]:
         return [p for g in self.groups for p in g.papers]
 
     @property
@@ -60,16 +61,13 @@ class Digest:
         return sum(len(g.papers) for g in self.groups)
 
 
-def primary(paper: dict[str, Any]) -> str:
-    labels = paper.get("labels") or []
-    return labels[0] if labels else OFF_TOPIC
+def primary(paper: StoredPaper) -> str:
+    return paper.primary or OFF_TOPIC
 
 
-def primary_score(paper: dict[str, Any]) -> float:
+def primary_score(paper: StoredPaper) -> float:
     """The score of the primary label; a label the user set counts as certain."""
-    if paper.get("user_labels"):
-        return 1.0
-    return float((paper.get("scores") or {}).get(primary(paper), 0.0))
+    return paper.score_for(primary(paper))
 
 
 def source_notes(sources: Sequence[SourceState]) -> list[str]:
@@ -126,9 +124,9 @@ def build_digest(
         for p in papers
         if primary(p) not in hidden
         and primary_score(p) >= min_score
-        and (not wanted or not p.get("announce_type") or p["announce_type"] in wanted)
+        and (not wanted or not p.announce_type or p.announce_type in wanted)
     ]
-    kept.sort(key=lambda p: (-primary_score(p), p.get("first_seen") or ""))
+    kept.sort(key=lambda p: (-primary_score(p), p.first_seen or ""))
     if limit is not None:
         kept = kept[: max(limit, 0)]
     order = category_order(sorted({primary(p) for p in kept}))
@@ -151,7 +149,7 @@ def _empty_reason(
     store: Store,
     feeds: Sequence[SourceState],
     digest: Digest,
-    matched: list[dict[str, Any]],
+    matched: list[StoredPaper],
     shown: int,
 ) -> str:
     """Why the digest is empty, and only hints that hold (`--all` shows `shown` papers)."""

@@ -434,6 +434,28 @@ def _summarise(name: str, repeats: list[dict[str, Any]], categories: Sequence[st
     )
 
 
+def _predict_folds(
+    examples: Sequence[Example],
+    split: Sequence[Sequence[int]],
+    factories: Mapping[str, Callable[[], Model]],
+    extra_training: Sequence[Example],
+) -> dict[str, list[list[str]]]:
+    """Each method's predicted labels for every example, from the model trained on the
+    other folds (plus `extra_training`)."""
+    predictions: dict[str, list[list[str]]] = {name: [[] for _ in examples] for name in factories}
+    for test_idx in split:
+        test_set = set(test_idx)
+        train = [ex for i, ex in enumerate(examples) if i not in test_set]
+        train += list(extra_training)
+        test = [examples[i] for i in test_idx]
+        for name, factory in factories.items():
+            model = factory()
+            model.fit(train)
+            for i, (labels, _scores) in zip(test_idx, model.predict(test), strict=True):
+                predictions[name][i] = list(labels)
+    return predictions
+
+
 def cross_validate(
     examples: Sequence[Example],
     *,
@@ -469,19 +491,7 @@ def cross_validate(
     per_method: dict[str, list[dict[str, Any]]] = {name: [] for name in factories}
     for _ in range(repeats):
         split = iterative_stratified_folds(label_sets, folds, rng)
-        predictions: dict[str, list[list[str]]] = {
-            name: [[] for _ in examples] for name in factories
-        }
-        for test_idx in split:
-            test_set = set(test_idx)
-            train = [ex for i, ex in enumerate(examples) if i not in test_set]
-            train += list(extra_training)
-            test = [examples[i] for i in test_idx]
-            for name, factory in factories.items():
-                model = factory()
-                model.fit(train)
-                for i, (labels, _scores) in zip(test_idx, model.predict(test), strict=True):
-                    predictions[name][i] = list(labels)
+        predictions = _predict_folds(examples, split, factories, extra_training)
         for name in factories:
             per_method[name].append(_score_repeat(label_sets, predictions[name], categories))
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from adapt_triage.render import sanitize
+
+if TYPE_CHECKING:
+    from adapt_triage.stored import StoredPaper
 
 _HTTP_RE = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 _YEAR_RE = re.compile(r"^(\d{4})")
@@ -26,25 +29,25 @@ _KEY_WORD_RE = re.compile(r"[a-z0-9]+")
 _STOPWORDS = {"a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "towards"}
 
 
-def paper_url(row: Mapping[str, Any]) -> str | None:
+def paper_url(row: StoredPaper) -> str | None:
     """The paper's http(s) URL: its own, else the arXiv abstract page, else the DOI resolver.
     A URL with another scheme (javascript:, file:) is never used."""
-    url = sanitize(row.get("url") or "")
+    url = sanitize(row.url or "")
     if _HTTP_RE.match(url):
         return url
-    if row.get("arxiv_id"):
-        return f"https://arxiv.org/abs/{row['arxiv_id']}"
-    if row.get("doi"):
-        return f"https://doi.org/{row['doi']}"
+    if row.arxiv_id:
+        return f"https://arxiv.org/abs/{row.arxiv_id}"
+    if row.doi:
+        return f"https://doi.org/{row.doi}"
     return None
 
 
-def paper_year(row: Mapping[str, Any]) -> str | None:
+def paper_year(row: StoredPaper) -> str | None:
     """The year published, else the year in a new- or old-style arXiv id, else None."""
-    match = _YEAR_RE.match(str(row.get("published") or ""))
+    match = _YEAR_RE.match(str(row.published or ""))
     if match:
         return match.group(1)
-    arxiv_id = str(row.get("arxiv_id") or "")
+    arxiv_id = str(row.arxiv_id or "")
     match = _NEW_ARXIV_RE.match(arxiv_id) or _OLD_ARXIV_RE.search(arxiv_id)
     if match:
         yy = int(match.group(1))
@@ -52,8 +55,8 @@ def paper_year(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-def primary_class(row: Mapping[str, Any]) -> str | None:
-    categories = row.get("categories") or []
+def primary_class(row: StoredPaper) -> str | None:
+    categories = row.categories or []
     return sanitize(categories[0]) or None if categories else None
 
 
@@ -85,12 +88,12 @@ def _ascii_words(text: str) -> list[str]:
     return _KEY_WORD_RE.findall(folded)
 
 
-def citation_key(row: Mapping[str, Any]) -> str:
+def citation_key(row: StoredPaper) -> str:
     """`lastnameYEARfirstword`, e.g. `lovelace2025singular` (ASCII; parts that are missing
     are left out, `paper` when nothing is left)."""
-    authors = row.get("authors") or []
+    authors = row.authors or []
     last = _ascii_words(authors[0].split()[-1]) if authors and authors[0].split() else []
-    words = [w for w in _ascii_words(row.get("title") or "") if w not in _STOPWORDS]
+    words = [w for w in _ascii_words(row.title or "") if w not in _STOPWORDS]
     key = "".join(last[:1]) + (paper_year(row) or "") + "".join(words[:1])
     return key or "paper"
 
@@ -108,36 +111,36 @@ def _unique(key: str, used: set[str]) -> str:
     return candidate
 
 
-def bibtex_fields(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+def bibtex_fields(row: StoredPaper) -> list[tuple[str, str]]:
     """The (field, value) pairs of one paper's @misc entry, in a stable order."""
-    out: list[tuple[str, str]] = [("title", _bib_text(row.get("title")))]
-    authors = [_bib_name(a) for a in row.get("authors") or [] if sanitize(a)]
+    out: list[tuple[str, str]] = [("title", _bib_text(row.title))]
+    authors = [_bib_name(a) for a in row.authors or [] if sanitize(a)]
     if authors:
         out.append(("author", " and ".join(authors)))
     year = paper_year(row)
     if year:
         out.append(("year", year))
-    if row.get("arxiv_id"):
+    if row.arxiv_id:
         out.append(("archivePrefix", "arXiv"))
-        out.append(("eprint", _bib_text(row["arxiv_id"])))
+        out.append(("eprint", _bib_text(row.arxiv_id)))
         pclass = primary_class(row)
         if pclass:
             out.append(("primaryClass", _bib_text(pclass)))
-    if row.get("doi"):
-        out.append(("doi", _bib_text(row["doi"])))
+    if row.doi:
+        out.append(("doi", _bib_text(row.doi)))
     url = paper_url(row)
     if url:
         out.append(("url", _bib_text(url)))
-    if row.get("abstract"):
-        out.append(("abstract", _bib_text(row["abstract"])))
-    labels = [sanitize(label) for label in row.get("labels") or []]
+    if row.abstract:
+        out.append(("abstract", _bib_text(row.abstract)))
+    labels = [sanitize(label) for label in row.labels or []]
     if labels:
         out.append(("keywords", _bib_text(", ".join(labels))))
-    out.append(("note", _bib_text(f"adapt-triage id {row['id']}")))
+    out.append(("note", _bib_text(f"adapt-triage id {row.id}")))
     return out
 
 
-def to_bibtex(rows: Iterable[Mapping[str, Any]]) -> str:
+def to_bibtex(rows: Iterable[StoredPaper]) -> str:
     """A BibTeX file with one @misc entry per paper, written by bibtexparser."""
     import bibtexparser
     from bibtexparser.model import Entry, Field
@@ -160,45 +163,45 @@ def _ris_name(name: str) -> str:
     return f"{parts[-1]}, {' '.join(parts[:-1])}"
 
 
-def ris_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+def ris_entry(row: StoredPaper) -> dict[str, Any]:
     """One paper as a rispy entry (tag names as rispy's keys)."""
     entry: dict[str, Any] = {
-        "type_of_reference": "UNPB" if row.get("arxiv_id") else "GEN",
-        "title": sanitize(row.get("title")),
+        "type_of_reference": "UNPB" if row.arxiv_id else "GEN",
+        "title": sanitize(row.title),
     }
-    authors = [_ris_name(a) for a in row.get("authors") or [] if sanitize(a)]
+    authors = [_ris_name(a) for a in row.authors or [] if sanitize(a)]
     if authors:
         entry["authors"] = authors
     year = paper_year(row)
     if year:
         entry["year"] = year
-    published = str(row.get("published") or "")
+    published = str(row.published or "")
     if re.match(r"^\d{4}-\d{2}-\d{2}", published):
         entry["date"] = published[:10].replace("-", "/")
-    if row.get("abstract"):
-        entry["abstract"] = sanitize(row["abstract"])
-    labels = [sanitize(label) for label in row.get("labels") or []]
+    if row.abstract:
+        entry["abstract"] = sanitize(row.abstract)
+    labels = [sanitize(label) for label in row.labels or []]
     if labels:
         entry["keywords"] = labels
     url = paper_url(row)
     if url:
         entry["urls"] = [url]
-    if row.get("doi"):
-        entry["doi"] = sanitize(row["doi"])
+    if row.doi:
+        entry["doi"] = sanitize(row.doi)
     notes = []
-    if row.get("arxiv_id"):
-        arxiv_id = sanitize(row["arxiv_id"])
+    if row.arxiv_id:
+        arxiv_id = sanitize(row.arxiv_id)
         entry["name_of_database"] = "arXiv"
         entry["accession_number"] = f"arXiv:{arxiv_id}"
         pclass = primary_class(row)
         notes.append(f"arXiv:{arxiv_id}" + (f" [{pclass}]" if pclass else ""))
-    notes.append(f"adapt-triage id {sanitize(row['id'])}")
+    notes.append(f"adapt-triage id {sanitize(row.id)}")
     entry["notes"] = notes
-    entry["id"] = sanitize(row["id"])
+    entry["id"] = sanitize(row.id)
     return entry
 
 
-def to_ris(rows: Iterable[Mapping[str, Any]]) -> str:
+def to_ris(rows: Iterable[StoredPaper]) -> str:
     """An RIS file with one record per paper, written by rispy."""
     import rispy
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapt_triage.render import _paper_score, sanitize, short_authors
+from adapt_triage.render import sanitize, short_authors
+
+if TYPE_CHECKING:
+    from adapt_triage.stored import StoredPaper
 
 _HTTP_RE = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
 
@@ -58,31 +61,29 @@ def _link(text: Any, url: Any) -> str:
     return f'<a href="{href}" style="{_LINK}">{esc(text)}</a>'
 
 
-def _paper_html(paper: dict[str, Any], category: str) -> str:
+def _paper_html(paper: StoredPaper, category: str) -> str:
     parts = [f'<div class="paper" style="{_PAPER}">']
-    parts.append(
-        f'<p class="title" style="{_TITLE}">{_link(paper.get("title"), paper.get("url"))}</p>'
-    )
+    parts.append(f'<p class="title" style="{_TITLE}">{_link(paper.title, paper.url)}</p>')
     info = []
-    if paper.get("announce_type"):
-        info.append(f'<span class="announce" style="{_BADGE}">{esc(paper["announce_type"])}</span>')
-    info.append(f'<span class="score">score {_paper_score(paper, category):.2f}</span>')
-    if paper.get("authors"):
-        info.append(f'<span class="authors"> · {esc(short_authors(paper["authors"], 4))}</span>')
-    info.append(f'<span class="id" style="color:#777777;"> · {esc(paper.get("id"))}</span>')
+    if paper.announce_type:
+        info.append(f'<span class="announce" style="{_BADGE}">{esc(paper.announce_type)}</span>')
+    info.append(f'<span class="score">score {paper.score_for(category):.2f}</span>')
+    if paper.authors:
+        info.append(f'<span class="authors"> · {esc(short_authors(paper.authors, 4))}</span>')
+    info.append(f'<span class="id" style="color:#777777;"> · {esc(paper.id)}</span>')
     parts.append(f'<p class="info" style="{_INFO}">{"".join(info)}</p>')
-    others = [lab for lab in paper.get("labels") or [] if lab != category]
+    others = [lab for lab in paper.labels if lab != category]
     if others:
         parts.append(
             f'<p class="labels" style="{_ALSO}">also labelled: {esc(", ".join(others))}</p>'
         )
-    for dup in paper.get("duplicates") or []:
-        detail = esc(dup.get("id"))
-        if dup.get("dup_reason"):
-            detail += f", {esc(dup['dup_reason'])}"
+    for dup in paper.duplicates:
+        detail = esc(dup.id)
+        if dup.dup_reason:
+            detail += f", {esc(dup.dup_reason)}"
         parts.append(
             f'<p class="also-as" style="{_ALSO}">also as: '
-            f"{_link(dup.get('title'), dup.get('url'))} ({detail})</p>"
+            f"{_link(dup.title, dup.url)} ({detail})</p>"
         )
     parts.append("</div>")
     return "\n".join(parts)

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from adapt_triage.dates import local_text, plural
 from adapt_triage.paper import CONTRACT_FIELDS
+from adapt_triage.stored import STORED_EXTRAS, StoredPaper
 
 # CSI / OSC / other escape sequences, then any remaining control or bidi-override character.
 _ESCAPE_SEQ_RE = re.compile(
@@ -172,13 +173,7 @@ EXPORT_COLUMNS = (
     "scores",
     "user_labels",
     "duplicate_of",
-    "dup_reason",
-    "dup_score",
-    "arxiv_id",
-    "version",
-    "doi",
-    "announce_type",
-    "first_seen",
+    *(key for key in STORED_EXTRAS if key != "user_labels"),
     "abstract",
 )
 
@@ -218,46 +213,6 @@ def paper_record(paper: Any) -> dict[str, Any]:
         value = getattr(paper, key)
         if value is not None:
             record[key] = value
-    return record
-
-
-def primary_score_of(row: Mapping[str, Any]) -> float | None:
-    """The primary label's score as a float; a label the user set counts as certain (1.0),
-    in every listing, export and digest alike."""
-    labels = list(row.get("labels") or [])
-    if not labels:
-        return None
-    if row.get("user_labels"):
-        return 1.0
-    return round(float((row.get("scores") or {}).get(labels[0], 0.0)), 4)
-
-
-# The stored extras of a paper's record, after the contract fields.
-STORED_EXTRAS = (
-    "user_labels",
-    "dup_reason",
-    "dup_score",
-    "arxiv_id",
-    "version",
-    "doi",
-    "announce_type",
-    "first_seen",
-)
-
-
-def stored_record(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON record of a stored paper: contract fields first, then the stored extras."""
-    labels = list(row.get("labels") or [])
-    record: dict[str, Any] = {key: row.get(key) for key in CONTRACT_FIELDS}
-    record.update(
-        id=row["id"],
-        authors=list(row.get("authors") or []),
-        labels=labels,
-        scores={k: round(float(v), 4) for k, v in (row.get("scores") or {}).items()},
-        primary=labels[0] if labels else None,
-        primary_score=primary_score_of(row),
-    )
-    record.update((key, row.get(key)) for key in STORED_EXTRAS)
     return record
 
 
@@ -303,7 +258,7 @@ def render_classify_table(records: Sequence[Mapping[str, Any]], *, explain: bool
     console().print(table)
 
 
-def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") -> None:
+def render_paper_table(rows: Sequence[StoredPaper], *, title: str = "") -> None:
     """Stored papers for people: the title with its id beneath, labels (`*` = yours), the
     primary score and the day it was stored."""
     from rich.table import Table
@@ -315,29 +270,29 @@ def render_paper_table(rows: Sequence[Mapping[str, Any]], *, title: str = "") ->
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("stored", no_wrap=True)
     for row in rows:
-        labels = list(row.get("labels") or [])
-        primary = primary_score_of(row)
+        primary = row.primary_score
         score = "" if primary is None else f"{primary:.2f}"
-        cell = Text(shorten(sanitize(row.get("title")), 140))
-        cell.append("\n" + sanitize(row["id"]), style="dim")
-        if row.get("duplicate_of"):
-            cell.append(f" = {sanitize(row['duplicate_of'])}", style="dim")
+        cell = Text(shorten(sanitize(row.title), 140))
+        cell.append("\n" + sanitize(row.id), style="dim")
+        if row.duplicate_of:
+            cell.append(f" = {sanitize(row.duplicate_of)}", style="dim")
+        mine = " *" if row.user_labels else ""
         table.add_row(
             cell,
-            Text(", ".join(sanitize(x) for x in labels) + (" *" if row.get("user_labels") else "")),
+            Text(", ".join(sanitize(x) for x in row.labels) + mine),
             Text(score),
-            Text(sanitize(local_text(row.get("first_seen")) or "")),
+            Text(sanitize(local_text(row.first_seen) or "")),
         )
     console().print(table)
 
 
 def render_show(
-    paper: Mapping[str, Any],
+    paper: StoredPaper,
     explain: Mapping[str, Sequence[str]],
     versions: Sequence[Mapping[str, Any]],
-    duplicates: Sequence[Mapping[str, Any]],
+    duplicates: Sequence[StoredPaper],
     sources: Sequence[Mapping[str, Any]],
-    canonical: Mapping[str, Any] | None = None,
+    canonical: StoredPaper | None = None,
 ) -> None:
     """`show` for people: the fields, the abstract, the scores with the terms behind each
     label, then the versions, sources and duplicates seen."""
@@ -348,8 +303,8 @@ def render_show(
         if value:
             out.print(Text(f"{key:>14}: {sanitize(value)}"))
     out.print(Text("\nabstract:"))
-    out.print(Text(sanitize(paper.get("abstract"), single_line=False)))
-    scores = paper.get("scores") or {}
+    out.print(Text(sanitize(paper.abstract, single_line=False)))
+    scores = paper.scores
     if scores:
         out.print(Text("\nscores (terms that pushed each label up):"))
         for cat, score in top_scores(scores, len(scores)):
@@ -363,30 +318,28 @@ def render_show(
                 out.print(Text(row))
 
 
-def _show_fields(
-    paper: Mapping[str, Any], canonical: Mapping[str, Any] | None
-) -> list[tuple[str, str]]:
+def _show_fields(paper: StoredPaper, canonical: StoredPaper | None) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = [
-        ("id", paper["id"]),
-        ("title", paper.get("title") or ""),
-        ("authors", ", ".join(paper.get("authors") or [])),
-        ("published", paper.get("published") or ""),
-        ("url", paper.get("url") or ""),
-        ("doi", paper.get("doi") or ""),
-        ("announce type", paper.get("announce_type") or ""),
-        ("first seen", local_text(paper.get("first_seen"))),
-        ("labels", ", ".join(paper.get("labels") or [])),
+        ("id", paper.id),
+        ("title", paper.title or ""),
+        ("authors", ", ".join(paper.authors)),
+        ("published", paper.published or ""),
+        ("url", paper.url or ""),
+        ("doi", paper.doi or ""),
+        ("announce type", paper.announce_type or ""),
+        ("first seen", local_text(paper.first_seen)),
+        ("labels", ", ".join(paper.labels)),
     ]
-    if paper.get("user_labels"):
-        lines.append(("your labels", ", ".join(paper["user_labels"])))
-        lines.append(("model labels", ", ".join(paper.get("model_labels") or [])))
-    if paper.get("duplicate_of"):
-        where = canonical.get("title") if canonical else ""
+    if paper.user_labels:
+        lines.append(("your labels", ", ".join(paper.user_labels)))
+        lines.append(("model labels", ", ".join(paper.model_labels)))
+    if paper.duplicate_of:
+        where = canonical.title if canonical else ""
         lines.append(
             (
                 "duplicate of",
-                f"{paper['duplicate_of']} {where} ({paper.get('dup_reason') or ''}, "
-                f"score {paper.get('dup_score') or 0:.2f})",
+                f"{paper.duplicate_of} {where} ({paper.dup_reason or ''}, "
+                f"score {paper.dup_score or 0:.2f})",
             )
         )
     return lines
@@ -395,7 +348,7 @@ def _show_fields(
 def _show_history(
     versions: Sequence[Mapping[str, Any]],
     sources: Sequence[Mapping[str, Any]],
-    duplicates: Sequence[Mapping[str, Any]],
+    duplicates: Sequence[StoredPaper],
 ) -> list[tuple[str, list[str]]]:
     """The sections after the scores, each a heading and its (sanitised) lines."""
     return [
@@ -417,8 +370,8 @@ def _show_history(
         (
             "also as",
             [
-                f"  {sanitize(d['id'])}  {shorten(sanitize(d.get('title')), 80)}  "
-                f"({sanitize(d.get('dup_reason'))}, score {d.get('dup_score') or 0:.2f})"
+                f"  {sanitize(d.id)}  {shorten(sanitize(d.title), 80)}  "
+                f"({sanitize(d.dup_reason)}, score {d.dup_score or 0:.2f})"
                 for d in duplicates
             ],
         ),
@@ -434,12 +387,12 @@ def render_clusters(clusters: Sequence[Mapping[str, Any]]) -> None:
         return
     for cluster in clusters:
         canon = cluster["canonical"]
-        out.print(Text(f"{sanitize(canon['id'])}  {shorten(sanitize(canon.get('title')), 100)}"))
+        out.print(Text(f"{sanitize(canon.id)}  {shorten(sanitize(canon.title), 100)}"))
         for dup in cluster["duplicates"]:
             out.print(
                 Text(
-                    f"  = {sanitize(dup['id'])}  {shorten(sanitize(dup.get('title')), 90)}\n"
-                    f"    {sanitize(dup.get('dup_reason'))}, score {dup.get('dup_score') or 0:.3f}"
+                    f"  = {sanitize(dup.id)}  {shorten(sanitize(dup.title), 90)}\n"
+                    f"    {sanitize(dup.dup_reason)}, score {dup.dup_score or 0:.3f}"
                 )
             )
     n = len(clusters)
@@ -468,20 +421,20 @@ def render_dedup_stats(rows: Sequence[Mapping[str, Any]]) -> None:
 # --------------------------------------------------------------------------- digest
 
 
-def digest_record(paper: Mapping[str, Any], category: str) -> dict[str, Any]:
+def digest_record(paper: StoredPaper, category: str) -> dict[str, Any]:
     """A digest entry: the stored record plus its group and the duplicates folded into it."""
-    record = stored_record(paper)
+    record = paper.to_contract()
     record["category"] = category
     record["also_as"] = [
         {
-            "id": d.get("id"),
-            "title": d.get("title"),
-            "url": d.get("url"),
-            "source": d.get("source"),
-            "reason": d.get("dup_reason"),
-            "score": d.get("dup_score"),
+            "id": d.id,
+            "title": d.title,
+            "url": d.url,
+            "source": d.source,
+            "reason": d.dup_reason,
+            "score": d.dup_score,
         }
-        for d in paper.get("duplicates") or []
+        for d in paper.duplicates
     ]
     return record
 
@@ -504,12 +457,6 @@ def digest_jsonl_records(digest: Any) -> list[dict[str, Any]]:
     return [digest_record(p, g.category) for g in digest.groups for p in g.papers]
 
 
-def _paper_score(paper: Mapping[str, Any], category: str) -> float:
-    if paper.get("user_labels"):
-        return 1.0
-    return float((paper.get("scores") or {}).get(category, 0.0))
-
-
 def digest_markdown(digest: Any) -> str:
     text = "".join(chunk for _, chunk in digest_markdown_chunks(digest))
     return text.rstrip() + "\n"
@@ -526,24 +473,22 @@ def digest_markdown_chunks(digest: Any) -> Iterator[tuple[list[str], str]]:
         yield [], f"## {md_escape(group.category)} ({len(group.papers)})\n\n"
         for n, paper in enumerate(group.papers, 1):
             lines = []
-            head_text = md_link(md_escape(paper.get("title")), paper.get("url"))
+            head_text = md_link(md_escape(paper.title), paper.url)
             extra = []
-            if paper.get("announce_type"):
-                extra.append(md_escape(paper["announce_type"]))
-            extra.append(f"{_paper_score(paper, group.category):.2f}")
+            if paper.announce_type:
+                extra.append(md_escape(paper.announce_type))
+            extra.append(f"{paper.score_for(group.category):.2f}")
             lines.append(f"- **{head_text}** ({', '.join(extra)})")
-            if paper.get("authors"):
-                lines.append(f"  {md_escape(short_authors(paper['authors'], 4))}")
-            others = [lab for lab in paper.get("labels") or [] if lab != group.category]
+            if paper.authors:
+                lines.append(f"  {md_escape(short_authors(paper.authors, 4))}")
+            others = [lab for lab in paper.labels if lab != group.category]
             if others:
                 lines.append(f"  also labelled: {md_escape(', '.join(others))}")
-            for dup in paper.get("duplicates") or []:
-                lines.append(
-                    f"  also as: {md_escape(dup.get('title'))} ({md_escape(dup.get('id'))})"
-                )
+            for dup in paper.duplicates:
+                lines.append(f"  also as: {md_escape(dup.title)} ({md_escape(dup.id)})")
             if n == len(group.papers):
                 lines.append("")
-            yield [paper["id"]], "\n".join(lines) + "\n"
+            yield [paper.id], "\n".join(lines) + "\n"
     notes = [f"> {md_escape(note)}" for note in digest.source_notes]
     if notes:
         yield [], "\n".join(notes) + "\n"
@@ -580,32 +525,31 @@ def digest_table_chunks(digest: Any) -> Iterator[tuple[list[str], str]]:
     for group in digest.groups:
         yield [], capture(Rule(Text(f"{group.category} ({len(group.papers)})"), align="left"))
         for paper in group.papers:
-            score = _paper_score(paper, group.category)
+            score = paper.score_for(group.category)
             line = Text("• ")
-            line.append(sanitize(paper.get("title")), style="bold")
+            line.append(sanitize(paper.title), style="bold")
             line.append(f"  {score:.2f}", style="cyan")
-            if paper.get("announce_type"):
-                line.append(f"  [{sanitize(paper['announce_type'])}]", style="magenta")
+            if paper.announce_type:
+                line.append(f"  [{sanitize(paper.announce_type)}]", style="magenta")
             parts = [line]
             details = []
-            if paper.get("authors"):
-                details.append(short_authors(paper["authors"]))
-            if paper.get("url"):
-                details.append(sanitize(paper["url"]))
+            if paper.authors:
+                details.append(short_authors(paper.authors))
+            if paper.url:
+                details.append(sanitize(paper.url))
             if details:
                 parts.append(Text("  " + " · ".join(details), style="dim"))
-            others = [lab for lab in paper.get("labels") or [] if lab != group.category]
+            others = [lab for lab in paper.labels if lab != group.category]
             if others:
                 parts.append(Text("  also labelled: " + sanitize(", ".join(others)), style="dim"))
-            for dup in paper.get("duplicates") or []:
+            for dup in paper.duplicates:
                 parts.append(
                     Text(
-                        f"  also as: {shorten(sanitize(dup.get('title')), 90)} "
-                        f"({sanitize(dup.get('id'))})",
+                        f"  also as: {shorten(sanitize(dup.title), 90)} ({sanitize(dup.id)})",
                         style="dim",
                     )
                 )
-            yield [paper["id"]], capture(*parts)
+            yield [paper.id], capture(*parts)
 
 
 def digest_table_notes(digest: Any, *, stderr_notes: bool = True) -> None:
@@ -642,11 +586,11 @@ def digest_chunks(digest: Any, fmt: str) -> Iterator[tuple[list[str], str]]:
             write_csv([], buffer, columns)
             yield [], buffer.getvalue()
     elif fmt == "json":
-        yield [p["id"] for p in digest.papers], dumps(digest_dict(digest)) + "\n"
+        yield [p.id for p in digest.papers], dumps(digest_dict(digest)) + "\n"
     elif fmt == "html":
         from adapt_triage.html_digest import digest_html
 
-        yield [p["id"] for p in digest.papers], digest_html(digest)
+        yield [p.id for p in digest.papers], digest_html(digest)
     else:
         raise ValueError(f"unknown digest format {fmt!r}")
 
@@ -827,12 +771,12 @@ def cluster_record(cluster: Mapping[str, Any]) -> dict[str, Any]:
     """A duplicate cluster as JSON: the canonical paper, and each paper linked to it with
     the reason and the similarity score."""
     return {
-        "canonical": stored_record(cluster["canonical"]),
+        "canonical": cluster["canonical"].to_contract(),
         "duplicates": [
             {
-                **stored_record(d),
-                "reason": d.get("dup_reason"),
-                "score": None if d.get("dup_score") is None else float(d["dup_score"]),
+                **d.to_contract(),
+                "reason": d.dup_reason,
+                "score": None if d.dup_score is None else float(d.dup_score),
             }
             for d in cluster["duplicates"]
         ],

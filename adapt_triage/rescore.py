@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
     from adapt_triage.store import Store
+    from adapt_triage.stored import StoredPaper
 
 __all__ = ["rescore"]
 
@@ -31,7 +32,7 @@ def rescore(
     many were rescored. `on_batch(n)` is called after each batch of n papers is written."""
     version = classifier.model_version
     done = 0
-    pending: list[dict] = []
+    pending: list[StoredPaper] = []
 
     def flush() -> None:
         nonlocal done
@@ -39,10 +40,7 @@ def rescore(
             return
         results = classifier.predict(pending)
         store.update_scores_many(
-            [
-                (p["id"], labels, scores)
-                for p, (labels, scores) in zip(pending, results, strict=True)
-            ],
+            [(p.id, labels, scores) for p, (labels, scores) in zip(pending, results, strict=True)],
             version,
         )
         done += len(pending)

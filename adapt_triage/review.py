@@ -11,13 +11,14 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapt_triage.taxonomy import OFF_TOPIC
 
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier
     from adapt_triage.store import Store
+    from adapt_triage.stored import StoredPaper
 
 # Keys that are commands; every other letter or digit names a category.
 ACCEPT, OFF, SKIP, QUIT, HELP = "y", "o", "s", "q", "?"
@@ -48,21 +49,19 @@ CANDIDATES = 2000
 
 def review_queue(
     store: Store, classifier: TriageClassifier, *, limit: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[StoredPaper]:
     """The newest canonical papers without user labels (at most CANDIDATES), least certain
-    first, scored by the current model."""
-    from adapt_triage.store import row_to_paper
-
-    rows = [p for p in store.iter_papers(limit=CANDIDATES * 2) if not p.get("user_labels")]
+    first, with the current model's scores and labels."""
+    rows = [p for p in store.iter_papers(limit=CANDIDATES * 2) if not p.user_labels]
     rows = rows[:CANDIDATES]
     if not rows:
         return []
-    scores = classifier.predict_scores([row_to_paper(r) for r in rows])
+    scores = classifier.predict_scores(rows)
     for row, score in zip(rows, scores, strict=True):
-        row["scores"] = score
-        row["labels"] = classifier.decide(score)
-        row["uncertainty"] = uncertainty(score)
-    rows.sort(key=lambda r: (-r["uncertainty"], r["id"]))
+        row.scores = score
+        row.labels = classifier.decide(score)
+    order = {row.id: uncertainty(score) for row, score in zip(rows, scores, strict=True)}
+    rows.sort(key=lambda r: (-order[r.id], r.id))
     return rows[:limit] if limit is not None else rows
 
 
@@ -93,6 +92,62 @@ def parse_answer(answer: str, keys: Mapping[str, str]) -> tuple[str, list[str]] 
     return ("labels", labels)
 
 
+def _wrapper(width: int) -> Callable[[str], str]:
+    import textwrap
+
+    def wrapped(text: str) -> str:
+        return textwrap.fill(
+            text,
+            width=max(width, 30),
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+    return wrapped
+
+
+def _question(paper: StoredPaper, asked: int, width: int) -> str:
+    """A paper as a question: its number and title, the abstract, the model's labels."""
+    import textwrap
+
+    from adapt_triage.render import format_scores, sanitize, shorten
+
+    wrapped = _wrapper(width)
+    title = textwrap.fill(
+        f"[{asked}] {sanitize(paper.title)}",
+        width=max(width, 30),
+        subsequent_indent="    ",
+        break_long_words=False,
+    )
+    return f"\n{title}\n{wrapped(shorten(sanitize(paper.abstract), 600))}\n" + wrapped(
+        f"model: {', '.join(paper.labels)}  ({format_scores(paper.scores)})"
+    )
+
+
+def _answer(
+    read: Callable[[str], str], write: Callable[[str], None], keys: Mapping[str, str], help: str
+) -> tuple[str, list[str]] | str:
+    """The user's answer, asked again until it parses: ("accept" | "labels", labels),
+    "skip", "quit", or "end-of-input" / "interrupted" when reading stopped."""
+    while True:
+        try:
+            answer = read("labels> ")
+        except EOFError:
+            return "end-of-input"
+        except KeyboardInterrupt:
+            return "interrupted"
+        parsed = parse_answer(answer, keys)
+        if parsed == "help":
+            write(f"keys: {help}  y=accept  o=off-topic  s=skip  q=quit")
+            continue
+        if isinstance(parsed, str) and parsed not in ("skip", "quit"):
+            write(parsed)
+            continue
+        return parsed
+
+
 def run_review(
     store: Store,
     build_classifier: Callable[[], TriageClassifier],
@@ -106,20 +161,6 @@ def run_review(
     """The loop. `read(prompt)` returns the user's answer (raising EOFError at the end of
     input, KeyboardInterrupt on Ctrl-C); `write(text)` shows text, wrapped at word
     boundaries to `width` columns. Labels are stored as they come."""
-    import textwrap
-
-    from adapt_triage.render import format_scores, sanitize, shorten
-
-    def wrapped(text: str) -> str:
-        return textwrap.fill(
-            text,
-            width=max(width, 30),
-            initial_indent="    ",
-            subsequent_indent="    ",
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-
     result = ReviewResult()
     classifier = build_classifier()
     keys = category_keys(store.known_labels())
@@ -131,51 +172,25 @@ def run_review(
     seen: set[str] = set()
     asked = 0
     while limit is None or asked < limit:
-        queue = [r for r in review_queue(store, classifier) if r["id"] not in seen]
+        queue = [r for r in review_queue(store, classifier) if r.id not in seen]
         if not queue:
             break
         paper = queue[0]
-        seen.add(paper["id"])
+        seen.add(paper.id)
         asked += 1
-        title = textwrap.fill(
-            f"[{asked}] {sanitize(paper['title'])}",
-            width=max(width, 30),
-            subsequent_indent="    ",
-            break_long_words=False,
-        )
-        write(
-            f"\n{title}\n"
-            f"{wrapped(shorten(sanitize(paper.get('abstract')), 600))}\n"
-            + wrapped(f"model: {', '.join(paper['labels'])}  ({format_scores(paper['scores'])})")
-        )
-        while True:
-            try:
-                answer = read("labels> ")
-            except EOFError:
-                result.stopped = "end-of-input"
-                return result
-            except KeyboardInterrupt:
-                result.stopped = "interrupted"
-                return result
-            parsed = parse_answer(answer, keys)
-            if parsed == "help":
-                write(f"keys: {key_help}  y=accept  o=off-topic  s=skip  q=quit")
-                continue
-            if isinstance(parsed, str) and parsed not in ("skip", "quit"):
-                write(parsed)
-                continue
-            break
-        if isinstance(parsed, str):  # the loop above leaves only "quit" or "skip"
-            if parsed == "quit":
-                result.stopped = "quit"
-                return result
+        write(_question(paper, asked, width))
+        parsed = _answer(read, write, keys, key_help)
+        if parsed in ("quit", "end-of-input", "interrupted"):
+            result.stopped = str(parsed)
+            return result
+        if isinstance(parsed, str):  # skip
             result.skipped += 1
             continue
         kind, labels = parsed
         if kind == "accept":
-            labels = list(paper["labels"])
-        saved = store.set_user_labels(paper["id"], labels)
-        result.labelled[paper["id"]] = saved
+            labels = list(paper.labels)
+        saved = store.set_user_labels(paper.id, labels)
+        result.labelled[paper.id] = saved
         write(f"    saved: {', '.join(saved)}")
         if retrain:
             classifier = build_classifier()

@@ -8,6 +8,7 @@ import sqlite3
 from conftest import FIXTURES
 from helpers import run
 
+from adapt_triage import dedup
 from adapt_triage.store import MIGRATIONS, Store, migrate
 
 CLI = FIXTURES / "cli"
@@ -86,4 +87,6 @@ def test_an_older_database_gets_the_views_and_marks_by_migration(tmp_path):
     got = rows(path, "SELECT id, read FROM browse_papers ORDER BY id")
     assert got == [{"id": "arxiv:2501.00001", "read": 1}, {"id": "arxiv:2501.00002", "read": 0}]
     applied = rows(path, "SELECT name FROM _migrations ORDER BY rowid")
-    assert [r["name"] for r in applied] == names
+    assert [r["name"] for r in applied] == names + [
+        f"dedup:{fn.__name__}" for fn in dedup.MIGRATIONS
+    ]

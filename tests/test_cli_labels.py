@@ -107,7 +107,7 @@ def test_custom_category_appears_in_eval_once_it_has_examples(tmp_path):
     run(["ingest", "--quiet", CLI / "federated_papers.jsonl"], db=db)
     run(["categories", "add", "federated", "-d", "training across clients"], db=db)
     with Store(db) as store:
-        ids = [p["id"] for p in store.list_papers()]
+        ids = [p.id for p in store.list_papers()]
     for paper_id in ids:
         assert run(["label", paper_id, "--add", "federated"], db=db).exit_code == 0
     result = run(

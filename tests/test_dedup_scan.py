@@ -76,7 +76,7 @@ def test_links_between_different_arxiv_ids_are_judged(scanned):
     for pair in MUST_NOT_LINK:
         assert frozenset(pair) not in links
         for arxiv_id in pair:
-            assert scanned.get_paper(arxiv_id)["duplicate_of"] is None
+            assert scanned.get_paper(arxiv_id).duplicate_of is None
 
 
 def test_titles_and_abstracts_only_link_nothing(tmp_path):

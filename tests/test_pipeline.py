@@ -108,8 +108,8 @@ def test_a_feed_is_fetched_parsed_classified_and_stored_then_not_modified(store,
     assert (report.status, report.format, report.items, report.new) == ("ok", "arxiv-rss", 2, 2)
     assert not report.failed and report.to_dict()["failed"] is False
     papers = store.list_papers()
-    assert len(papers) == 2 and all(p["labels"] == ["lora"] for p in papers)
-    assert {p["model_version"] for p in papers} == {"labeller-1"}
+    assert len(papers) == 2 and all(p.labels == ["lora"] for p in papers)
+    assert {p.model_version for p in papers} == {"labeller-1"}
     state = store.get_fetch_state(FEED)
     assert (state.etag, state.last_status, state.last_item_count, state.last_new) == (
         '"day1"',

@@ -78,7 +78,7 @@ def test_abstracts_are_wrapped_at_word_boundaries(tmp_path, seed_page, monkeypat
     from adapt_triage.store import Store
 
     with Store(db) as store:
-        abstracts = [sanitize(p["abstract"]) for p in store.list_papers()]
+        abstracts = [sanitize(p.abstract) for p in store.list_papers()]
     # the abstract's lines joined with single spaces give the abstract back: no word split
     for first in range(1, len(block)):
         text = " ".join(line.strip() for line in block[first:]).removesuffix("…")

@@ -84,7 +84,7 @@ def test_killed_ingest_leaves_database_as_before_that_source(tmp_path):
             "SELECT count(*) FROM papers WHERE source = 'feed-b'"
         ).fetchone() == (0,)
         assert store.get_fetch_state("feed-b") is None  # not even the source row
-        assert [p["id"] for p in store.search("synthetic", limit=3)]
+        assert [p.id for p in store.search("synthetic", limit=3)]
         # The same source ingests fine afterwards.
         again = store.ingest_source("feed-b", [])
         assert again.items == 0

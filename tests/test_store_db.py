@@ -87,10 +87,10 @@ def test_an_old_database_is_migrated_with_its_data(tmp_path):
     with Store(path) as store:
         assert store.schema_version == len(MIGRATIONS)
         paper = store.get_paper("2301.00001")
-        assert paper["title"] == "Old LoRA paper" and paper["shown_in_digest"] is None
-        assert [p["id"] for p in store.search("labels")] == ["arxiv:2301.00001"]
+        assert paper.title == "Old LoRA paper" and paper.shown_in_digest is None
+        assert [p.id for p in store.search("labels")] == ["arxiv:2301.00001"]
         assert store.label_paper("2301.00001", add=["adapters"]) == ["adapters", "lora"]
-        assert [p["id"] for p in store.papers_for_digest(T0)] == ["arxiv:2301.00001"]
+        assert [p.id for p in store.papers_for_digest(T0)] == ["arxiv:2301.00001"]
 
 
 def test_a_newer_database_is_refused_clearly_and_left_alone(tmp_path):

@@ -28,11 +28,11 @@ def test_digest_shows_papers_once_with_duplicates_folded(store):
         now=T0,
     )
     digest = store.papers_for_digest(since="2026-11-01")
-    assert [p["id"] for p in digest] == ["arxiv:2401.00001", "arxiv:2401.00002"]  # feed order
-    folded = digest[0]["duplicates"]
-    assert [(d["url"], d["dup_reason"]) for d in folded] == [("https://hf.co/p/1", "same title")]
+    assert [p.id for p in digest] == ["arxiv:2401.00001", "arxiv:2401.00002"]  # feed order
+    folded = digest[0].duplicates
+    assert [(d.url, d.dup_reason) for d in folded] == [("https://hf.co/p/1", "same title")]
 
-    digest_id = store.mark_shown([p["id"] for p in digest], since="2026-11-01", now=T1)
+    digest_id = store.mark_shown([p.id for p in digest], since="2026-11-01", now=T1)
     assert store.last_digest_at() == T1
     assert store.papers_for_digest(since="2026-11-01") == []
     again = store.papers_for_digest(since="2026-11-01", include_shown=True)
@@ -43,7 +43,7 @@ def test_digest_shows_papers_once_with_duplicates_folded(store):
     assert shown.fetchone()[0] == 3  # the folded duplicate too
 
     store.ingest_source("a", [arxiv(3)], now=T2)
-    assert [p["id"] for p in store.papers_for_digest(since=store.last_digest_at())] == [
+    assert [p.id for p in store.papers_for_digest(since=store.last_digest_at())] == [
         "arxiv:2401.00003"
     ]
     assert store.mark_shown([], now=T2) > digest_id  # an empty digest still moves "since"

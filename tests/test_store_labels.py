@@ -23,7 +23,7 @@ def store(tmp_path):
 def test_user_labels_win_and_feed_training(store):
     store.ingest_source("a", [arxiv(1), arxiv(2), arxiv(3)], model_version="m1", now=T0)
     assert store.user_labeled_examples() == []
-    assert store.get_paper("2401.00001")["user_labels"] is None
+    assert store.get_paper("2401.00001").user_labels is None
 
     assert store.label_paper("2401.00001", add=["prompt-tuning"], remove=["adapters"]) == [
         "prompt-tuning",
@@ -32,14 +32,14 @@ def test_user_labels_win_and_feed_training(store):
     assert store.label_paper("2401.00002", add=[OFF_TOPIC]) == [OFF_TOPIC]
     assert store.label_paper("2401.00002", add=["fine-tuning"]) == ["fine-tuning"]
     paper = store.get_paper("2401.00001")
-    assert paper["labels"] == ["prompt-tuning", "lora"]
-    assert paper["model_labels"] == ["lora", "adapters"]  # kept apart
-    assert store.effective_labels(paper) == paper["labels"]
+    assert paper.labels == ["prompt-tuning", "lora"]
+    assert paper.model_labels == ["lora", "adapters"]  # kept apart
+    assert store.effective_labels(paper) == paper.labels
 
     # Reclassification changes the model's labels, never the user's.
     store.update_scores_many([("arxiv:2401.00001", ["adapters"], {"adapters": 0.9})], "m2")
     paper = store.get_paper("2401.00001")
-    assert paper["labels"] == ["prompt-tuning", "lora"] and paper["model_labels"] == ["adapters"]
+    assert paper.labels == ["prompt-tuning", "lora"] and paper.model_labels == ["adapters"]
 
     examples = store.user_labeled_examples()
     assert [(e["id"], e["labels"]) for e in examples] == [
@@ -49,7 +49,7 @@ def test_user_labels_win_and_feed_training(store):
     assert set(examples[0]) == {"id", "title", "abstract", "labels", "categories"}
 
     assert store.clear_user_labels("2401.00002") is True
-    assert store.get_paper("2401.00002")["labels"] == ["lora", "adapters"]
+    assert store.get_paper("2401.00002").labels == ["lora", "adapters"]
 
 
 def test_label_errors_are_clear(store):
@@ -62,7 +62,7 @@ def test_label_errors_are_clear(store):
         store.label_paper("2401.00001", add=[OFF_TOPIC, "lora"])
     with pytest.raises(PaperNotFoundError):
         store.label_paper("2409.99999", add=["lora"])
-    assert store.get_paper("2401.00001")["user_labels"] is None
+    assert store.get_paper("2401.00001").user_labels is None
 
 
 def test_custom_categories(store):

@@ -38,7 +38,7 @@ def test_ingest_counts_and_a_second_ingest_changes_nothing(store):
         (title_id, "arxiv:2401.00001"),
     ]
     dup = store.get_paper(title_id)
-    assert (dup["duplicate_of"], dup["dup_reason"], dup["dup_score"]) == (
+    assert (dup.duplicate_of, dup.dup_reason, dup.dup_score) == (
         "arxiv:2401.00001",
         "same title",
         0.97,
@@ -54,7 +54,7 @@ def test_ingest_counts_and_a_second_ingest_changes_nothing(store):
 def test_stored_paper_has_the_json_contract_fields(store):
     store.ingest_source("feed.xml", [arxiv(7)], model_version="m1", now=T0)
     row = store.get_paper("arxiv:2401.00007")
-    view = {key: row.get(key) for key in CONTRACT_FIELDS}  # the contract, in its order
+    view = {key: getattr(row, key) for key in CONTRACT_FIELDS}  # the contract, in its order
     assert list(view) == list(CONTRACT_FIELDS)
     assert view == {
         "id": "arxiv:2401.00007",
@@ -68,9 +68,9 @@ def test_stored_paper_has_the_json_contract_fields(store):
         "scores": {"lora": 0.8, "adapters": 0.6, "fine-tuning": 0.1},
         "duplicate_of": None,
     }
-    assert row["model_version"] == "m1" and row["first_seen"] == T0
+    assert row.model_version == "m1" and row.first_seen == T0
     paper = row_to_paper(row)
-    assert paper.id == row["id"] and paper.labels == ["lora", "adapters"]
+    assert paper.id == row.id and paper.labels == ["lora", "adapters"]
 
 
 def test_a_new_version_updates_the_paper_and_keeps_the_history(store):
@@ -88,10 +88,10 @@ def test_a_new_version_updates_the_paper_and_keeps_the_history(store):
     summary = store.ingest_source("feed.xml", [v2], dedup=dedup, model_version="m2", now=T1)
     assert (summary.updated, summary.new, summary.duplicates) == (1, 0, 0)
     paper = store.get_paper("2401.00003")
-    assert paper["version"] == 2 and paper["title"].startswith("Paper 3 revised")
-    assert paper["announce_type"] == "replace" and paper["duplicate_of"] is None
-    assert (paper["first_seen"], paper["last_seen"]) == (T0, T1)
-    assert paper["labels"] == ["prompt-tuning"] and paper["model_version"] == "m2"
+    assert paper.version == 2 and paper.title.startswith("Paper 3 revised")
+    assert paper.announce_type == "replace" and paper.duplicate_of is None
+    assert (paper.first_seen, paper.last_seen) == (T0, T1)
+    assert paper.labels == ["prompt-tuning"] and paper.model_version == "m2"
     history = store.versions("arxiv:2401.00003")
     assert [(v["version"], v["title"][:14], v["seen_at"]) for v in history] == [
         (1, "Paper 3: low-r", T0),
@@ -99,7 +99,7 @@ def test_a_new_version_updates_the_paper_and_keeps_the_history(store):
     ]
     assert dedup.added[-1] == ("arxiv:2401.00003", None)  # re-indexed with the new text
     # The search index follows the text.
-    assert [p["id"] for p in store.search("soft prompts")] == ["arxiv:2401.00003"]
+    assert [p.id for p in store.search("soft prompts")] == ["arxiv:2401.00003"]
     assert store.search("parameter-efficient") == []
 
     # An older version seen afterwards is history, not an update.
@@ -107,8 +107,8 @@ def test_a_new_version_updates_the_paper_and_keeps_the_history(store):
     late = store.ingest_source("api.xml", [arxiv(3, version=1)], now=T2)
     assert (late.updated, late.unchanged) == (0, 1)
     after = store.get_paper("arxiv:2401.00003")
-    assert {k: v for k, v in after.items() if k != "last_seen"} == {
-        k: v for k, v in before.items() if k != "last_seen"
+    assert {k: v for k, v in vars(after).items() if k != "last_seen"} == {
+        k: v for k, v in vars(before).items() if k != "last_seen"
     }
 
 
@@ -127,10 +127,10 @@ def test_same_arxiv_id_from_another_service_is_one_paper_enriched(store):
     assert (summary.new, summary.duplicates, summary.updated) == (0, 0, 1)
     assert store.count_papers() == 1
     paper = store.get_paper("arxiv:2401.00004")
-    assert paper["authors"] == ["A. Author4", "B. Second"]
-    assert paper["published"] == "2026-10-30T00:00:00Z"
-    assert paper["announce_type"] == "new" and paper["version"] == 1
-    assert paper["source"] == "https://rss.arxiv.org/rss/cs.LG"  # the first source
+    assert paper.authors == ["A. Author4", "B. Second"]
+    assert paper.published == "2026-10-30T00:00:00Z"
+    assert paper.announce_type == "new" and paper.version == 1
+    assert paper.source == "https://rss.arxiv.org/rss/cs.LG"  # the first source
     assert [s["source"] for s in store.paper_sources("arxiv:2401.00004")] == [
         "https://rss.arxiv.org/rss/cs.LG",
         "https://huggingface.co/api/daily_papers",
@@ -144,18 +144,18 @@ def test_duplicate_links_point_at_the_root_and_bad_answers_are_ignored(store):
         "b", [Paper(title="PAPER 1: low rank adaptation of frozen models")], dedup=dedup, now=T0
     )
     middle = Paper(title="PAPER 1: low rank adaptation of frozen models").id
-    assert store.get_paper(middle)["duplicate_of"] == "arxiv:2401.00001"
+    assert store.get_paper(middle).duplicate_of == "arxiv:2401.00001"
     third = Paper(title="Something else entirely", doi="10.1000/xyz")
     nowhere = Paper(title="Yet another", doi="10.1000/abc")
     dedup.force = {third.id: middle, nowhere.id: "arxiv:9999.99999"}
     summary = store.ingest_source("c", [third, nowhere], dedup=dedup, now=T0)
     assert (summary.duplicates, summary.new) == (1, 1)
-    assert store.get_paper("doi:10.1000/xyz")["duplicate_of"] == "arxiv:2401.00001"  # flattened
-    assert store.get_paper("doi:10.1000/abc")["duplicate_of"] is None  # unknown canonical
+    assert store.get_paper("doi:10.1000/xyz").duplicate_of == "arxiv:2401.00001"  # flattened
+    assert store.get_paper("doi:10.1000/abc").duplicate_of is None  # unknown canonical
     clusters = store.duplicate_clusters()
-    assert [c["canonical"]["id"] for c in clusters] == ["arxiv:2401.00001"]
-    assert [d["id"] for d in clusters[0]["duplicates"]] == [middle, "doi:10.1000/xyz"]
-    assert [d["dup_reason"] for d in store.duplicates_of("2401.00001")] == ["same title", "forced"]
+    assert [c["canonical"].id for c in clusters] == ["arxiv:2401.00001"]
+    assert [d.id for d in clusters[0]["duplicates"]] == [middle, "doi:10.1000/xyz"]
+    assert [d.dup_reason for d in store.duplicates_of("2401.00001")] == ["same title", "forced"]
     assert store.count_papers(include_duplicates=False) == 2
 
 
@@ -188,7 +188,7 @@ def test_untrusted_text_is_stored_as_received(store):
     )
     store.ingest_source("x", [nasty], now=T0)
     (row,) = store.list_papers()
-    assert (row["title"], row["abstract"]) == (nasty.title, nasty.abstract)
+    assert (row.title, row.abstract) == (nasty.title, nasty.abstract)
 
 
 # ---------------------------------------------------------------- the real dedup index
@@ -222,7 +222,7 @@ def test_with_the_real_dedup_index(store):
     )
     summary = store.ingest_source("a", [original, copy, other], dedup=index, now=T0)
     assert (summary.new, summary.duplicates) == (2, 1)
-    assert store.get_paper(copy.id)["duplicate_of"] == "arxiv:2402.01234"
+    assert store.get_paper(copy.id).duplicate_of == "arxiv:2402.01234"
 
     before = dump(store, skip=())
     broken = Paper(title="Will fail", abstract=abstract[:50])

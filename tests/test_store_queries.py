@@ -38,14 +38,14 @@ def test_list_is_newest_first_with_filters(store):
         dedup=dedup,
         now=T1,
     )
-    ids = [p["id"] for p in store.list_papers()]
+    ids = [p.id for p in store.list_papers()]
     assert ids == ["arxiv:2401.00003", "arxiv:2401.00002", "arxiv:2401.00001"]
     assert len(store.list_papers(include_duplicates=True)) == 4
-    assert [p["id"] for p in store.list_papers(since=T1)] == ["arxiv:2401.00003"]
-    assert [p["id"] for p in store.list_papers(since="2026-11-02")] == ["arxiv:2401.00003"]
-    assert [p["id"] for p in store.list_papers(category="prompt-tuning")] == ["arxiv:2401.00003"]
+    assert [p.id for p in store.list_papers(since=T1)] == ["arxiv:2401.00003"]
+    assert [p.id for p in store.list_papers(since="2026-11-02")] == ["arxiv:2401.00003"]
+    assert [p.id for p in store.list_papers(category="prompt-tuning")] == ["arxiv:2401.00003"]
     assert len(store.list_papers(category=["prompt-tuning", "lora"])) == 3
-    assert [p["id"] for p in store.list_papers(limit=1)] == ["arxiv:2401.00003"]
+    assert [p.id for p in store.list_papers(limit=1)] == ["arxiv:2401.00003"]
     # A user's labels replace the model's for filtering too.
     store.label_paper("2401.00003", add=["lora"], remove=["prompt-tuning"])
     assert store.list_papers(category="prompt-tuning") == []
@@ -68,15 +68,13 @@ def test_search_full_text_with_filters(store):
         ],
         now=T0,
     )
-    assert [p["id"] for p in store.search("prompts")] == ["arxiv:2401.00002"]
-    assert [p["id"] for p in store.search("adapter")] == ["arxiv:2401.00001"]  # stemming
+    assert [p.id for p in store.search("prompts")] == ["arxiv:2401.00002"]
+    assert [p.id for p in store.search("adapter")] == ["arxiv:2401.00001"]  # stemming
     assert len(store.search("frozen")) == 2
-    assert [p["id"] for p in store.search("frozen", category="prompt-tuning")] == [
-        "arxiv:2401.00002"
-    ]
-    assert [p["id"] for p in store.search("clip OR adapters", order="rank", limit=5)]
-    assert [p["id"] for p in store.search('"soft prompts"')] == ["arxiv:2401.00002"]
-    assert [p["id"] for p in store.search("title:clip")] == ["arxiv:2401.00002"]
+    assert [p.id for p in store.search("frozen", category="prompt-tuning")] == ["arxiv:2401.00002"]
+    assert [p.id for p in store.search("clip OR adapters", order="rank", limit=5)]
+    assert [p.id for p in store.search('"soft prompts"')] == ["arxiv:2401.00002"]
+    assert [p.id for p in store.search("title:clip")] == ["arxiv:2401.00002"]
     assert store.search("low-rank") and store.search("parameter-efficient fine-tuning")
 
 
@@ -130,9 +128,9 @@ def test_search_finds_authors_and_hyphenated_words(store):
         ],
         now=T0,
     )
-    assert [p["title"] for p in store.search("Lovelace")] == ["Rank games"]
-    assert [p["title"] for p in store.search("low-rank")] == ["Rank games"]
-    assert [p["title"] for p in store.search("turing OR lovelace", order="rank")] != []
+    assert [p.title for p in store.search("Lovelace")] == ["Rank games"]
+    assert [p.title for p in store.search("low-rank")] == ["Rank games"]
+    assert [p.title for p in store.search("turing OR lovelace", order="rank")] != []
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\x00", "\n\t"])
@@ -152,14 +150,14 @@ def test_get_paper_by_id_arxiv_id_url_doi_or_prefix(store):
         ],
         now=T0,
     )
-    assert store.get_paper("arxiv:2401.00001")["id"] == "arxiv:2401.00001"
-    assert store.get_paper("2401.00001v7")["id"] == "arxiv:2401.00001"
-    assert store.get_paper("https://arxiv.org/pdf/2401.00002v1")["id"] == "arxiv:2401.00002"
-    assert store.get_paper("https://doi.org/10.1145/3580305.3599123")["id"].startswith("doi:")
+    assert store.get_paper("arxiv:2401.00001").id == "arxiv:2401.00001"
+    assert store.get_paper("2401.00001v7").id == "arxiv:2401.00001"
+    assert store.get_paper("https://arxiv.org/pdf/2401.00002v1").id == "arxiv:2401.00002"
+    assert store.get_paper("https://doi.org/10.1145/3580305.3599123").id.startswith("doi:")
     pasted = Paper(title="Pasted").id
-    assert store.get_paper(pasted[:12])["id"] == pasted
-    assert store.get_paper(pasted[len("title:") :][:6])["id"] == pasted
-    assert store.get_paper("doi:10.1145")["id"].startswith("doi:")
+    assert store.get_paper(pasted[:12]).id == pasted
+    assert store.get_paper(pasted[len("title:") :][:6]).id == pasted
+    assert store.get_paper("doi:10.1145").id.startswith("doi:")
     with pytest.raises(AmbiguousIdError, match="arxiv:2401.00001, arxiv:2401.00002"):
         store.get_paper("2401.0000")
     assert store.get_paper("2501.00001") is None

@@ -21,11 +21,11 @@ def store(tmp_path):
 def test_papers_needing_scores_and_bulk_updates(store):
     store.ingest_source("a", [arxiv(n) for n in range(1, 8)], model_version="m1", now=T0)
     store.ingest_source("b", [Paper(title="Unclassified")], now=T0)
-    stale = [p["id"] for p in store.papers_needing_scores("m2", batch=3)]
+    stale = [p.id for p in store.papers_needing_scores("m2", batch=3)]
     assert len(stale) == 8
     assert (
         store.update_scores_many([(pid, [OFF_TOPIC], {OFF_TOPIC: 0.7}) for pid in stale], "m2") == 8
     )
     assert list(store.papers_needing_scores("m2")) == []
-    assert [p["id"] for p in store.papers_needing_scores("m1")] == stale
+    assert [p.id for p in store.papers_needing_scores("m1")] == stale
     assert store.update_scores_many([("arxiv:0000.00000", ["lora"], {})], "m2") == 0

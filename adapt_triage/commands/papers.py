@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,27 +32,25 @@ from adapt_triage.commands.common import (
 from adapt_triage.exitstatus import ExitStatus, os_error_cause, usage_errors
 from adapt_triage.output import ExportFormat
 
+if TYPE_CHECKING:
+    from adapt_triage.stored import StoredPaper
+
 
 class SearchOrder(str, Enum):
     rank = "rank"
     newest = "newest"
 
 
-def emit_papers(rows: Iterable[dict[str, Any]], fmt: str, out: Any = None, title: str = "") -> None:
+def emit_papers(rows: Iterable[StoredPaper], fmt: str, out: Any = None, title: str = "") -> None:
     """Stored papers in `fmt`; jsonl, json and csv stream from `rows` (a large history is
     never held whole), the table and Markdown views take them all."""
     from adapt_triage.output import emit
-    from adapt_triage.render import (
-        EXPORT_COLUMNS,
-        export_markdown,
-        render_paper_table,
-        stored_record,
-    )
+    from adapt_triage.render import EXPORT_COLUMNS, export_markdown, render_paper_table
 
     if fmt == "table":
         rows = list(rows)
     emit(
-        (stored_record(r) for r in rows),
+        (r.to_contract() for r in rows),
         fmt,
         out,
         columns=EXPORT_COLUMNS,
@@ -80,7 +78,7 @@ def list_command(
     store = open_store(ctx, must_exist=True)
     category = category_values(store, category)
     refresh_scores(ctx, store)
-    rows: Iterable[dict[str, Any]] = store.iter_papers(  # streamed for jsonl, json and csv
+    rows: Iterable[StoredPaper] = store.iter_papers(  # streamed for jsonl, json and csv
         category=category,
         since=since_value(since),
         include_duplicates=include_all,
@@ -141,27 +139,26 @@ def show(
     """One paper: its fields, scores with the terms behind each label, versions, duplicates."""
     from adapt_triage.model import build_classifier
     from adapt_triage.output import choose, emit_one
-    from adapt_triage.render import EXPORT_COLUMNS, export_markdown, render_show, stored_record
-    from adapt_triage.store import row_to_paper
+    from adapt_triage.render import EXPORT_COLUMNS, export_markdown, render_show
 
     store = open_store(ctx, must_exist=True)
     paper = store.get_paper(paper_id)
     if paper is None:
         fail(f"no stored paper matches {paper_id!r}")
-    versions = store.versions(paper["id"])
-    duplicates = store.duplicates_of(paper["id"])
-    sources = store.paper_sources(paper["id"])
-    canonical = store.get_paper(paper["duplicate_of"]) if paper.get("duplicate_of") else None
+    versions = store.versions(paper.id)
+    duplicates = store.duplicates_of(paper.id)
+    sources = store.paper_sources(paper.id)
+    canonical = store.get_paper(paper.duplicate_of) if paper.duplicate_of else None
     classifier = build_classifier(store)
-    as_paper = row_to_paper(paper)
-    explain = {label: classifier.explain(as_paper, label) for label in paper["labels"]}
-    record = stored_record(paper)
+    as_paper = paper.to_paper()
+    explain = {label: classifier.explain(as_paper, label) for label in paper.labels}
+    record = paper.to_contract()
     fmt = choose(format, json_alias=json_lines)
     if fmt in ("json", "jsonl"):
         record.update(
             explain=explain,
             versions=versions,
-            duplicates=[stored_record(d) for d in duplicates],
+            duplicates=[d.to_contract() for d in duplicates],
             sources=sources,
         )
     emit_one(
@@ -212,7 +209,7 @@ def export(
         fail(f"{output}: {os_error_cause(exc)}")
 
 
-def _write_export(rows: Iterable[dict[str, Any]], fmt: str, out: Any) -> None:
+def _write_export(rows: Iterable[StoredPaper], fmt: str, out: Any) -> None:
     if fmt in ("bibtex", "ris"):
         from adapt_triage.export_formats import to_bibtex, to_ris
 
@@ -258,10 +255,10 @@ def open_command(
         fail(f"no stored paper matches {paper_id!r}")
     url = paper_url(paper)
     if url is None:
-        fail(f"{paper['id']}: no http(s) URL, arXiv id or DOI to open")
+        fail(f"{paper.id}: no http(s) URL, arXiv id or DOI to open")
     if print_only or not open_in_browser(url):
         typer.echo(url)
-    set_marks(store, paper["id"], read=True)
+    set_marks(store, paper.id, read=True)
 
 
 def label(
@@ -291,7 +288,7 @@ def label(
     if clear:
         store.clear_user_labels(paper_id)
         paper = store.get_paper(paper_id)
-        labels = paper["labels"] if paper else []
+        labels = paper.labels if paper else []
     else:
         labels = store.label_paper(paper_id, add=add, remove=list(remove or []))
     echo(ctx, f"{paper_id}: {', '.join(labels)}")

@@ -134,7 +134,6 @@ def ingest(
     resumable; join categories with +) and `hf:DATE` (Hugging Face daily papers).
     Exit status 0 when every source was read, 1 when some failed (the others are stored).
     """
-    from adapt_triage.backfill import BackfillError, expand_sources
     from adapt_triage.ingest import ingest_sources, judge_failure
     from adapt_triage.localread import limited_fetcher
     from adapt_triage.model import build_classifier
@@ -143,18 +142,7 @@ def ingest(
     quiet = quiet or settings(ctx).quiet
     stdin_hint(sources, quiet)
     store = open_store(ctx)
-    if not sources:
-        sources = [feed.url for feed in store.list_feeds()]
-        if not sources:
-            fail(
-                "nothing to ingest: give a SOURCE or subscribe with `feeds add URL`",
-                ExitStatus.USAGE,
-            )
-    try:
-        sources, backfills = expand_sources(sources, since=since, until=until)
-    except BackfillError as exc:
-        fail(str(exc), ExitStatus.USAGE)
-
+    sources, backfills = _sources_to_read(store, sources, since=since, until=until)
     on_done = _reporter(quiet=quiet, summary=format)
     show_bar = not quiet and sys.stderr.isatty() and len(sources) + len(backfills) > 1
     with (
@@ -179,6 +167,26 @@ def ingest(
         typer.echo(dumps({"sources": [r.to_dict() for r in reports]}))
     if any(r.failed for r in reports):
         raise typer.Exit(ExitStatus.SOURCE_FAILED)
+
+
+def _sources_to_read(
+    store: Any, sources: list[str] | None, *, since: str | None, until: str | None
+) -> tuple[list[str], list[Any]]:
+    """The sources named (else the subscribed feeds), and the backfill windows among them;
+    a usage error when there is nothing to read or a backfill is ill-formed."""
+    from adapt_triage.backfill import BackfillError, expand_sources
+
+    if not sources:
+        sources = [feed.url for feed in store.list_feeds()]
+        if not sources:
+            fail(
+                "nothing to ingest: give a SOURCE or subscribe with `feeds add URL`",
+                ExitStatus.USAGE,
+            )
+    try:
+        return expand_sources(sources, since=since, until=until)
+    except BackfillError as exc:
+        fail(str(exc), ExitStatus.USAGE)
 
 
 def _reporter(*, quiet: bool, summary: Any) -> Any:

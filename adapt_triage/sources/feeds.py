@@ -157,6 +157,21 @@ def _categories(entry: Any) -> list[str]:
     return terms
 
 
+def _labelled_summary(paper: Paper, raw_summary: str) -> None:
+    """The abstract and authors of a summary in labelled paragraphs,
+    "<p><b>Summary:</b> ...</p><p><b>Authors:</b> ...</p>" (HF papers RSS and others)."""
+    labelled = {
+        m.group("label").strip().lower(): m.group("value")
+        for m in _LABELLED_RE.finditer(raw_summary)
+    }
+    for label in ("abstract", "summary"):
+        if label in labelled and html_to_text(labelled[label]):
+            paper.abstract = html_to_text(labelled[label])
+            break
+    if not paper.authors and "authors" in labelled:
+        paper.authors = split_authors(labelled["authors"])
+
+
 def entry_to_paper(entry: Any, source: str) -> Paper | str:
     """A Paper from one feed entry, or the reason it is not one."""
     title = detail_text(entry.get("title"), entry.get("title_detail"))
@@ -200,17 +215,7 @@ def entry_to_paper(entry: Any, source: str) -> Paper | str:
     else:
         paper.authors = _generic_authors(entry)
         if "html" in summary_type:
-            # "<p><b>Summary:</b> ...</p><p><b>Authors:</b> ...</p>" (HF papers RSS and others)
-            labelled = {
-                m.group("label").strip().lower(): m.group("value")
-                for m in _LABELLED_RE.finditer(raw_summary)
-            }
-            for label in ("abstract", "summary"):
-                if label in labelled and html_to_text(labelled[label]):
-                    paper.abstract = html_to_text(labelled[label])
-                    break
-            if not paper.authors and "authors" in labelled:
-                paper.authors = split_authors(labelled["authors"])
+            _labelled_summary(paper, raw_summary)
 
     for term in _categories(entry):
         if term not in paper.categories:

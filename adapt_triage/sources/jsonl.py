@@ -63,6 +63,21 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
         authors=author_names(obj.get("authors")),
         source=source,
     )
+    _identify(paper, obj)
+    paper.published = iso_date(obj.get("published"))
+    paper.updated = iso_date(obj.get("updated"))
+    categories = obj.get("categories")
+    if isinstance(categories, list):
+        paper.categories = [c for c in categories if isinstance(c, str)]
+    too_big = oversize_problem(paper)
+    if too_big:
+        return None, too_big
+    return paper, warning
+
+
+def _identify(paper: Paper, obj: dict[str, Any]) -> None:
+    """The paper's input id, arXiv id and version, DOI and URL, from `id`, `arxiv_id`,
+    `doi` and `url` (a URL made from the arXiv id or DOI when there is none)."""
     input_id = obj.get("id")
     if isinstance(input_id, (str, int)) and not isinstance(input_id, bool):
         paper.input_id = input_id
@@ -89,15 +104,6 @@ def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
         paper.url = arxiv_abs_url(paper.arxiv_id)
     elif paper.doi:
         paper.url = f"https://doi.org/{paper.doi}"
-    paper.published = iso_date(obj.get("published"))
-    paper.updated = iso_date(obj.get("updated"))
-    categories = obj.get("categories")
-    if isinstance(categories, list):
-        paper.categories = [c for c in categories if isinstance(c, str)]
-    too_big = oversize_problem(paper)
-    if too_big:
-        return None, too_big
-    return paper, warning
 
 
 def _take(

@@ -193,113 +193,129 @@ def _arxiv_id(*texts: str) -> tuple[str, int | None] | None:
     return None
 
 
+class _Reader:
+    """The walk over a pasted text's blocks: a title, maybe an author line, then an
+    abstract make a paper; what does not fit is counted and reported."""
+
+    def __init__(self, source: str, lines: list[tuple[int, str]]) -> None:
+        self.source = source
+        self.line_text = dict(lines)
+        self.errors: list[tuple[int, str]] = []
+        self.warnings: list[str] = []
+        self.papers: list[Paper] = []
+        self.skipped_for_bad: dict[int, int] = {}  # bad line -> first line of the skipped paper
+        self.item_count = 0  # papers, skipped papers, titles without abstract, stray paragraphs
+        self.title: _Block | None = None
+        self.authors: list[str] = []
+
+    def stray(self, block: _Block, message: str, warning: str) -> None:
+        """An item that is not a paper: an error once a paper was found, else a warning."""
+        if self.papers:
+            self.item_count += 1
+            self.errors.append((block.start, message))
+        else:
+            self.warnings.append(f"{self.source}: line {block.start}: {warning}")
+
+    def orphan(self, block: _Block) -> None:
+        if block.bad_lines:
+            return  # already reported as an undecodable line
+        message = f"title with no abstract after it: {block.text[:80]!r}"
+        self.stray(block, message, f"skipped {block.text[:80]!r}")
+
+    def emit(self, title_block: _Block, abstract_block: _Block) -> None:
+        self.item_count += 1
+        bad_here = title_block.bad_lines + abstract_block.bad_lines
+        if bad_here:
+            for number in bad_here:
+                self.skipped_for_bad[number] = title_block.start
+            return
+        paper = Paper(
+            title=title_block.text,
+            abstract=abstract_block.text,
+            authors=list(self.authors),
+            source=self.source,
+        )
+        # ids may sit on chrome lines between title and abstract ("arXiv:2401.01234")
+        last = abstract_block.lines[-1][0]
+        around = " ".join(self.line_text[n] for n in range(title_block.start, last + 1))
+        found = _arxiv_id(title_block.text, around)
+        if found:
+            paper.arxiv_id, paper.version = found
+            paper.url = arxiv_abs_url(found[0])
+        self.papers.append(paper)
+
+    def start(self, block: _Block) -> None:
+        """A block with no title pending: a paper on its own, a stray paragraph, a title."""
+        split = _split_title_abstract(block)
+        if split:
+            self.authors = []
+            self.emit(*split)
+        elif _is_abstract(block):
+            message = "paragraph without a title line before it (skipped)"
+            self.stray(block, message, message)
+        elif _is_title(block):
+            self.title, self.authors = block, []
+
+    def step(self, block: _Block) -> bool:
+        """One block; False when it must be read again with no title pending."""
+        title = self.title
+        if title is None:
+            self.start(block)
+            return True
+        if _is_abstract(block, title):
+            self.emit(title, block)
+            self.title = None
+            return True
+        names = None if self.authors else _author_line(block)
+        if names:
+            self.authors = names
+            return True
+        self.orphan(title)
+        self.title, self.authors = None, ([] if _is_title(block) else self.authors)
+        return False
+
+    def run(self, blocks: list[_Block]) -> None:
+        pending = deque(blocks)
+        while pending:
+            block = pending.popleft()
+            if not self.step(block):
+                pending.appendleft(block)
+        if self.title is not None:
+            self.orphan(self.title)
+
+    def messages(self, bad: dict[int, str]) -> list[str]:
+        """Every error, the undecodable lines included, in line order."""
+        errors = list(self.errors)
+        for number, description in bad.items():
+            if number in self.skipped_for_bad:
+                paper_line = self.skipped_for_bad[number]
+                errors.append(
+                    (number, f"{description}; the paper at line {paper_line} was skipped")
+                )
+            else:
+                errors.append((number, f"{description}; line skipped"))
+        errors.sort(key=lambda item: item[0])
+        return [f"{self.source}: line {number}: {message}" for number, message in errors]
+
+
 def parse_pasted(data: bytes, source: str) -> ParseResult:
     decoded = _decode_lines(data)
     if isinstance(decoded, str):
         return fatal_result("pasted", source, decoded)
     lines, bad = decoded
-    blocks = _blocks(lines, bad)
-    line_text = dict(lines)
-    errors: list[tuple[int, str]] = []
-    warnings: list[str] = []
-    papers: list[Paper] = []
-    skipped_for_bad: dict[int, int] = {}  # bad line -> first line of the skipped paper
-    item_count = 0  # papers, skipped papers, titles without abstract, stray paragraphs
-
-    title: _Block | None = None
-    authors: list[str] = []
-
-    def orphan(block: _Block) -> None:
-        nonlocal item_count
-        if block.bad_lines:
-            return  # already reported as an undecodable line
-        message = f"title with no abstract after it: {block.text[:80]!r}"
-        if papers:
-            item_count += 1
-            errors.append((block.start, message))
-        else:
-            warnings.append(f"{source}: line {block.start}: skipped {block.text[:80]!r}")
-
-    def emit(title_block: _Block, abstract_block: _Block) -> None:
-        nonlocal item_count
-        item_count += 1
-        bad_here = title_block.bad_lines + abstract_block.bad_lines
-        if bad_here:
-            for number in bad_here:
-                skipped_for_bad[number] = title_block.start
-            return
-        paper = Paper(
-            title=title_block.text,
-            abstract=abstract_block.text,
-            authors=list(authors),
-            source=source,
-        )
-        # ids may sit on chrome lines between title and abstract ("arXiv:2401.01234")
-        last = abstract_block.lines[-1][0]
-        around = " ".join(line_text[n] for n in range(title_block.start, last + 1))
-        found = _arxiv_id(title_block.text, around)
-        if found:
-            paper.arxiv_id, paper.version = found
-            paper.url = arxiv_abs_url(found[0])
-        papers.append(paper)
-
-    pending = deque(blocks)
-    while pending:
-        block = pending.popleft()
-        if title is None:
-            split = _split_title_abstract(block)
-            if split:
-                authors = []
-                emit(*split)
-            elif _is_abstract(block):
-                message = "paragraph without a title line before it (skipped)"
-                if papers:
-                    item_count += 1
-                    errors.append((block.start, message))
-                else:
-                    warnings.append(f"{source}: line {block.start}: {message}")
-            elif _is_title(block):
-                title, authors = block, []
-            continue
-        if _is_abstract(block, title):
-            emit(title, block)
-            title = None
-            continue
-        names = None if authors else _author_line(block)
-        if names:
-            authors = names
-            continue
-        if _is_title(block):
-            orphan(title)
-            title, authors = None, []
-            pending.appendleft(block)
-            continue
-        orphan(title)
-        title = None
-        pending.appendleft(block)
-    if title is not None:
-        orphan(title)
-
-    for number, description in bad.items():
-        if number in skipped_for_bad:
-            errors.append(
-                (number, f"{description}; the paper at line {skipped_for_bad[number]} was skipped")
-            )
-        else:
-            errors.append((number, f"{description}; line skipped"))
-    errors.sort(key=lambda item: item[0])
-    messages = [f"{source}: line {number}: {message}" for number, message in errors]
-
-    if not papers:
+    reader = _Reader(source, lines)
+    reader.run(_blocks(lines, bad))
+    messages = reader.messages(bad)
+    if not reader.papers:
         reason = "no papers found (expected a title line, a blank line, then an abstract)"
-        result = fatal_result("pasted", source, reason, item_count=item_count)
+        result = fatal_result("pasted", source, reason, item_count=reader.item_count)
         result.errors.extend(messages)
-        result.warnings = warnings
+        result.warnings = reader.warnings
         return result
     return ParseResult(
         format="pasted",
-        papers=papers,
+        papers=reader.papers,
         errors=messages,
-        warnings=warnings,
-        item_count=item_count,
+        warnings=reader.warnings,
+        item_count=reader.item_count,
     )

@@ -93,6 +93,7 @@ from adapt_triage.store.papers import IngestSummary, PapersMixin
 from adapt_triage.store.queries import row_to_paper
 from adapt_triage.store.runlock import RunLockMixin
 from adapt_triage.store.scores import ScoresMixin
+from adapt_triage.stored import StoredPaper
 
 __all__ = [
     "CONTRACT_FIELDS",
@@ -115,6 +116,7 @@ __all__ = [
     "StorageError",
     "Store",
     "StoreError",
+    "StoredPaper",
     "UnknownLabelError",
     "applied_migrations",
     "corrupt_error",

@@ -20,6 +20,7 @@ from adapt_triage.paper import collapse_whitespace
 from adapt_triage.paths import default_db_path
 from adapt_triage.store.errors import CorruptDatabaseError, StorageError, StoreError
 from adapt_triage.store.migrations import migrate
+from adapt_triage.stored import loads  # noqa: F401  (re-exported for the store's modules)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -86,15 +87,6 @@ def stamp(now: str | datetime | None = None) -> str:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def loads(text: str | None, default: Any) -> Any:
-    if text is None or text == "":
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
 
 
 class StoreBase:

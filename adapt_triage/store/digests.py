@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
 
 from adapt_triage.store.db import dumps, normalize_timestamp, stamp
 from adapt_triage.store.queries import NEWEST_FIRST, PAPER_COLUMNS, QueriesMixin, decode_paper
+from adapt_triage.stored import StoredPaper
 
 
 class DigestsMixin(QueriesMixin):
@@ -21,7 +21,7 @@ class DigestsMixin(QueriesMixin):
         category: str | Sequence[str] | None = None,
         limit: int | None = None,
         unread: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredPaper]:
         """Canonical papers first seen at or after `since` (None: no bound), newest first,
         leaving out papers already shown in a digest unless `include_shown` (and the papers
         marked read when `unread`). Each carries `duplicates`: its linked papers (id, title,
@@ -37,9 +37,7 @@ class DigestsMixin(QueriesMixin):
             sql += " LIMIT :limit"
             params["limit"] = max(int(limit), 0)
         papers = [decode_paper(r) for r in self._rows(sql, params)]
-        by_id = {p["id"]: p for p in papers}
-        for paper in papers:
-            paper["duplicates"] = []
+        by_id = {p.id: p for p in papers}
         if by_id:
             for dup in self._rows(
                 "SELECT id, title, url, source, duplicate_of, dup_reason, dup_score FROM papers "
@@ -47,7 +45,7 @@ class DigestsMixin(QueriesMixin):
                 "ORDER BY first_seen, rowid",
                 (dumps(list(by_id)),),
             ):
-                by_id[dup["duplicate_of"]]["duplicates"].append(dup)
+                by_id[dup["duplicate_of"]].duplicates.append(StoredPaper.from_row(dup))
         return papers
 
     def mark_shown(

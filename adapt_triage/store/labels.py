@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from adapt_triage.store.db import loads, stamp
 from adapt_triage.store.errors import StoreError, UnknownLabelError
 from adapt_triage.store.queries import PAPER_COLUMNS, QueriesMixin, decode_paper
+from adapt_triage.stored import StoredPaper
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 
 _SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -113,11 +114,9 @@ class LabelsMixin(QueriesMixin):
             return conn.execute("DELETE FROM user_labels WHERE paper_id = ?", (pid,)).rowcount > 0
 
     @staticmethod
-    def effective_labels(paper: Mapping[str, Any]) -> list[str]:
-        """The user's labels when they set any, else the model's (from a stored paper dict)."""
-        if paper.get("user_labels"):
-            return list(paper["user_labels"])
-        return list(paper.get("model_labels") or [])
+    def effective_labels(paper: StoredPaper) -> list[str]:
+        """The user's labels when they set any, else the model's."""
+        return list(paper.user_labels or paper.model_labels)
 
     def user_labeled_examples(self) -> list[dict[str, Any]]:
         """Training examples from the user: [{id, title, abstract, labels}], in the order the
@@ -130,11 +129,11 @@ class LabelsMixin(QueriesMixin):
         )
         return [
             {
-                "id": r["id"],
-                "title": r["title"],
-                "abstract": r["abstract"],
-                "labels": r["labels"],
-                "categories": r["categories"],
+                "id": r.id,
+                "title": r.title,
+                "abstract": r.abstract,
+                "labels": r.labels,
+                "categories": r.categories,
             }
             for r in map(decode_paper, rows)
         ]

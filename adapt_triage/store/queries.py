@@ -1,5 +1,5 @@
 """Reading papers: list, search, show (by id, arXiv id, DOI or prefix), duplicates,
-versions and sources of a paper. Also how a stored row becomes a paper dict."""
+versions and sources of a paper. Also how a stored row becomes a `StoredPaper`."""
 
 from __future__ import annotations
 
@@ -10,54 +10,26 @@ from datetime import date, datetime
 from typing import Any
 
 from adapt_triage.paper import Paper, normalize_doi, parse_arxiv_id
-from adapt_triage.store.db import StoreBase, dumps, loads, normalize_timestamp
+from adapt_triage.store.db import StoreBase, dumps, normalize_timestamp
 from adapt_triage.store.errors import (
     AmbiguousIdError,
     PaperNotFoundError,
     SearchQueryError,
     StoreError,
 )
+from adapt_triage.stored import StoredPaper
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def row_to_paper(row: Mapping[str, Any]) -> Paper:
+def row_to_paper(row: StoredPaper) -> Paper:
     """A stored paper as a `Paper` (labels are the effective ones)."""
-    return Paper(
-        title=row["title"],
-        abstract=row.get("abstract") or "",
-        authors=list(row.get("authors") or []),
-        url=row.get("url"),
-        published=row.get("published"),
-        updated=row.get("updated"),
-        source=row.get("source") or "",
-        arxiv_id=row.get("arxiv_id"),
-        version=row.get("version"),
-        doi=row.get("doi"),
-        announce_type=row.get("announce_type"),
-        categories=list(row.get("categories") or []),
-        labels=list(row.get("labels") or []),
-        scores=dict(row.get("scores") or {}),
-        duplicate_of=row.get("duplicate_of"),
-    )
+    return row.to_paper()
 
 
-def decode_paper(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A `papers` row with JSON decoded, plus `labels` (effective: the user's set when there
-    is one, else the model's), `scores` (the model's), `user_labels` (list or None)."""
-    data = {k: v for k, v in row.items() if not k.startswith("_")}
-    for key, default in (
-        ("authors", []),
-        ("categories", []),
-        ("model_labels", []),
-        ("model_scores", {}),
-    ):
-        data[key] = loads(data.get(key), default)
-    user = loads(row.get("_user_labels"), [])
-    data["user_labels"] = user or None
-    data["labels"] = list(user) if user else list(data["model_labels"])
-    data["scores"] = dict(data["model_scores"])
-    return data
+def decode_paper(row: Mapping[str, Any]) -> StoredPaper:
+    """A `papers` row as a `StoredPaper` (see `StoredPaper.from_row`)."""
+    return StoredPaper.from_row(row)
 
 
 PAPER_COLUMNS = """
@@ -138,7 +110,7 @@ class QueriesMixin(StoreBase):
         limit: int | None = None,
         starred: bool = False,
         unread: bool = False,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[StoredPaper]:
         """Stored papers, newest first (first_seen, then published, then feed order), streamed.
         `category` matches any effective label; `since` is a lower bound on first_seen;
         duplicates are left out unless `include_duplicates`; `starred` / `unread` keep the
@@ -169,7 +141,7 @@ class QueriesMixin(StoreBase):
         limit: int | None = None,
         starred: bool = False,
         unread: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredPaper]:
         return list(
             self.iter_papers(
                 category=category,
@@ -190,7 +162,7 @@ class QueriesMixin(StoreBase):
         include_duplicates: bool = False,
         limit: int | None = None,
         order: str = "newest",
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredPaper]:
         """Full-text search over title, abstract and authors (FTS5, porter stemming).
 
         The query is FTS5 syntax (`lora OR adapter`, `"low rank"`, `title:x`, `NOT`), with
@@ -277,7 +249,7 @@ class QueriesMixin(StoreBase):
             raise PaperNotFoundError(f"no stored paper matches {ref!r}")
         return pid
 
-    def get_paper(self, ref: str) -> dict[str, Any] | None:
+    def get_paper(self, ref: str) -> StoredPaper | None:
         """One stored paper by id, bare arXiv id, DOI or unique id prefix (see `resolve_id`)."""
         pid = self.resolve_id(ref)
         if pid is None:
@@ -285,7 +257,7 @@ class QueriesMixin(StoreBase):
         rows = self._rows(f"SELECT {PAPER_COLUMNS} FROM papers p WHERE p.id = ?", (pid,))
         return decode_paper(rows[0]) if rows else None
 
-    def duplicates_of(self, ref: str) -> list[dict[str, Any]]:
+    def duplicates_of(self, ref: str) -> list[StoredPaper]:
         """The papers linked to this (canonical) paper, first seen first."""
         pid = self._require_id(ref)
         rows = self._rows(
@@ -302,7 +274,7 @@ class QueriesMixin(StoreBase):
             f"SELECT {PAPER_COLUMNS} FROM papers p WHERE p.duplicate_of IS NOT NULL "
             "ORDER BY p.first_seen, p.rowid"
         )
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[StoredPaper]] = {}
         for row in rows:
             groups.setdefault(row["duplicate_of"], []).append(decode_paper(row))
         if not groups:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
 
 from adapt_triage.store.db import StoreBase, dumps
 from adapt_triage.store.queries import PAPER_COLUMNS, decode_paper
+from adapt_triage.stored import StoredPaper
 
 
 class ScoresMixin(StoreBase):
@@ -43,7 +43,7 @@ class ScoresMixin(StoreBase):
 
     def papers_needing_scores(
         self, model_version: str | None, *, batch: int = 500
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[StoredPaper]:
         """Papers whose scores did not come from `model_version`, in batches by rowid (safe to
         call `update_scores_many` between batches)."""
         last = 0
