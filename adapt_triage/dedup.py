@@ -847,81 +847,89 @@ def _unmarked(title: Sequence[str]) -> list[str]:
 def _rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
     """Every rule's score (each graded so that its threshold maps to 0.5; an AND of
     conditions takes the lowest grade) and its reason."""
-    title = _grade(ev.title_overlap, TITLE_OVERLAP)
-    rules: list[tuple[float, str]] = []
     if ev.shorter >= MIN_WORDS:
-        contained = _grade(ev.containment, CONTAINMENT)
-        if ev.shorter < CONTAINMENT_MIN_WORDS:
-            contained = min(contained, title)
-        if ev.resemblance >= 0.9:
-            what = f"near-identical abstract (3-gram Jaccard {ev.resemblance:.2f})"
-        else:
-            what = (
-                f"abstract containment {ev.containment:.2f} (3-gram Jaccard {ev.resemblance:.2f})"
-            )
-        rules.append((contained, what))
-        if ev.title_equal:
-            rules.append(
-                (
-                    _grade(ev.containment, SAME_TITLE_TEXT),
-                    f"same normalised title, abstract containment {ev.containment:.2f}",
-                )
-            )
-        best = max(score for score, _ in rules)
-        if ev.relation == "equal" and best < 0.9 and _specific(a.title):
-            # (not read when a text rule is sure already: it costs a pass over both texts)
-            vocabulary = _vocabulary_overlap(a.stems, b.stems)
-            rules.append(
-                (
-                    _grade(vocabulary, SPECIFIC_VOCABULARY),
-                    f"same specific title ({len(_content(a.title))} content words), abstract "
-                    f"vocabulary overlap {vocabulary:.2f}",
-                )
-            )
-        if ev.relation in ("extended", "subtitle"):
-            what = "same subtitle, name changed" if ev.relation == "subtitle" else "title extended"
-            rules.append(
-                (
-                    _grade(ev.containment, EXTENDED_TEXT),
-                    f"{what}, abstract containment {ev.containment:.2f}",
-                )
-            )
-        reuse = min(
-            _grade(ev.containment, REUSE_CONTAINMENT),
-            _grade(ev.coverage, REUSE_COVERAGE),
-            _grade(ev.title_overlap, REUSE_TITLE),
-            _grade_count(ev.spread, REUSE_SPREAD),
-        )
-        rules.append(
-            (
-                reuse,
-                f"text reused under another title (containment {ev.containment:.2f}, verbatim "
-                f"coverage {ev.coverage:.2f} in {ev.spread} of 4 quarters, title overlap "
-                f"{ev.title_overlap:.2f})",
-            )
-        )
-        passage = min(
-            _grade_count(ev.run, PASSAGE_RUN),
-            _grade(ev.coverage, PASSAGE_COVERAGE),
-            _grade(ev.title_overlap, PASSAGE_TITLE),
-        )
-        where = "opening " if ev.opening >= ev.run > 0 else ""
-        rules.append(
-            (
-                passage,
-                f"shared {where}passage of {ev.run} words, verbatim coverage "
-                f"{ev.coverage:.2f}, title overlap {ev.title_overlap:.2f}",
-            )
-        )
-    elif ev.title_equal:
+        rules = _text_rules(ev, a, b)
+        rules.extend(_reuse_rules(ev))
+        return rules
+    if ev.title_equal:
         n = len(_content(a.title))
-        rules.append(
+        return [
             (
                 _grade_count(n, SAME_TITLE_MIN_WORDS),
                 f"same normalised title ({n} content words), an abstract missing",
             )
+        ]
+    return []
+
+
+def _text_rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
+    """The rules on two abstracts and their titles: containment, the same title with
+    similar text, the same specific title with a shared vocabulary, a title extended."""
+    contained = _grade(ev.containment, CONTAINMENT)
+    if ev.shorter < CONTAINMENT_MIN_WORDS:
+        contained = min(contained, _grade(ev.title_overlap, TITLE_OVERLAP))
+    if ev.resemblance >= 0.9:
+        what = f"near-identical abstract (3-gram Jaccard {ev.resemblance:.2f})"
+    else:
+        what = f"abstract containment {ev.containment:.2f} (3-gram Jaccard {ev.resemblance:.2f})"
+    rules = [(contained, what)]
+    if ev.title_equal:
+        rules.append(
+            (
+                _grade(ev.containment, SAME_TITLE_TEXT),
+                f"same normalised title, abstract containment {ev.containment:.2f}",
+            )
+        )
+    best = max(score for score, _ in rules)
+    if ev.relation == "equal" and best < 0.9 and _specific(a.title):
+        # (not read when a text rule is sure already: it costs a pass over both texts)
+        vocabulary = _vocabulary_overlap(a.stems, b.stems)
+        rules.append(
+            (
+                _grade(vocabulary, SPECIFIC_VOCABULARY),
+                f"same specific title ({len(_content(a.title))} content words), abstract "
+                f"vocabulary overlap {vocabulary:.2f}",
+            )
+        )
+    if ev.relation in ("extended", "subtitle"):
+        what = "same subtitle, name changed" if ev.relation == "subtitle" else "title extended"
+        rules.append(
+            (
+                _grade(ev.containment, EXTENDED_TEXT),
+                f"{what}, abstract containment {ev.containment:.2f}",
+            )
         )
     return rules
+
+
+def _reuse_rules(ev: _Evidence) -> list[tuple[float, str]]:
+    """The rules on verbatim text under another title: reused text spread over the
+    abstract, and one long shared passage."""
+    reuse = min(
+        _grade(ev.containment, REUSE_CONTAINMENT),
+        _grade(ev.coverage, REUSE_COVERAGE),
+        _grade(ev.title_overlap, REUSE_TITLE),
+        _grade_count(ev.spread, REUSE_SPREAD),
+    )
+    passage = min(
+        _grade_count(ev.run, PASSAGE_RUN),
+        _grade(ev.coverage, PASSAGE_COVERAGE),
+        _grade(ev.title_overlap, PASSAGE_TITLE),
+    )
+    where = "opening " if ev.opening >= ev.run > 0 else ""
+    return [
+        (
+            reuse,
+            f"text reused under another title (containment {ev.containment:.2f}, verbatim "
+            f"coverage {ev.coverage:.2f} in {ev.spread} of 4 quarters, title overlap "
+            f"{ev.title_overlap:.2f})",
+        ),
+        (
+            passage,
+            f"shared {where}passage of {ev.run} words, verbatim coverage "
+            f"{ev.coverage:.2f}, title overlap {ev.title_overlap:.2f}",
+        ),
+    ]
 
 
 def _verdict(a: _Doc, b: _Doc) -> tuple[float, str]:
