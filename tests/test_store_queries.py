@@ -166,3 +166,27 @@ def test_get_paper_by_id_arxiv_id_url_doi_or_prefix(store):
     assert store.get_paper("") is None
     with pytest.raises(PaperNotFoundError, match="no stored paper matches 'nothing'"):
         store.versions("nothing")
+
+
+def test_search_returns_one_ranked_page(store):
+    from adapt_triage.store.queries import DEFAULT_SEARCH_LIMIT
+
+    papers = [
+        arxiv(n, abstract=f"Low rank adapters, case {n}." + (" low rank" * (n % 4)))
+        for n in range(1, 8)
+    ]
+    store.ingest_source("a", papers, now=T0)
+    page = store.search("low rank", limit=3, order="rank")
+    assert len(page) == 3 and page.more is True and page.limit == 3
+    everything = store.search("low rank", order="rank")
+    assert len(everything) == 7 and everything.more is False
+    assert everything.limit == DEFAULT_SEARCH_LIMIT  # no limit given: the default page
+    assert [p["id"] for p in page] == [p["id"] for p in everything[:3]]  # the best first
+    ranks = store.db.conn.execute(
+        "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+        "WHERE papers_fts MATCH 'low rank' ORDER BY bm25(papers_fts), p.rowid"
+    ).fetchall()
+    assert [p["id"] for p in everything] == [r[0] for r in ranks]
+    newest = store.search("low rank", limit=7, order="newest")
+    assert [p["id"] for p in newest] == [p["id"] for p in store.list_papers()]
+    assert store.search("low rank", limit=0) == [] and store.search("low rank", limit=0).more
