@@ -48,9 +48,10 @@ def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
     return DOMAIN * 20 + sorted(made)
 
 
-def _row(i: int, rng: random.Random, words: list[str], start: datetime, version: str) -> tuple:
-    day, slot = divmod(i, PER_DAY)
-    seen = start + timedelta(days=day, seconds=slot * 60)
+def _row(
+    i: int, total: int, rng: random.Random, words: list[str], end: datetime, version: str
+) -> tuple:
+    seen = end - timedelta(minutes=(total - 1 - i) * 24 * 60 / PER_DAY)  # PER_DAY a day
     text = rng.choices(words, k=110)
     if rng.random() < 0.05:
         at = rng.randrange(100)
@@ -59,7 +60,7 @@ def _row(i: int, rng: random.Random, words: list[str], start: datetime, version:
     scores = {s: round(rng.random(), 3) for s in rng.sample(SLUGS, 4) + labels}
     title = " ".join(rng.choices(words, k=9)).capitalize()
     dup = f"arxiv:{9000000 + i - 5}" if i > 10 and rng.random() < 0.03 else None
-    stamp = seen.isoformat(timespec="seconds")
+    stamp = seen.replace(microsecond=0).isoformat(timespec="seconds")
     return (
         f"arxiv:{9000000 + i}",
         title,
@@ -95,8 +96,7 @@ def build(path: Path, papers: int, seed: int = 12) -> None:
     version = default_model_version()
     rng = random.Random(seed)
     words = _vocabulary(rng)
-    days = papers // PER_DAY + 1
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days - 1, hours=12)
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -400000")
@@ -104,7 +104,9 @@ def build(path: Path, papers: int, seed: int = 12) -> None:
     marks = ", ".join("?" * len(COLUMNS.split(",")))
     chunk = 20000
     for low in range(0, papers, chunk):
-        rows = [_row(i, rng, words, start, version) for i in range(low, min(papers, low + chunk))]
+        rows = [
+            _row(i, papers, rng, words, end, version) for i in range(low, min(papers, low + chunk))
+        ]
         with conn:
             conn.executemany(f"INSERT INTO papers ({COLUMNS}) VALUES ({marks})", rows)
             conn.executemany(
@@ -117,7 +119,7 @@ def build(path: Path, papers: int, seed: int = 12) -> None:
                 [(r[0], r[9]) for r in rows],
             )
         print(f"  {low + len(rows)} papers, {time.monotonic() - began:.0f} s", file=sys.stderr)
-    last_day = (start + timedelta(days=days - 1)).isoformat(timespec="seconds")
+    last_day = (end - timedelta(hours=23)).isoformat(timespec="seconds")
     with conn:
         digest = conn.execute(
             "INSERT INTO digests (at, since, count) VALUES (?, NULL, 0)", (last_day,)
@@ -150,6 +152,7 @@ def measure(path: Path, runs: int) -> None:
     one = sqlite3.connect(path).execute("SELECT max(id) FROM papers").fetchone()[0]
     commands = {
         "start-up (--help)": ["--help"],
+        "list --limit 0 (start-up, store open)": ["list", "--limit", "0"],
         "list --category lora --limit 20": ["list", "--category", "lora", "--limit", "20"],
         "search 'low rank' --limit 20": ["search", "low rank", "--limit", "20"],
         "search 'low rank' (default page)": ["search", "low rank"],

@@ -190,3 +190,15 @@ def test_search_returns_one_ranked_page(store):
     newest = store.search("low rank", limit=7, order="newest")
     assert [p["id"] for p in newest] == [p["id"] for p in store.list_papers()]
     assert store.search("low rank", limit=0) == [] and store.search("low rank", limit=0).more
+
+
+def test_ranked_search_leaves_duplicates_out_unless_asked(store):
+    dedup = FakeDedup()
+    store.ingest_source("a", [arxiv(1)], dedup=dedup, now=T0)
+    store.ingest_source(
+        "hf", [Paper(title="paper 1 low rank adaptation of frozen models")], dedup=dedup, now=T1
+    )
+    assert [p["id"] for p in store.search("frozen", order="rank")] == ["arxiv:2401.00001"]
+    both = store.search("frozen", order="rank", include_duplicates=True)
+    assert sorted(p["duplicate_of"] or "" for p in both) == ["", "arxiv:2401.00001"]
+    assert len(store.search("frozen", order="newest", include_duplicates=True)) == 2

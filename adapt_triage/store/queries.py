@@ -290,19 +290,7 @@ class QueriesMixin(StoreBase):
             raise ValueError("order must be 'newest' or 'rank'")
         text = _search_text(query)
         page = DEFAULT_SEARCH_LIMIT if limit is None else max(int(limit), 0)
-        where, params = self._filters(
-            category=category, since=since, include_duplicates=include_duplicates
-        )
-        where.insert(0, "papers_fts MATCH :match")
-        by = "f.rank, p.rowid" if order == "rank" else NEWEST_FIRST
-        outer = "h._rank, h._rid" if order == "rank" else NEWEST_FIRST
-        sql = (
-            "WITH hits AS MATERIALIZED (SELECT p.rowid AS _rid, f.rank AS _rank "
-            "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY {by} LIMIT :page) "
-            f"SELECT {PAPER_COLUMNS} FROM hits h CROSS JOIN papers p ON p.rowid = h._rid "
-            f"ORDER BY {outer}"
-        )
+        sql, params = self._search_sql(category, since, include_duplicates, order)
         match = _TOKEN_RE.sub(
             lambda m: f'"{m.group()}"' if _COMPOUND_RE.match(m.group()) else m.group(), text
         )
@@ -313,6 +301,46 @@ class QueriesMixin(StoreBase):
         result = SearchResults(decode_paper(r) for r in rows[:page])
         result.more, result.limit = len(rows) > page, page
         return result
+
+    def _search_sql(
+        self,
+        category: str | Sequence[str] | None,
+        since: str | datetime | date | None,
+        include_duplicates: bool,
+        order: str,
+    ) -> tuple[str, dict[str, Any]]:
+        """The search statement: the page of matches is chosen in a CTE, then only its rows
+        are read whole. Ranked by the match alone (the default), it never reads a `papers`
+        row per match: the duplicates are left out by rowid, from `papers_duplicate_of`."""
+        if order == "rank" and since is None and not category:
+            where = ["papers_fts MATCH :match"]
+            if not include_duplicates:
+                where.append(
+                    "f.rowid NOT IN (SELECT rowid FROM papers WHERE duplicate_of IS NOT NULL)"
+                )
+            hits = (
+                "SELECT f.rowid AS _rid, f.rank AS _rank FROM papers_fts f "
+                f"WHERE {' AND '.join(where)} ORDER BY f.rank, f.rowid LIMIT :page"
+            )
+            params: dict[str, Any] = {}
+        else:
+            where, params = self._filters(
+                category=category, since=since, include_duplicates=include_duplicates
+            )
+            where.insert(0, "papers_fts MATCH :match")
+            by = "f.rank, p.rowid" if order == "rank" else NEWEST_FIRST
+            hits = (
+                "SELECT p.rowid AS _rid, f.rank AS _rank "
+                "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
+                f"WHERE {' AND '.join(where)} ORDER BY {by} LIMIT :page"
+            )
+        outer = "h._rank, h._rid" if order == "rank" else NEWEST_FIRST
+        sql = (
+            f"WITH hits AS MATERIALIZED ({hits}) "
+            f"SELECT {PAPER_COLUMNS} FROM hits h CROSS JOIN papers p ON p.rowid = h._rid "
+            f"ORDER BY {outer}"
+        )
+        return sql, params
 
     def resolve_id(self, ref: str) -> str | None:
         """The stored id a user's reference means: an exact id, a bare arXiv id or URL
