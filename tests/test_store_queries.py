@@ -202,3 +202,23 @@ def test_ranked_search_leaves_duplicates_out_unless_asked(store):
     both = store.search("frozen", order="rank", include_duplicates=True)
     assert sorted(p["duplicate_of"] or "" for p in both) == ["", "arxiv:2401.00001"]
     assert len(store.search("frozen", order="newest", include_duplicates=True)) == 2
+
+
+def test_reopening_an_unchanged_file_skips_the_integrity_check(tmp_path, monkeypatch):
+    """A read command on a big history must not run `PRAGMA quick_check` (it reads the whole
+    file): the empty WAL that opening makes does not count as a change."""
+    path = tmp_path / "history.db"
+    with Store(path) as first:
+        first.ingest_source("a", [arxiv(1)], now=T0)
+    checks: list[str] = []
+    monkeypatch.setattr(Store, "quick_check", lambda self: checks.append(str(self.path)))
+    for _ in range(3):
+        with Store(path) as again:
+            assert again.list_papers(limit=1)
+    assert checks == []
+    with Store(path) as writer:
+        writer.ingest_source("b", [arxiv(2)], now=T1)
+    path.with_name(path.name + ".checked").write_text("stale")
+    with Store(path):
+        pass
+    assert checks == [str(path)]  # a file that changed behind its back is checked
