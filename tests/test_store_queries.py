@@ -222,3 +222,25 @@ def test_reopening_an_unchanged_file_skips_the_integrity_check(tmp_path, monkeyp
     with Store(path):
         pass
     assert checks == [str(path)]  # a file that changed behind its back is checked
+
+
+def test_show_list_and_digest_read_the_cached_model_never_fit_one(tmp_path, monkeypatch):
+    from conftest import FIXTURES
+    from helpers import jsonl, run
+
+    from adapt_triage.classify import TriageClassifier
+
+    db = tmp_path / "history.db"
+    assert run(["ingest", "-q", FIXTURES / "cli" / "arxiv_cs_lg_day1.xml"], db=db).exit_code == 0
+
+    def no_fit(self, examples):
+        raise AssertionError("a read command fitted a model")
+
+    monkeypatch.setattr(TriageClassifier, "fit", no_fit)
+    shown = run(["show", "2501.00001", "--json"], db=db)
+    assert shown.exit_code == 0, shown.output
+    record = jsonl(shown.stdout)[0]
+    assert record["id"] == "arxiv:2501.00001" and record["explain"]
+    assert run(["list", "--category", record["labels"][0], "--json"], db=db).exit_code == 0
+    assert run(["search", "adaptation", "--json"], db=db).exit_code == 0
+    assert run(["digest", "--no-mark", "--json"], db=db).exit_code == 0
