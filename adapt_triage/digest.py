@@ -112,23 +112,17 @@ def build_digest(
     from sources without announce types are kept. `hide_read` leaves out the papers the
     user marked read."""
     now = now or now_utc()
-    papers = store.papers_for_digest(
+    kept = store.papers_for_digest(  # the selection is SQL over the window, not Python
         since,
         include_shown=include_shown,
         category=list(categories) if categories else None,
         unread=hide_read,
+        hide=list(hide),
+        min_score=min_score,
+        announce=list(announce),
+        best_first=True,
+        limit=None if limit is None else max(limit, 0),
     )
-    hidden, wanted = set(hide), set(announce)
-    kept = [
-        p
-        for p in papers
-        if primary(p) not in hidden
-        and primary_score(p) >= min_score
-        and (not wanted or not p.announce_type or p.announce_type in wanted)
-    ]
-    kept.sort(key=lambda p: (-primary_score(p), p.first_seen or ""))
-    if limit is not None:
-        kept = kept[: max(limit, 0)]
     order = category_order(sorted({primary(p) for p in kept}))
     groups = [DigestGroup(cat, [p for p in kept if primary(p) == cat]) for cat in order]
     feeds = store.list_feeds()
@@ -141,7 +135,13 @@ def build_digest(
     )
     if not digest.count:
         shown = 0 if include_shown else store.count_shown(since)
-        digest.empty_reason = _empty_reason(store, feeds, digest, papers, shown)
+        matched = store.count_for_digest(
+            since,
+            include_shown=include_shown,
+            category=list(categories) if categories else None,
+            unread=hide_read,
+        )
+        digest.empty_reason = _empty_reason(store, feeds, digest, matched, shown)
     return digest
 
 
@@ -149,7 +149,7 @@ def _empty_reason(
     store: Store,
     feeds: Sequence[SourceState],
     digest: Digest,
-    matched: list[StoredPaper],
+    matched: int,
     shown: int,
 ) -> str:
     """Why the digest is empty, and only hints that hold (`--all` shows `shown` papers)."""
@@ -157,11 +157,11 @@ def _empty_reason(
         what = "stored" if digest.include_shown else "not shown before"
         since = f" {digest.window}" if digest.since else ""
         return (
-            f"{plural(len(matched), 'paper')} {what}{since}, but none passed the filters "
+            f"{plural(matched, 'paper')} {what}{since}, but none passed the filters "
             f"({FILTER_OPTIONS})"
         )
     hint = f"; {plural(shown, 'paper')} from earlier digests (--all shows them)" if shown else ""
-    if not store.count_papers() and not feeds:
+    if not feeds and not store.has_papers():
         return "nothing stored yet: run `adapt-triage ingest SOURCE` first"
     statuses = {s.last_status for s in feeds}
     since = f" {digest.window}" if digest.since else ""

@@ -61,3 +61,14 @@ def test_authors_are_searchable(tmp_path, seed_page):
         ["Grace Hopper"]
     ]
     assert jsonl(run(["search", "low-rank"], db=db).stdout)  # a hyphenated word is a phrase
+
+
+def test_a_search_cut_at_its_page_says_so_on_stderr(tmp_path, seed_page):
+    db = seeded(tmp_path, seed_page)
+    everything = jsonl(run(["search", "adaptation", "--limit", "1000"], db=db).stdout)
+    assert len(everything) > 2
+    cut = run(["search", "adaptation", "--limit", "2"], db=db)
+    assert [p["id"] for p in jsonl(cut.stdout)] == [p["id"] for p in everything[:2]]
+    assert "showing the first 2 matches; --limit N shows more" in cut.stderr
+    whole = run(["search", "adaptation", "--limit", str(len(everything))], db=db)
+    assert "showing the first" not in whole.stderr

@@ -164,3 +164,81 @@ def test_get_paper_by_id_arxiv_id_url_doi_or_prefix(store):
     assert store.get_paper("") is None
     with pytest.raises(PaperNotFoundError, match="no stored paper matches 'nothing'"):
         store.versions("nothing")
+
+
+def test_search_returns_one_ranked_page(store):
+    from adapt_triage.store.queries import DEFAULT_SEARCH_LIMIT
+
+    papers = [
+        arxiv(n, abstract=f"Low rank adapters, case {n}." + (" low rank" * (n % 4)))
+        for n in range(1, 8)
+    ]
+    store.ingest_source("a", papers, now=T0)
+    page = store.search("low rank", limit=3, order="rank")
+    assert len(page) == 3 and page.more is True and page.limit == 3
+    everything = store.search("low rank", order="rank")
+    assert len(everything) == 7 and everything.more is False
+    assert everything.limit == DEFAULT_SEARCH_LIMIT  # no limit given: the default page
+    assert [p.id for p in page] == [p.id for p in everything[:3]]  # the best first
+    ranks = store.db.conn.execute(
+        "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+        "WHERE papers_fts MATCH 'low rank' ORDER BY bm25(papers_fts), p.rowid"
+    ).fetchall()
+    assert [p.id for p in everything] == [r[0] for r in ranks]
+    newest = store.search("low rank", limit=7, order="newest")
+    assert [p.id for p in newest] == [p.id for p in store.list_papers()]
+    assert store.search("low rank", limit=0) == [] and store.search("low rank", limit=0).more
+
+
+def test_ranked_search_leaves_duplicates_out_unless_asked(store):
+    dedup = FakeDedup()
+    store.ingest_source("a", [arxiv(1)], dedup=dedup, now=T0)
+    store.ingest_source(
+        "hf", [Paper(title="paper 1 low rank adaptation of frozen models")], dedup=dedup, now=T1
+    )
+    assert [p.id for p in store.search("frozen", order="rank")] == ["arxiv:2401.00001"]
+    both = store.search("frozen", order="rank", include_duplicates=True)
+    assert sorted(p.duplicate_of or "" for p in both) == ["", "arxiv:2401.00001"]
+    assert len(store.search("frozen", order="newest", include_duplicates=True)) == 2
+
+
+def test_reopening_an_unchanged_file_skips_the_integrity_check(tmp_path, monkeypatch):
+    """A read command on a big history must not run `PRAGMA quick_check` (it reads the whole
+    file): the empty WAL that opening makes does not count as a change."""
+    path = tmp_path / "history.db"
+    with Store(path) as first:
+        first.ingest_source("a", [arxiv(1)], now=T0)
+    checks: list[str] = []
+    monkeypatch.setattr(Store, "quick_check", lambda self: checks.append(str(self.path)))
+    for _ in range(3):
+        with Store(path) as again:
+            assert again.list_papers(limit=1)
+    assert checks == []
+    with Store(path) as writer:
+        writer.ingest_source("b", [arxiv(2)], now=T1)
+    path.with_name(path.name + ".checked").write_text("stale")
+    with Store(path):
+        pass
+    assert checks == [str(path)]  # a file that changed behind its back is checked
+
+
+def test_show_list_and_digest_read_the_cached_model_never_fit_one(tmp_path, monkeypatch):
+    from conftest import FIXTURES
+    from helpers import jsonl, run
+
+    from adapt_triage.classify import TriageClassifier
+
+    db = tmp_path / "history.db"
+    assert run(["ingest", "-q", FIXTURES / "cli" / "arxiv_cs_lg_day1.xml"], db=db).exit_code == 0
+
+    def no_fit(self, examples):
+        raise AssertionError("a read command fitted a model")
+
+    monkeypatch.setattr(TriageClassifier, "fit", no_fit)
+    shown = run(["show", "2501.00001", "--json"], db=db)
+    assert shown.exit_code == 0, shown.output
+    record = jsonl(shown.stdout)[0]
+    assert record["id"] == "arxiv:2501.00001" and record["explain"]
+    assert run(["list", "--category", record["labels"][0], "--json"], db=db).exit_code == 0
+    assert run(["search", "adaptation", "--json"], db=db).exit_code == 0
+    assert run(["digest", "--no-mark", "--json"], db=db).exit_code == 0

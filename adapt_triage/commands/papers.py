@@ -27,6 +27,7 @@ from adapt_triage.commands.common import (
     open_store,
     refresh_scores,
     require_stdin,
+    settings,
     since_value,
 )
 from adapt_triage.exitstatus import ExitStatus, os_error_cause, usage_errors
@@ -99,7 +100,10 @@ def search(
     category: CategoryOption = None,
     since: SinceOption = None,
     include_all: AllOption = False,
-    limit: LimitOption = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=0, metavar="N", help="At most N papers (default: the first 100)."),
+    ] = None,
     format: FormatOption = None,
     json_lines: JsonOption = False,
     order: Annotated[
@@ -128,6 +132,11 @@ def search(
             order=order.value,
         )
     emit_papers(rows, fmt, title=f"{plural(len(rows), 'paper')} matching {query!r}")
+    if rows.more and not settings(ctx).quiet:
+        typer.echo(
+            f"adapt-triage: showing the first {rows.limit} matches; --limit N shows more",
+            err=True,
+        )
 
 
 def show(

@@ -173,6 +173,9 @@ class StoreBase:
             except FileNotFoundError:
                 parts.append("-")
                 continue
+            if suffix and not info.st_size:
+                parts.append("-")  # an empty WAL (opening made one) holds nothing: as none
+                continue
             parts.append(f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}")
         return " ".join(parts)
 

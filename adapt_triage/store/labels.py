@@ -121,11 +121,12 @@ class LabelsMixin(QueriesMixin):
     def user_labeled_examples(self) -> list[dict[str, Any]]:
         """Training examples from the user: [{id, title, abstract, labels}], in the order the
         user labelled them. Only the user's labels, never the model's predictions."""
-        rows = self._rows(
-            f"""SELECT {PAPER_COLUMNS}, (SELECT max(at) FROM user_labels u
-                 WHERE u.paper_id = p.id) AS _labelled_at
-            FROM papers p WHERE EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
-            ORDER BY _labelled_at, p.rowid"""
+        rows = self._rows(  # driven by user_labels: the history is never scanned
+            f"""SELECT {PAPER_COLUMNS}, u._labelled_at
+            FROM (SELECT paper_id, max(at) AS _labelled_at FROM user_labels
+                  GROUP BY paper_id) u
+            CROSS JOIN papers p ON p.id = u.paper_id
+            ORDER BY u._labelled_at, p.rowid"""
         )
         return [
             {

@@ -287,6 +287,106 @@ def m007_ingest_pending(db: Database) -> None:
     )
 
 
+def _effective_labels_sql(paper: str) -> str:
+    """Statements that rewrite `paper_labels` for one paper (`paper` is an SQL expression
+    for its id): the user's labels when it has any, else the model's."""
+    return f"""
+          DELETE FROM paper_labels WHERE paper_id = {paper};
+          INSERT OR IGNORE INTO paper_labels (paper_id, label, first_seen, published, seq)
+            SELECT p.id, u.label, p.first_seen, p.published, p.rowid
+            FROM user_labels u JOIN papers p ON p.id = u.paper_id WHERE u.paper_id = {paper};
+          INSERT OR IGNORE INTO paper_labels (paper_id, label, first_seen, published, seq)
+            SELECT p.id, m.value, p.first_seen, p.published, p.rowid
+            FROM papers p, json_each(CASE WHEN json_valid(p.model_labels)
+                AND json_type(p.model_labels) = 'array' THEN p.model_labels ELSE '[]' END) m
+            WHERE p.id = {paper} AND m.type = 'text'
+              AND NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = {paper});"""
+
+
+@migration
+def m008_query_indexes(db: Database) -> None:
+    """What bounded questions need so that they never scan the history (issue 12):
+
+    - `papers_canonical_newest` / `papers_unshown_newest`: partial indexes in `list` order
+      (first_seen, published newest first; ties in rowid order) over the canonical papers,
+      and over those not shown in a digest yet (what a plain `digest` reads). They start
+      with the columns of their WHERE (always NULL there), so that a count reads the index
+      alone.
+    - `papers_duplicate_of` holds the duplicates only (`duplicate_of = ?` still uses it, in
+      first-seen order), so that the planner never takes it for `duplicate_of IS NULL`,
+      which is nearly every paper.
+    - `user_labels_order`: a paper's labels in the user's order without a sort.
+    - `papers_model_version`: counting the papers another model scored is a range scan.
+    - `paper_labels`: one row per (paper, effective label): the user's labels when the
+      paper has any, else the model's, with the paper's sort key; kept in step by triggers
+      on `papers` and `user_labels`, and indexed by (label, sort key) so that
+      `list --category X --limit 20` reads about 20 entries. The JSON columns stay.
+    """
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS papers_duplicate_of;
+        CREATE INDEX papers_duplicate_of ON papers (duplicate_of, first_seen)
+            WHERE duplicate_of IS NOT NULL;
+        CREATE INDEX papers_canonical_newest
+            ON papers (duplicate_of, first_seen DESC, published DESC)
+            WHERE duplicate_of IS NULL;
+        CREATE INDEX papers_unshown_newest
+            ON papers (duplicate_of, shown_in_digest, first_seen DESC, published DESC)
+            WHERE duplicate_of IS NULL AND shown_in_digest IS NULL;
+        CREATE INDEX papers_model_version ON papers (model_version);
+        CREATE INDEX user_labels_order ON user_labels (paper_id, position);
+        CREATE TABLE paper_labels (
+            paper_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            published TEXT,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (paper_id, label)
+        ) WITHOUT ROWID;
+        CREATE INDEX paper_labels_newest
+            ON paper_labels (label, first_seen DESC, published DESC, seq);
+        INSERT INTO paper_labels (paper_id, label, first_seen, published, seq)
+            SELECT DISTINCT u.paper_id, u.label, p.first_seen, p.published, p.rowid
+            FROM user_labels u JOIN papers p ON p.id = u.paper_id;
+        INSERT OR IGNORE INTO paper_labels (paper_id, label, first_seen, published, seq)
+            SELECT p.id, m.value, p.first_seen, p.published, p.rowid
+            FROM papers p, json_each(CASE WHEN json_valid(p.model_labels)
+                AND json_type(p.model_labels) = 'array' THEN p.model_labels ELSE '[]' END) m
+            WHERE m.type = 'text'
+              AND NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id);
+        """
+    )
+    db.executescript(
+        f"""
+        CREATE TRIGGER paper_labels_paper_ai AFTER INSERT ON papers BEGIN
+          {_effective_labels_sql("new.id")}
+        END;
+        CREATE TRIGGER paper_labels_paper_au AFTER UPDATE OF model_labels ON papers
+        WHEN old.model_labels IS NOT new.model_labels BEGIN
+          {_effective_labels_sql("new.id")}
+        END;
+        CREATE TRIGGER paper_labels_paper_key AFTER UPDATE OF first_seen, published ON papers
+        WHEN old.first_seen IS NOT new.first_seen OR old.published IS NOT new.published BEGIN
+          UPDATE paper_labels SET first_seen = new.first_seen, published = new.published
+            WHERE paper_id = new.id;
+        END;
+        CREATE TRIGGER paper_labels_paper_ad AFTER DELETE ON papers BEGIN
+          DELETE FROM paper_labels WHERE paper_id = old.id;
+        END;
+        CREATE TRIGGER paper_labels_user_ai AFTER INSERT ON user_labels BEGIN
+          {_effective_labels_sql("new.paper_id")}
+        END;
+        CREATE TRIGGER paper_labels_user_ad AFTER DELETE ON user_labels BEGIN
+          {_effective_labels_sql("old.paper_id")}
+        END;
+        CREATE TRIGGER paper_labels_user_au AFTER UPDATE OF paper_id, label ON user_labels BEGIN
+          {_effective_labels_sql("old.paper_id")}
+          {_effective_labels_sql("new.paper_id")}
+        END;
+        """
+    )
+
+
 def owned_migrations() -> list[tuple[str, Migration]]:
     """Every owner's migrations as (recorded name, function), the store's first."""
     from adapt_triage import dedup

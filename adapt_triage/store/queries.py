@@ -3,6 +3,7 @@ versions and sources of a paper. Also how a stored row becomes a `StoredPaper`."
 
 from __future__ import annotations
 
+import heapq
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,6 +57,64 @@ _FTS_QUERY_ERRORS = (
 )
 
 
+DEFAULT_SEARCH_LIMIT = 100  # search results when no limit is given (a page, not every match)
+
+
+def _category_list(category: str | Sequence[str] | None) -> list[str]:
+    if not category:
+        return []
+    return list(dict.fromkeys([category] if isinstance(category, str) else category))
+
+
+def _newest_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """NEWEST_FIRST as a key for `reverse=True`: first_seen and published descending (no
+    published date last), rowid ascending."""
+    published = row["_k2"]
+    return (row["_k1"], published is not None, published or "", -row["_k3"])
+
+
+def _merge_newest(streams: Sequence[Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Several label streams (each newest first) as one, each paper once."""
+    seen: set[str] = set()
+    for row in heapq.merge(*streams, key=_newest_key, reverse=True):
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            yield row
+
+
+class SearchResults(list[StoredPaper]):
+    """One page of search results; `more` is True when further matches were left out."""
+
+    more: bool = False
+    limit: int = 0
+
+
+def _search_text(query: str) -> str:
+    """The query without control characters; SearchQueryError when nothing is left to find."""
+    text = _CONTROL_RE.sub(" ", query or "").strip()
+    if not text:
+        raise SearchQueryError("empty search query")
+    if not _WORD_RE.search(_OPERATOR_RE.sub(" ", text)):
+        raise SearchQueryError(
+            f"search query {query!r} has only operators or punctuation; give a word to search for"
+        )
+    return text
+
+
+def _search_error(query: str, text: str, message: str) -> StoreError:
+    """SearchQueryError for a MATCH SQLite cannot parse, StoreError for a real failure."""
+    if not any(marker in message for marker in _FTS_QUERY_ERRORS):
+        return StoreError(f"search failed: {message}")
+    hint = (
+        "NOT joins two terms, as in 'adapters NOT vision'"
+        if re.match(r"NOT\b", text)
+        else 'quote words with punctuation, e.g. "low-rank"; operators are AND, OR, NOT, NEAR'
+    )
+    return SearchQueryError(
+        f"cannot search for {query!r}: {message.removeprefix('fts5: ')} ({hint})"
+    )
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -71,6 +130,8 @@ class QueriesMixin(StoreBase):
         starred: bool = False,
         unread: bool = False,
     ) -> tuple[list[str], dict[str, Any]]:
+        """WHERE terms over `papers p`, each answered by an index or a primary-key probe
+        (the category by `paper_labels`, never by parsing JSON labels)."""
         where: list[str] = []
         params: dict[str, Any] = {}
         if starred:
@@ -88,16 +149,12 @@ class QueriesMixin(StoreBase):
         if since is not None:
             where.append("p.first_seen >= :since")
             params["since"] = normalize_timestamp(since)
-        if category:
-            cats = [category] if isinstance(category, str) else list(category)
+        cats = _category_list(category)
+        if cats:
             params["cats"] = dumps(cats)
             where.append(
-                """CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
-                THEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id
-                             AND u.label IN (SELECT value FROM json_each(:cats)))
-                ELSE EXISTS (SELECT 1 FROM json_each(p.model_labels) m
-                             WHERE m.value IN (SELECT value FROM json_each(:cats)))
-                END"""
+                "EXISTS (SELECT 1 FROM paper_labels l WHERE l.paper_id = p.id "
+                "AND l.label IN (SELECT value FROM json_each(:cats)))"
             )
         return where, params
 
@@ -114,23 +171,51 @@ class QueriesMixin(StoreBase):
         """Stored papers, newest first (first_seen, then published, then feed order), streamed.
         `category` matches any effective label; `since` is a lower bound on first_seen;
         duplicates are left out unless `include_duplicates`; `starred` / `unread` keep the
-        papers marked so (`mark`)."""
+        papers marked so (`mark`).
+
+        Every row comes from an index in this order (`papers_canonical_newest`, or
+        `paper_labels_newest` for a category), so a `limit` reads about `limit` entries."""
+        cats = _category_list(category)
         where, params = self._filters(
-            category=category,
+            category=None,
             since=since,
             include_duplicates=include_duplicates,
             starred=starred,
             unread=unread,
         )
-        sql = f"SELECT {PAPER_COLUMNS} FROM papers p"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {NEWEST_FIRST}"
         if limit is not None:
-            sql += " LIMIT :limit"
             params["limit"] = max(int(limit), 0)
-        for row in self._iter_rows(sql, params):
+        if not cats:
+            sql = f"SELECT {PAPER_COLUMNS} FROM papers p"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += f" ORDER BY {NEWEST_FIRST}" + (" LIMIT :limit" if limit is not None else "")
+            for row in self._iter_rows(sql, params):
+                yield decode_paper(row)
+            return
+        streams = [self._iter_label(cat, where, params) for cat in cats]
+        rows = streams[0] if len(streams) == 1 else _merge_newest(streams)
+        for count, row in enumerate(rows):
+            if limit is not None and count >= params["limit"]:
+                return
             yield decode_paper(row)
+
+    def _iter_label(
+        self, label: str, where: list[str], params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """The papers with one effective label, newest first, read along
+        `paper_labels_newest` (the `since` bound is a range on that index)."""
+        terms = ["pl.label = :label", *where]
+        if "since" in params:
+            terms.append("pl.first_seen >= :since")
+        sql = (
+            f"SELECT {PAPER_COLUMNS}, pl.first_seen AS _k1, pl.published AS _k2, pl.seq AS _k3 "
+            "FROM paper_labels pl CROSS JOIN papers p ON p.id = pl.paper_id "
+            f"WHERE {' AND '.join(terms)} "
+            "ORDER BY pl.first_seen DESC, pl.published DESC, pl.seq"
+            + (" LIMIT :limit" if "limit" in params else "")
+        )
+        yield from self._iter_rows(sql, {**params, "label": label})
 
     def list_papers(
         self,
@@ -162,56 +247,72 @@ class QueriesMixin(StoreBase):
         include_duplicates: bool = False,
         limit: int | None = None,
         order: str = "newest",
-    ) -> list[StoredPaper]:
+    ) -> SearchResults:
         """Full-text search over title, abstract and authors (FTS5, porter stemming).
 
         The query is FTS5 syntax (`lora OR adapter`, `"low rank"`, `title:x`, `NOT`), with
         one convenience: a word joined by hyphens, dots or plus signs (`low-rank`, `C++`)
         is searched as the phrase it spells. A query SQLite rejects, or one with only
         operators and punctuation, raises SearchQueryError quoting the problem (it is never
-        rewritten into another search). order: "newest" or "rank" (best match first).
+        rewritten into another search). order: "newest" or "rank" (best match first, FTS5's
+        bm25). One page: at most `limit` papers (None: DEFAULT_SEARCH_LIMIT); the result's
+        `more` says whether matches were left out. Only the page's rows are read whole.
         """
         if order not in ("newest", "rank"):
             raise ValueError("order must be 'newest' or 'rank'")
-        text = _CONTROL_RE.sub(" ", query or "").strip()
-        if not text:
-            raise SearchQueryError("empty search query")
-        if not _WORD_RE.search(_OPERATOR_RE.sub(" ", text)):
-            raise SearchQueryError(
-                f"search query {query!r} has only operators or punctuation; "
-                "give a word to search for"
-            )
-        where, params = self._filters(
-            category=category, since=since, include_duplicates=include_duplicates
-        )
-        where.insert(0, "papers_fts MATCH :match")
-        sql = (
-            f"SELECT {PAPER_COLUMNS} FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid"
-            f" WHERE {' AND '.join(where)} ORDER BY "
-            + ("papers_fts.rank, p.rowid" if order == "rank" else NEWEST_FIRST)
-        )
-        if limit is not None:
-            sql += " LIMIT :limit"
-            params["limit"] = max(int(limit), 0)
+        text = _search_text(query)
+        page = DEFAULT_SEARCH_LIMIT if limit is None else max(int(limit), 0)
+        sql, params = self._search_sql(category, since, include_duplicates, order)
         match = _TOKEN_RE.sub(
             lambda m: f'"{m.group()}"' if _COMPOUND_RE.match(m.group()) else m.group(), text
         )
         try:
-            rows = self._rows(sql, {**params, "match": match})
+            rows = self._rows(sql, {**params, "match": match, "page": page + 1})
         except sqlite3.OperationalError as exc:
-            message = str(exc)
-            if not any(marker in message for marker in _FTS_QUERY_ERRORS):
-                raise StoreError(f"search failed: {message}") from None
-            hint = (
-                "NOT joins two terms, as in 'adapters NOT vision'"
-                if re.match(r"NOT\b", text)
-                else 'quote words with punctuation, e.g. "low-rank"; operators are AND, OR, '
-                "NOT, NEAR"
+            raise _search_error(query, text, str(exc)) from None
+        result = SearchResults(decode_paper(r) for r in rows[:page])
+        result.more, result.limit = len(rows) > page, page
+        return result
+
+    def _search_sql(
+        self,
+        category: str | Sequence[str] | None,
+        since: str | datetime | date | None,
+        include_duplicates: bool,
+        order: str,
+    ) -> tuple[str, dict[str, Any]]:
+        """The search statement: the page of matches is chosen in a CTE, then only its rows
+        are read whole. Ranked by the match alone (the default), it never reads a `papers`
+        row per match: the duplicates are left out by rowid, from `papers_duplicate_of`."""
+        if order == "rank" and since is None and not category:
+            where = ["papers_fts MATCH :match"]
+            if not include_duplicates:
+                where.append(
+                    "f.rowid NOT IN (SELECT rowid FROM papers WHERE duplicate_of IS NOT NULL)"
+                )
+            hits = (
+                "SELECT f.rowid AS _rid, f.rank AS _rank FROM papers_fts f "
+                f"WHERE {' AND '.join(where)} ORDER BY f.rank, f.rowid LIMIT :page"
             )
-            raise SearchQueryError(
-                f"cannot search for {query!r}: {message.removeprefix('fts5: ')} ({hint})"
-            ) from None
-        return [decode_paper(r) for r in rows]
+            params: dict[str, Any] = {}
+        else:
+            where, params = self._filters(
+                category=category, since=since, include_duplicates=include_duplicates
+            )
+            where.insert(0, "papers_fts MATCH :match")
+            by = "f.rank, p.rowid" if order == "rank" else NEWEST_FIRST
+            hits = (
+                "SELECT p.rowid AS _rid, f.rank AS _rank "
+                "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
+                f"WHERE {' AND '.join(where)} ORDER BY {by} LIMIT :page"
+            )
+        outer = "h._rank, h._rid" if order == "rank" else NEWEST_FIRST
+        sql = (
+            f"WITH hits AS MATERIALIZED ({hits}) "
+            f"SELECT {PAPER_COLUMNS} FROM hits h CROSS JOIN papers p ON p.rowid = h._rid "
+            f"ORDER BY {outer}"
+        )
+        return sql, params
 
     def resolve_id(self, ref: str) -> str | None:
         """The stored id a user's reference means: an exact id, a bare arXiv id or URL
@@ -308,3 +409,7 @@ class QueriesMixin(StoreBase):
         if not include_duplicates:
             sql += " WHERE duplicate_of IS NULL"
         return int(self.db.conn.execute(sql).fetchone()[0])
+
+    def has_papers(self) -> bool:
+        """Whether anything is stored (one row read, not a count)."""
+        return self.db.conn.execute("SELECT EXISTS (SELECT 1 FROM papers)").fetchone()[0] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from adapt_triage.store.db import StoreBase, dumps
 from adapt_triage.store.queries import PAPER_COLUMNS, decode_paper
@@ -30,11 +31,20 @@ class ScoresMixin(StoreBase):
         return count
 
     def count_stale_scores(self, model_version: str | None) -> int:
-        """How many papers were scored by another model than `model_version` (or never)."""
-        row = self.db.conn.execute(
-            "SELECT count(*) FROM papers WHERE model_version IS NOT ?", (model_version,)
-        ).fetchone()
-        return int(row[0])
+        """How many papers were scored by another model than `model_version` (or never).
+        Range scans of `papers_model_version` (NULL, below, above), never a table scan:
+        when every score is fresh it reads no row at all."""
+        if model_version is None:
+            sql = "SELECT count(*) FROM papers WHERE model_version IS NOT NULL"
+            params: tuple[Any, ...] = ()
+        else:
+            sql = (
+                "SELECT (SELECT count(*) FROM papers WHERE model_version IS NULL)"
+                " + (SELECT count(*) FROM papers WHERE model_version < ?)"
+                " + (SELECT count(*) FROM papers WHERE model_version > ?)"
+            )
+            params = (model_version, model_version)
+        return int(self.db.conn.execute(sql, params).fetchone()[0])
 
     def forget_model_version(self) -> None:
         """Mark every paper's scores as stale, so that the next rescore redoes them all."""
