@@ -89,6 +89,37 @@ def synthetic(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
+def realistic(path: Path, n: int, seed: int = 0) -> Path:
+    """n papers of Zipf-distributed words over a 30,000-word vocabulary, arXiv ids."""
+    import random
+
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["".join(rng.choices(letters, k=rng.randint(3, 10))) for _ in range(30_000)]
+    weights = [1 / (rank + 1) ** 1.07 for rank in range(len(vocab))]
+    cum = []
+    total = 0.0
+    for w in weights:
+        total += w
+        cum.append(total)
+    names = ["".join(rng.choices(letters, k=7)).capitalize() for _ in range(5000)]
+    with path.open("w") as out:
+        for i in range(n):  # noqa: B007
+            words = rng.choices(vocab, cum_weights=cum, k=rng.randint(130, 210))
+            title = " ".join(rng.choices(vocab, cum_weights=cum, k=rng.randint(7, 12))).capitalize()
+            rec = {
+                "id": f"{2501 + i // 90000:04d}.{i % 90000 + 1:05d}",
+                "title": title,
+                "abstract": " ".join(words) + ".",
+                "authors": [
+                    f"{rng.choice(names)[0]}. {rng.choice(names)}" for _ in range(rng.randint(2, 5))
+                ],
+                "published": "2025-01-15",
+            }
+            out.write(json.dumps(rec) + "\n")
+    return path
+
+
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "adapt_triage", *args],
@@ -163,7 +194,7 @@ def peak_rss_kib(source: Path, db: Path) -> int:
     code = (
         "import resource, subprocess, sys\n"
         f"subprocess.run([sys.executable, '-m', 'adapt_triage', '--db', {str(db)!r}, "
-        f"'ingest', '--quiet', {str(source)!r}], check=True)\n"
+        f"'ingest', '--quiet', '--max-size', '4000', {str(source)!r}], check=True)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     out = subprocess.run(
@@ -181,10 +212,85 @@ def memory(tmp: Path, n: int) -> None:
     )
 
 
+def ingest_cpu(tmp: Path, n: int, profile: bool = True) -> None:
+    """Ingest CPU (process time) of n realistic papers through the real pipeline, against
+    one `TfidfVectorizer(ngram_range=(1, 2)).fit_transform` over the same text, split by
+    stage from a profile of the same run (a profiler's overhead inflates every stage a
+    little); and the database's bytes per paper."""
+    import cProfile
+    import pstats
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from adapt_triage.classify import build_default
+    from adapt_triage.ingest import ingest_sources
+    from adapt_triage.localread import limited_fetcher
+    from adapt_triage.store import Store
+
+    source = realistic(tmp / f"cpu{n}.jsonl", n, seed=1)
+    with source.open() as lines:
+        texts = [f"{r['title']} {r['abstract']}" for r in map(json.loads, lines)]
+    start = time.process_time()
+    TfidfVectorizer(ngram_range=(1, 2)).fit_transform(texts)
+    tfidf = time.process_time() - start
+    del texts
+    classifier = build_default()
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    with Store(tmp / f"cpu{n}.db") as store:
+        start = time.process_time()
+        if profiler:
+            profiler.enable()
+        (report,) = ingest_sources(
+            store,
+            [str(source)],
+            classifier_factory=lambda: classifier,
+            fetcher=limited_fetcher(max_size=4000),
+        )
+        if profiler:
+            profiler.disable()
+        cpu = time.process_time() - start
+    assert report.new == n, report
+    size = sum(p.stat().st_size for p in tmp.glob(f"cpu{n}.db*") if p.suffix != ".checked")
+    print(
+        f"ingest CPU {n} papers: {cpu:.1f} s; one TF-IDF (1,2)-gram pass {tfidf:.1f} s; "
+        f"ratio {cpu / tfidf:.2f}x; database {size / n:,.0f} bytes per paper"
+        + (" (profiled)" if profiler else "")
+    )
+    if profiler:
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+
+        def cumulative(*names: str) -> float:
+            return sum(v[3] for k, v in stats.items() if k[2] in names)
+
+        parts = {
+            "parse": cumulative("parse_bytes", "_paper"),
+            "classify": cumulative("classify_papers"),
+            "dedup": cumulative("find_many", "add_many", "remove"),
+        }
+        parts["resolve+store"] = cpu - sum(parts.values())
+        print("           " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument(
+        "--ingest",
+        metavar="N,N",
+        help="only the ingest figures: CPU vs TF-IDF at each size (e.g. 10000,100000)",
+    )
+    parser.add_argument("--rss", type=int, metavar="N", help="with --ingest: peak RSS of N")
     args = parser.parse_args()
+    if args.ingest:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            for size in args.ingest.split(","):
+                ingest_cpu(tmp, int(size))
+            if args.rss:
+                source = realistic(tmp / f"rss{args.rss}.jsonl", args.rss, seed=3)
+                kib = peak_rss_kib(source, tmp / f"rss{args.rss}.db")
+                print(f"memory     peak RSS of one {args.rss}-paper source: {kib / 1024:.0f} MiB")
+        return
     n = 1000 if args.quick else 5000
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
