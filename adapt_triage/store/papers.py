@@ -203,8 +203,7 @@ class _ChunkWriter:
             pid, stored = self._lookup(paper)
             if stored is None and self.batched:
                 self.waiting.append((len(self.decisions), index, pid, paper))
-                decision: Decision | None = New(pid, paper, self.model_version)
-                self._write(decision)
+                self._write(New(pid, paper, self.model_version))  # its row, until decided
                 self.decisions.append(None)
                 return
             match = self._match_one(paper, pid) if stored is None else None

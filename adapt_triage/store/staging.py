@@ -62,6 +62,7 @@ class Staging:
         self.changed: set[str] = set()  # papers columns some staged update sets
         self.entries: dict[str, Entry | None] = {}  # None: known to be neither staged nor stored
         self._versions: list[tuple] = []
+        self._version_columns: tuple[str, ...] = ()
         self._sources: list[tuple] = []
         self._pending: list[tuple[str, int]] = []
         for temp, table, key in _TABLES:
@@ -192,9 +193,9 @@ class Staging:
             for e in dirty:
                 e.dirty = False
         if self._versions:
-            cols = ", ".join(self._version_columns)
+            names = ", ".join(self._version_columns)
             conn.executemany(
-                f"INSERT OR IGNORE INTO temp.stage_versions ({cols}) "
+                f"INSERT OR IGNORE INTO temp.stage_versions ({names}) "
                 f"VALUES ({', '.join('?' * len(self._version_columns))})",
                 self._versions,
             )
