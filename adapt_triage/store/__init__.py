@@ -7,12 +7,13 @@ behind one another instead of failing half-way, and an ingest is all-or-nothing 
 How a big source stays all-or-nothing without holding the write lock for its whole length
 (so that `label`, `feeds add` or `categories add` run during a 20,000-paper ingest get the
 lock within seconds): the papers arrive classified, as a stream (the model works on each
-chunk before its write transaction opens), and are resolved and written `Store.write_chunk`
-(2000) papers a transaction: per chunk one lookup of the stored rows per table, one
-`find_many` / `add_many` of the duplicate index, one `executemany` per table. A waiting
-writer takes the lock while the next chunk is parsed and classified; the store itself
-pauses only when that took less than `yield_seconds`, once a second of writing.
-The rows go to TEMP staging
+chunk before its write transaction opens), and are resolved and written a chunk a
+transaction, chunks sized by time (`Store.first_chunk` papers, then about
+`Store.write_seconds` of writing each, at most `Store.write_chunk`): per chunk one lookup
+of the stored rows per table, one `find_many` / `add_many` of the duplicate index, one
+`executemany` per table. A waiting writer takes the lock while the next chunk is parsed
+and classified; the store itself pauses only when that took less than `yield_seconds`,
+once a second of writing. The rows go to TEMP staging
 tables (private to the connection, gone if the process dies), which later papers of the
 same source read too, and the last transaction folds them into `papers`, `versions` and
 `paper_sources` with a few INSERT ... SELECT / UPDATE ... FROM statements, together with the

@@ -81,7 +81,11 @@ class PapersMixin(FeedsMixin):
     # long a waiting writer is given between two transactions: the time the caller spends
     # making the next chunk (parsing, classifying) counts, and the store sleeps only for
     # what is left of `yield_seconds`, once per `yield_every` seconds of writing.
-    write_chunk: int = 2000
+    # Chunks are sized by time: the first has `first_chunk` papers, the next ones as many
+    # as take about `write_seconds` to write, between min(500, write_chunk) and write_chunk.
+    write_chunk: int = 5000
+    first_chunk: int = 1000
+    write_seconds: float = 0.5
     yield_seconds: float = 0.15
     yield_every: float = 1.0
 
@@ -120,8 +124,9 @@ class PapersMixin(FeedsMixin):
         summary = IngestSummary(source=source)
         staging: Staging | None = None
         pacer = _Pacer(self.yield_seconds, self.yield_every)
+        sizer = _Sizer(self.first_chunk, self.write_chunk, self.write_seconds)
         try:
-            for chunk, last in _chunks(enumerate(papers, 1), self.write_chunk):
+            for chunk, last in _chunks(enumerate(papers, 1), sizer.size):
                 pacer.before_write()
                 with self.write() as conn:
                     if staging is None:
@@ -133,6 +138,7 @@ class PapersMixin(FeedsMixin):
                         staging.fold()
                         self._apply_fetch(conn, source, when, _filled(record, summary))
                 pacer.after_commit()
+                sizer.took(len(chunk), pacer.last)
             return summary
         except BaseException:
             self._undo_chunks(staging, dedup)
@@ -349,7 +355,7 @@ class _Pacer:
         self.pause, self.every = pause, every
         self.writing = 0.0  # write time since the last pause
         self.committed: float | None = None
-        self.started = 0.0
+        self.started = self.last = 0.0
 
     def before_write(self) -> None:
         now = time.monotonic()
@@ -364,17 +370,36 @@ class _Pacer:
 
     def after_commit(self) -> None:
         self.committed = time.monotonic()
-        self.writing += self.committed - self.started
+        self.last = self.committed - self.started  # the transaction's length
+        self.writing += self.last
+
+
+class _Sizer:
+    """The size of the next chunk: as many papers as take about `seconds` to write (so a
+    waiting writer never waits long, and a fast store writes few, large transactions)."""
+
+    def __init__(self, first: int, most: int, seconds: float) -> None:
+        self.least, self.most, self.seconds = min(500, most), most, seconds
+        self.next = min(first, most)
+
+    def size(self) -> int:
+        return self.next
+
+    def took(self, papers: int, seconds: float) -> None:
+        if papers < self.next or seconds <= 0:
+            return
+        ideal = papers * self.seconds / seconds
+        self.next = max(self.least, min(self.most, int((self.next + ideal) / 2)))
 
 
 def _chunks(
-    items: Iterator[tuple[int, Paper]], size: int
+    items: Iterator[tuple[int, Paper]], size: Callable[[], int]
 ) -> Iterator[tuple[list[tuple[int, Paper]], bool]]:
-    """`size` items at a time, each with whether it is the last chunk (an empty source is
-    one empty chunk). The next item is taken before a chunk is handed out."""
-    ahead = list(islice(items, size))
+    """`size()` items at a time, each with whether it is the last chunk (an empty source
+    is one empty chunk). The next chunk is taken before a chunk is handed out."""
+    ahead = list(islice(items, size()))
     while True:
-        chunk, ahead = ahead, list(islice(items, size))
+        chunk, ahead = ahead, list(islice(items, size()))
         yield chunk, not ahead
         if not ahead:
             return
