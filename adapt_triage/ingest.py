@@ -3,9 +3,11 @@
     fetch -> parse -> classify (in chunks) -> resolve -> write
 
 `read_and_parse` fetches and parses (a `ReadOutcome`: the parsed papers, or why there are
-none); the classifier labels every paper, `CHUNK` at a time, BEFORE any write transaction
-opens, so the model never works while the write lock is held; `Store.ingest_source` then
-resolves each paper against what is stored (adapt_triage.resolve) and writes the decisions.
+none; large JSON inputs are decoded a paper at a time); the papers flow as a stream: the
+classifier labels them `CHUNK` at a time as `Store.ingest_source` takes each chunk, BEFORE
+that chunk's write transaction opens, so the model never works while the write lock is
+held; the store resolves each paper against what is stored (adapt_triage.resolve) and
+writes the decisions a chunk a transaction (all or nothing per source, see the store).
 What happened to the source is one `SourceReport`; what the `sources` row records about the
 fetch is one `FetchRecord`.
 
@@ -170,7 +172,7 @@ def fetch_error_kind(source: str, exc: Exception) -> str:
     return "permanent" if reason.startswith(_PERMANENT_REASONS) else "transient"
 
 
-def _report_read(read: ReadOutcome, report: SourceReport) -> tuple[FetchRecord, list[Paper]]:
+def _report_read(read: ReadOutcome, report: SourceReport) -> tuple[FetchRecord, Sequence[Paper]]:
     """Fill the report from a read; return what the `sources` row will record, and the
     papers to store."""
     parsed = read.parsed
@@ -199,7 +201,7 @@ def _report_read(read: ReadOutcome, report: SourceReport) -> tuple[FetchRecord, 
         etag=read.etag,
         last_modified=read.last_modified,
     )
-    return fetch, list(parsed.papers) if report.status == "ok" else []
+    return fetch, parsed.papers if report.status == "ok" else []  # lazy for large inputs
 
 
 # --------------------------------------------------------------------------- classify
@@ -263,11 +265,13 @@ def ingest_source(
             store.record_fetch(source, fetch)
         return
     model = classifier()
-    papers = list(classified(papers, model))  # all of it before the write transaction
     try:
+        # A stream: the store takes each chunk (parsed and classified here) before its
+        # write transaction opens, so the model never works under the write lock and no
+        # more than two chunks of papers are held at once.
         summary = store.ingest_source(
             source,
-            papers,
+            classified(papers, model),
             dedup=dedup,
             model_version=model.model_version,
             fetch=fetch if source != "-" else None,

@@ -5,6 +5,7 @@ a URL, so commands on local files start without the HTTP stack.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import stat
@@ -12,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar, cast
 
 from adapt_triage.text import collapse_whitespace
 
@@ -189,6 +190,10 @@ def read_source(
     return _local_result(source, _read_file(source, limit))
 
 
+# Local files larger than this come as a read-only mmap (bytes-like), not a copy.
+MAP_BYTES = 16 * 1024 * 1024
+
+
 def _read_file(source: str, limit: int) -> bytes:
     path = Path(source)
     try:
@@ -214,6 +219,10 @@ def _read_file(source: str, limit: int) -> bytes:
                 f"file is {_size(info.st_size, exact=False)}, more than the {_size(limit)} "
                 "limit (--max-size)",
             )
+        if stat.S_ISREG(info.st_mode) and info.st_size > MAP_BYTES:
+            # A large file is mapped, not read: its pages are the page cache's, and the
+            # JSON Lines reader gives back those it has read (flat memory at any size).
+            return cast(bytes, mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as stream:

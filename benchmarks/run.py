@@ -1,6 +1,7 @@
 """`make bench`: the speed and memory figures of DESIGN.md's quality bars, printed.
 
     python benchmarks/run.py [--quick]
+    python benchmarks/run.py --ingest 10000,100000 [--profile] [--rss 200000]
 
 1. start-up: `adapt-triage --help` wall time (median of 5 runs, a fresh process each).
 2. ingest throughput: N synthetic papers (JSON Lines) through the real pipeline
@@ -9,6 +10,11 @@
 3. memory: peak RSS of `adapt-triage ingest` on N and 10 x N papers (fresh processes);
    flat means the ratio stays near 1 while the input grows tenfold.
 4. classifier and dedup: their own benchmarks, in quick mode.
+
+`--ingest` gives only the ingest figures of issue 12, on realistic text (a 30,000-word
+Zipf vocabulary, about 1.5 KB a paper): ingest CPU against one TF-IDF (1,2)-gram pass over
+the same text, bytes per paper, the split by stage (`--profile`) and the peak RSS of one
+large source (`--rss N`).
 
 Timings are figures to read, not assertions (the machine may be loaded).
 
@@ -92,6 +98,37 @@ def synthetic(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
+def realistic(path: Path, n: int, seed: int = 0) -> Path:
+    """n papers of Zipf-distributed words over a 30,000-word vocabulary, arXiv ids."""
+    import random
+
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["".join(rng.choices(letters, k=rng.randint(3, 10))) for _ in range(30_000)]
+    weights = [1 / (rank + 1) ** 1.07 for rank in range(len(vocab))]
+    cum = []
+    total = 0.0
+    for w in weights:
+        total += w
+        cum.append(total)
+    names = ["".join(rng.choices(letters, k=7)).capitalize() for _ in range(5000)]
+    with path.open("w") as out:
+        for i in range(n):  # noqa: B007
+            words = rng.choices(vocab, cum_weights=cum, k=rng.randint(130, 210))
+            title = " ".join(rng.choices(vocab, cum_weights=cum, k=rng.randint(7, 12))).capitalize()
+            rec = {
+                "id": f"{2501 + i // 90000:04d}.{i % 90000 + 1:05d}",
+                "title": title,
+                "abstract": " ".join(words) + ".",
+                "authors": [
+                    f"{rng.choice(names)[0]}. {rng.choice(names)}" for _ in range(rng.randint(2, 5))
+                ],
+                "published": "2025-01-15",
+            }
+            out.write(json.dumps(rec) + "\n")
+    return path
+
+
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "adapt_triage", *args],
@@ -166,7 +203,7 @@ def peak_rss_kib(source: Path, db: Path) -> int:
     code = (
         "import resource, subprocess, sys\n"
         f"subprocess.run([sys.executable, '-m', 'adapt_triage', '--db', {str(db)!r}, "
-        f"'ingest', '--quiet', {str(source)!r}], check=True)\n"
+        f"'ingest', '--quiet', '--max-size', '4000', {str(source)!r}], check=True)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     out = subprocess.run(
@@ -184,10 +221,98 @@ def memory(tmp: Path, n: int) -> None:
     )
 
 
+def _ingest(db: Path, source: Path, classifier, profiler=None) -> float:
+    """CPU seconds of one ingest of `source` through the real pipeline."""
+    from adapt_triage.ingest import ingest_sources
+    from adapt_triage.localread import limited_fetcher
+    from adapt_triage.store import Store
+
+    with Store(db) as store:
+        start = time.process_time()
+        if profiler:
+            profiler.enable()
+        (report,) = ingest_sources(
+            store,
+            [str(source)],
+            classifier_factory=lambda: classifier,
+            fetcher=limited_fetcher(max_size=4000),
+        )
+        if profiler:
+            profiler.disable()
+        cpu = time.process_time() - start
+    assert report.status == "ok" and not report.errors, report
+    return cpu
+
+
+def ingest_cpu(tmp: Path, n: int, profile: bool = False) -> None:
+    """Ingest CPU (process time) of n realistic papers through the real pipeline, against
+    one `TfidfVectorizer(ngram_range=(1, 2)).fit_transform` over the same text, and the
+    database's bytes per paper; with `profile`, a second ingest under cProfile gives the
+    split by stage (the profiler's overhead inflates every stage)."""
+    import cProfile
+    import pstats
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from adapt_triage.classify import build_default
+
+    source = realistic(tmp / f"cpu{n}.jsonl", n, seed=1)
+    with source.open() as lines:
+        texts = [f"{r['title']} {r['abstract']}" for r in map(json.loads, lines)]
+    start = time.process_time()
+    TfidfVectorizer(ngram_range=(1, 2)).fit_transform(texts)
+    tfidf = time.process_time() - start
+    del texts
+    classifier = build_default()
+    cpu = _ingest(tmp / f"cpu{n}.db", source, classifier)
+    size = (tmp / f"cpu{n}.db").stat().st_size
+    print(
+        f"ingest CPU {n} papers: {cpu:.1f} s; one TF-IDF (1,2)-gram pass {tfidf:.1f} s; "
+        f"ratio {cpu / tfidf:.2f}x; database {size / n:,.0f} bytes per paper"
+    )
+    if not profile:
+        return
+    profiler = cProfile.Profile(time.process_time)
+    total = _ingest(tmp / f"profiled{n}.db", source, classifier, profiler)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+
+    def cumulative(*names: str) -> float:
+        return sum(v[3] for k, v in stats.items() if k[2] in names)
+
+    parts = {
+        "parse": cumulative("parse_bytes", "_paper"),
+        "classify": cumulative("classify_papers"),
+        "dedup": cumulative("find_many", "add_many", "remove"),
+    }
+    parts["resolve+store"] = total - sum(parts.values())
+    print(
+        "           profiled "
+        + ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items())
+        + f" of {total:.1f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument(
+        "--ingest",
+        metavar="N,N",
+        help="only the ingest figures: CPU vs TF-IDF at each size (e.g. 10000,100000)",
+    )
+    parser.add_argument("--rss", type=int, metavar="N", help="with --ingest: peak RSS of N")
+    parser.add_argument("--profile", action="store_true", help="with --ingest: split by stage")
     args = parser.parse_args()
+    if args.ingest:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            for size in args.ingest.split(","):
+                ingest_cpu(tmp, int(size), profile=args.profile)
+            if args.rss:
+                source = realistic(tmp / f"rss{args.rss}.jsonl", args.rss, seed=3)
+                kib = peak_rss_kib(source, tmp / f"rss{args.rss}.db")
+                print(f"memory     peak RSS of one {args.rss}-paper source: {kib / 1024:.0f} MiB")
+        return
     n = 1000 if args.quick else 5000
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

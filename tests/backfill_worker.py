@@ -44,19 +44,20 @@ def logged(request: httpx.Request) -> httpx.Response:
     return api(request)
 
 
-original_add = dedup.DedupIndex.add
+original_add_many = dedup.DedupIndex.add_many
 papers = 0
 
 
-def add_then_maybe_die(self, *args, **kwargs):
+def add_then_maybe_die(self, items):
+    """The store indexes a chunk's papers at once (`add` too goes through here)."""
     global papers
-    original_add(self, *args, **kwargs)
-    papers += 1
-    if papers == kill_at_paper:
+    original_add_many(self, items)
+    before, papers = papers, papers + len(items)
+    if before < kill_at_paper <= papers:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-dedup.DedupIndex.add = add_then_maybe_die
+dedup.DedupIndex.add_many = add_then_maybe_die
 backfill.PAGE_SIZE = 6
 fetch.make_fetcher = lambda: Fetcher(
     client=httpx.Client(transport=httpx.MockTransport(logged)), sleep=lambda _s: None

@@ -16,19 +16,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapt_triage import cli, dedup  # noqa: E402
 
 pause_after = int(sys.argv[1])
-original_add = dedup.DedupIndex.add
+original_add_many = dedup.DedupIndex.add_many
 count = 0
 
 
-def add_then_pause(self, *args, **kwargs):
+def add_then_pause(self, items):
+    """The store indexes a chunk's papers at once (`add` too goes through here)."""
     global count
-    original_add(self, *args, **kwargs)
-    count += 1
-    if count == pause_after:
+    original_add_many(self, items)
+    before, count = count, count + len(items)
+    if before < pause_after <= count:
         print("PAUSED", flush=True)
         time.sleep(600)
 
 
-dedup.DedupIndex.add = add_then_pause
+dedup.DedupIndex.add_many = add_then_pause
 sys.argv = ["adapt-triage", *sys.argv[2:]]
 cli.main()

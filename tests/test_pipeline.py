@@ -163,3 +163,46 @@ def test_a_permanent_failure_is_never_muted(store, fetcher):
     assert (report.failures, report.muted) == (1, False)
     (report,) = run(store, fetcher, labeller, MISSING, report_after=5)
     assert (report.failures, report.muted) == (2, False)
+
+
+class CountingLabeller(Labeller):
+    """Also notes, at each call, how many papers the ingest has already committed."""
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(db_path)
+        self.sizes: list[int] = []
+        self.committed: list[int] = []
+
+    def predict(self, papers):
+        self.sizes.append(len(papers))
+        other = sqlite3.connect(self.db_path, timeout=5)
+        try:
+            (count,) = other.execute("SELECT count(*) FROM ingest_pending").fetchone()
+        finally:
+            other.close()
+        self.committed.append(count)
+        return super().predict(papers)
+
+
+def test_a_large_source_streams_classified_chunks_into_the_store(store, fetcher, tmp_path):
+    import json
+
+    from adapt_triage.ingest import CHUNK
+
+    source = tmp_path / "big.jsonl"
+    with source.open("w") as out:
+        for i in range(2600):
+            abstract = f"Adapter study {i}: " + " ".join(f"w{i}x{j}" for j in range(12))
+            out.write(json.dumps({"title": f"Paper number {i} on adapters", "abstract": abstract}))
+            out.write("\n")
+    store.write_chunk = 1000
+    labeller = CountingLabeller(store.path)
+    (report,) = run(store, fetcher, labeller, str(source))
+    assert (report.status, report.new) == ("ok", 2600)
+    assert store.count_papers() == 2600
+    assert max(labeller.sizes) <= CHUNK and sum(labeller.sizes) == 2600
+    assert labeller.in_transaction == [False] * labeller.calls  # never under the write lock
+    assert all(labeller.other_writer_ok)
+    # The source is not classified whole before writing: later chunks are classified
+    # after earlier ones were committed.
+    assert labeller.committed[0] == 0 and labeller.committed[-1] > 0

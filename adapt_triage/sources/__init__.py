@@ -13,6 +13,7 @@ bad input: it returns `fatal=True` with a one-line error naming the source.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -111,6 +112,8 @@ def _parse(data: bytes, source: str, headers: Mapping[str, str] | None) -> Parse
     sniffed = sniff(data)
     if sniffed.format is None:
         return fatal_result("unknown", source, sniffed.reason or "not a known format")
+    if isinstance(data, mmap.mmap) and (sniffed.format != "jsonl" or sniffed.json_ok):
+        data = bytes(data)  # only the JSON Lines reader walks a mapped file
     return READERS[sniffed.format](data, sniffed, source, headers)
 
 
@@ -123,7 +126,9 @@ def parse_bytes(
     `headers` are the HTTP response headers (they carry the feed's encoding).
     """
     try:
-        return _refuse_oversized(_parse(bytes(data), source, headers), source)
+        if not isinstance(data, (bytes, mmap.mmap)):  # a mapped file stays mapped
+            data = bytes(data)
+        return _refuse_oversized(_parse(data, source, headers), source)
     except Exception as exc:  # a reader bug must not take the other sources down
         return fatal_result("unknown", source, f"could not be read: {one_line(exc)}")
 

@@ -148,8 +148,28 @@ def _first_items(data: bytes, count: int = 50) -> list[Any] | None:
     return items
 
 
+def _blank(data: bytes) -> bool:
+    """Only whitespace (without copying a large input)."""
+    head = data[:_SNIFF_BYTES]
+    if head.strip():
+        return False
+    return len(data) <= len(head) or not bytes(data).strip()
+
+
+def _large_jsonl(data: bytes) -> bool:
+    """A large input whose first line is a whole JSON object with more lines after it is
+    JSON Lines (never decoded whole just to learn that it is not one document)."""
+    end = data.find(b"\n")
+    if end < 0 or not data[end : end + _SNIFF_BYTES].strip():
+        return False
+    try:
+        return isinstance(json.loads(data[:end].decode("utf-8-sig")), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 def sniff(data: bytes) -> Sniffed:
-    if not data.strip():
+    if _blank(data):
         return Sniffed(None, "empty input")
     head, wide = _decode_head(data)
     stripped = head.lstrip()
@@ -165,9 +185,11 @@ def sniff(data: bytes) -> Sniffed:
             if sniffed.format == "json":
                 return Sniffed("json-stream")
             return Sniffed(sniffed.format)
+    if stripped.startswith("{") and len(data) > LARGE_JSON and _large_jsonl(data):
+        return Sniffed("jsonl")
     if stripped.startswith(("{", "[")):
         try:
-            text = data.decode("utf-8-sig")
+            text = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError:
             text = None
         if text is not None:

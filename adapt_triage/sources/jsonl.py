@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import mmap
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
@@ -129,12 +130,29 @@ def _decode_error(exc: json.JSONDecodeError) -> str:
     return f"invalid JSON: {exc.msg} (column {exc.colno})"
 
 
+# A mapped input's pages are given back every this many bytes read (see `_release`).
+_RELEASE_BYTES = 16 * 1024 * 1024
+
+
+def _release(data: bytes, upto: int) -> None:
+    """Give back the pages of a mapped input before `upto` (read already): they stay in
+    the page cache, and no longer count in this process's memory."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        upto -= upto % mmap.PAGESIZE
+        if upto > 0:
+            data.madvise(mmap.MADV_DONTNEED, 0, upto)
+
+
 def _lines(data: bytes) -> Iterator[tuple[int, int, int]]:
     """(line number, start, end) of every line of `data`, without copying it."""
     start = 0
     number = 0
     size = len(data)
+    released = 0
     while start < size:
+        if start - released > _RELEASE_BYTES:
+            _release(data, start)
+            released = start
         end = data.find(b"\n", start)
         if end < 0:
             end = size
@@ -184,6 +202,11 @@ class _LazyPapers(Sequence[Paper]):
     def __iter__(self) -> Iterator[Paper]:
         for index in range(len(self)):
             yield self._paper(index)
+            if index % 10_000 == 9_999:
+                self._done(index)
+
+    def _done(self, index: int) -> None:
+        """Iteration has passed `index` (a mapped input gives its pages back)."""
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, type(self))):
@@ -294,13 +317,16 @@ class LinePapers(_LazyPapers):
         assert paper is not None  # the line was checked when the input was read
         return paper
 
+    def _done(self, index: int) -> None:
+        _release(self._data, self._spans[2 * index])
+
     def __repr__(self) -> str:
         return f"<{len(self)} papers from JSON Lines {self._source!r}>"
 
 
 def parse_jsonl(data: bytes, source: str) -> ParseResult:
     """JSON Lines, read line by line; repeated identical problems are summarised."""
-    offset = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    offset = len(codecs.BOM_UTF8) if data[:3] == codecs.BOM_UTF8 else 0
     errors: list[str] = []
     warnings: list[str] = []
     error_log = ProblemLog(source, errors)

@@ -6,9 +6,14 @@ behind one another instead of failing half-way, and an ingest is all-or-nothing 
 
 How a big source stays all-or-nothing without holding the write lock for its whole length
 (so that `label`, `feeds add` or `categories add` run during a 20,000-paper ingest get the
-lock within seconds): the papers arrive classified (the model works before any write
-transaction), and are resolved and written `Store.write_chunk` (1000) papers a transaction,
-with a short pause after each commit for a waiting writer. The rows go to TEMP staging
+lock within seconds): the papers arrive classified, as a stream (the model works on each
+chunk before its write transaction opens), and are resolved and written a chunk a
+transaction, chunks sized by time (`Store.first_chunk` papers, then about
+`Store.write_seconds` of writing each, at most `Store.write_chunk`): per chunk one lookup
+of the stored rows per table, one `find_many` / `add_many` of the duplicate index, one
+`executemany` per table. A waiting writer takes the lock while the next chunk is parsed
+and classified; the store itself pauses only when that took less than `yield_seconds`,
+once a second of writing. The rows go to TEMP staging
 tables (private to the connection, gone if the process dies), which later papers of the
 same source read too, and the last transaction folds them into `papers`, `versions` and
 `paper_sources` with a few INSERT ... SELECT / UPDATE ... FROM statements, together with the
@@ -39,7 +44,9 @@ Tables (see `migrations` for the exact DDL):
   it arrived (a newer version, a source that had not carried it, a field that was missing).
   Re-ingesting the same input changes nothing.
 - `versions`: each version seen of a paper (version 0 = the source gave no version number),
-  with the title and abstract of that version.
+  with the title and abstract of that version where they differ from the paper's current
+  text (NULL where equal: a paper's text is stored once); the `version_texts` view gives
+  every version with its whole text.
 - `paper_sources`: every source that carried a paper (the arXiv feed and Hugging Face, say).
 - `sources`: every source ever ingested, with conditional-GET state and the last fetch's
   result; `subscribed` marks the user's feeds.

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
+# The connection's page cache (KiB, as SQLite's negative cache_size): enough for the hot
+# pages of the indexes an ingest writes at random (ids, the duplicate index's recent keys),
+# small enough for the flat-memory bar. WAL with synchronous=NORMAL: a commit is atomic
+# and never corrupts the file; only the last commits before a power cut can be lost (an
+# interrupted source is re-ingested whole).
+CACHE_KIB = 32 * 1024
 _CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 _CORRUPT_TEXT = ("malformed", "file is not a database", "database corruption")
 
@@ -116,6 +122,9 @@ class StoreBase:
             self.db = Database(conn, execute_plugins=False)
             self._set_wal()
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
+            if not self.memory:
+                conn.execute("PRAGMA synchronous = NORMAL")
             self._quick_check_if_changed()
             migrate(self.db, path=where)
         except sqlite3.DatabaseError as exc:

@@ -387,6 +387,40 @@ def m008_query_indexes(db: Database) -> None:
     )
 
 
+@migration
+def m009_versions_keep_what_changed(db: Database) -> None:
+    """A version's title and abstract are kept only where they differ from the paper's
+    current text (NULL otherwise): the first version of a paper no longer stores its text
+    twice. The `version_texts` view shows every version with its whole text."""
+    for statement in (
+        """CREATE TABLE versions_new (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            title TEXT,
+            abstract TEXT,
+            updated TEXT,
+            announce_type TEXT,
+            PRIMARY KEY (paper_id, version)
+        ) WITHOUT ROWID""",
+        """INSERT INTO versions_new SELECT v.paper_id, v.version, v.source, v.seen_at,
+            CASE WHEN v.title = p.title THEN NULL ELSE v.title END,
+            CASE WHEN v.abstract = p.abstract THEN NULL ELSE v.abstract END,
+            v.updated, v.announce_type
+            FROM versions v LEFT JOIN papers p ON p.id = v.paper_id""",
+        "DROP TABLE versions",
+        "ALTER TABLE versions_new RENAME TO versions",
+        """CREATE VIEW version_texts AS
+            SELECT v.paper_id, v.version, v.source, v.seen_at,
+                coalesce(v.title, p.title) AS title,
+                coalesce(v.abstract, p.abstract, '') AS abstract,
+                v.updated, v.announce_type
+            FROM versions v JOIN papers p ON p.id = v.paper_id""",
+    ):
+        db.execute(statement)
+
+
 def owned_migrations() -> list[tuple[str, Migration]]:
     """Every owner's migrations as (recorded name, function), the store's first."""
     from adapt_triage import dedup

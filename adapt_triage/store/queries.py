@@ -390,7 +390,7 @@ class QueriesMixin(StoreBase):
     def versions(self, ref: str) -> list[dict[str, Any]]:
         """Versions seen of a paper, oldest first (`version` None when the source gave none)."""
         pid = self._require_id(ref)
-        rows = self._rows("SELECT * FROM versions WHERE paper_id = ? ORDER BY version", (pid,))
+        rows = self._rows("SELECT * FROM version_texts WHERE paper_id = ? ORDER BY version", (pid,))
         for row in rows:
             row["version"] = row["version"] or None
         return rows

@@ -3,20 +3,29 @@
 An ingest writes its decisions into TEMP tables (`stage_papers`, `stage_versions`,
 `stage_sources`: private to the connection, gone with the process) and folds them into
 `papers`, `versions` and `paper_sources` with a few INSERT ... SELECT / UPDATE ... FROM
-statements in the source's last transaction. Lookups read a staged row before the stored
-one, so a later paper of the same source sees what an earlier one decided.
+statements in the source's last transaction.
+
+Per chunk of papers, `Staging.load` reads what is staged or stored for the chunk's ids in one
+`IN (...)` lookup per table; the decisions update those `Entry` objects in memory (so a
+later paper of the chunk, or of a later chunk, sees what an earlier one decided), and
+`Staging.flush` writes the chunk with one `executemany` per table.
 
 The duplicate index's own tables are written in each chunk's transaction; the papers whose
 index entries were written but not yet folded are listed in `ingest_pending` (a real table,
 committed with each chunk, emptied by the fold). A run killed between two chunks leaves
 those rows behind; the next ingest undoes their index entries first (`discard_stale`).
+
+`versions` keeps what changed: a version's title or abstract is NULL while it equals the
+paper's current text (the `version_texts` view shows it whole); the fold writes the old text
+into those rows before it changes a paper's title or abstract.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from adapt_triage.store.queries import decode_paper, row_to_paper
@@ -27,14 +36,35 @@ _TABLES = (
     ("stage_versions", "versions", "paper_id, version"),
     ("stage_sources", "paper_sources", "paper_id, source"),
 )
+_IDS = "(SELECT value FROM json_each(?))"
+
+
+@dataclass
+class Entry:
+    """One paper id as this ingest sees it: its row (staged, else stored), whether the
+    source carried it, its version numbers; `op` is how the row is staged ('insert' for a
+    new paper, 'update' for a stored one with `changes`, None when not staged)."""
+
+    row: dict[str, Any]
+    carried: bool = False
+    versions: set[int] = field(default_factory=set)
+    op: str | None = None
+    changes: set[str] = field(default_factory=set)
+    dirty: bool = False
 
 
 class Staging:
     """The staged decisions of the source being ingested, on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, source: str) -> None:
         self.conn = conn
+        self.source = source
         self.changed: set[str] = set()  # papers columns some staged update sets
+        self.entries: dict[str, Entry | None] = {}  # None: known to be neither staged nor stored
+        self._versions: list[tuple] = []
+        self._version_columns: tuple[str, ...] = ()
+        self._sources: list[tuple] = []
+        self._pending: list[tuple[str, int]] = []
         for temp, table, key in _TABLES:
             extra = ", NULL AS _op, NULL AS _changes" if temp == "stage_papers" else ""
             conn.execute(
@@ -42,106 +72,164 @@ class Staging:
                 f"SELECT *{extra} FROM main.{table} WHERE 0"
             )
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{temp}_key ON {temp} ({key})")
+        self.columns = [r[1] for r in conn.execute("PRAGMA main.table_info(papers)")]
         self.clear()
 
     def clear(self) -> None:
         for temp, _, _ in _TABLES:
             self.conn.execute(f"DELETE FROM temp.{temp}")
         self.changed.clear()
+        self.entries.clear()
 
     # -- lookups: a staged row first, then the stored one
 
-    def paper_row(self, pid: str) -> dict[str, Any] | None:
+    def load(self, pids: Iterable[str]) -> None:
+        """Read the entries of these ids (those not read yet), one lookup per table."""
+        todo = sorted({p for p in pids if p not in self.entries})
+        if not todo:
+            return
+        ids = json.dumps(todo)
         cursor = self.conn.cursor()
         cursor.row_factory = sqlite3.Row
-        staged = cursor.execute("SELECT * FROM temp.stage_papers WHERE id = ?", (pid,)).fetchone()
-        if staged is None:
-            staged = cursor.execute("SELECT * FROM main.papers WHERE id = ?", (pid,)).fetchone()
-        return None if staged is None else dict(staged)
+        found: dict[str, Entry] = {}
+        for row in cursor.execute(f"SELECT * FROM temp.stage_papers WHERE id IN {_IDS}", (ids,)):
+            data = dict(row)
+            op, changes = data.pop("_op"), data.pop("_changes")
+            found[data["id"]] = Entry(data, op=op, changes=set(json.loads(changes or "{}")))
+        for row in cursor.execute(f"SELECT * FROM main.papers WHERE id IN {_IDS}", (ids,)):
+            found.setdefault(row["id"], Entry(dict(row)))
+        for (pid,) in self.conn.execute(
+            "SELECT paper_id FROM temp.stage_sources WHERE source = ?1 "
+            "AND paper_id IN (SELECT value FROM json_each(?2)) "
+            "UNION SELECT paper_id FROM main.paper_sources WHERE source = ?1 "
+            "AND paper_id IN (SELECT value FROM json_each(?2))",
+            (self.source, ids),
+        ):
+            if pid in found:
+                found[pid].carried = True
+        for pid, version in self.conn.execute(
+            f"SELECT paper_id, version FROM temp.stage_versions WHERE paper_id IN {_IDS} "
+            f"UNION SELECT paper_id, version FROM main.versions WHERE paper_id IN {_IDS}",
+            (ids, ids),
+        ):
+            if pid in found:
+                found[pid].versions.add(version)
+        for pid in todo:
+            self.entries[pid] = found.get(pid)
 
-    def carried(self, pid: str, source: str) -> bool:
-        sql = "SELECT 1 FROM {} WHERE paper_id = ? AND source = ?"
-        return any(
-            self.conn.execute(sql.format(t), (pid, source)).fetchone()
-            for t in ("temp.stage_sources", "main.paper_sources")
-        )
+    def get(self, pid: str) -> Entry | None:
+        if pid not in self.entries:
+            self.load([pid])
+        return self.entries[pid]
 
-    def versions(self, pid: str) -> frozenset[int]:
-        rows = self.conn.execute(
-            "SELECT version FROM temp.stage_versions WHERE paper_id = ? "
-            "UNION SELECT version FROM main.versions WHERE paper_id = ?",
-            (pid, pid),
-        )
-        return frozenset(v for (v,) in rows)
+    # -- decisions, in memory until `flush`
 
-    # -- writes
-
-    def insert_paper(self, values: Mapping[str, Any]) -> None:
-        cols = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        self.conn.execute(
-            f"INSERT INTO temp.stage_papers ({cols}, _op) VALUES ({marks}, 'insert')",
-            tuple(values.values()),
-        )
+    def insert_paper(self, values: Mapping[str, Any]) -> Entry:
+        entry = Entry(dict(values), op="insert", dirty=True)
+        self.entries.pop(entry.row["id"], None)  # staged in input order
+        self.entries[entry.row["id"]] = entry
+        return entry
 
     def update_paper(self, pid: str, changes: Mapping[str, Any]) -> None:
-        """Stage new values for a known paper's columns (a staged row is changed in place)."""
-        row = self.conn.execute(
-            "SELECT _op, _changes FROM temp.stage_papers WHERE id = ?", (pid,)
-        ).fetchone()
-        if row is None:
-            self.conn.execute(
-                "INSERT INTO temp.stage_papers SELECT *, 'update', '{}' FROM main.papers "
-                "WHERE id = ?",
-                (pid,),
-            )
-            row = ("update", "{}")
-        if row[0] == "update":
-            keys = {**json.loads(row[1]), **dict.fromkeys(changes, True)}
-            self.conn.execute(
-                "UPDATE temp.stage_papers SET _changes = ? WHERE id = ?", (json.dumps(keys), pid)
-            )
+        """Stage new values for a known paper's columns."""
+        entry = self.entries[pid]
+        assert entry is not None
+        if entry.op is None:
+            entry.op = "update"
+        if entry.op == "update":
+            entry.changes.update(changes)
             self.changed.update(changes)
-        assignments = ", ".join(f"{col} = ?" for col in changes)
-        self.conn.execute(
-            f"UPDATE temp.stage_papers SET {assignments} WHERE id = ?", (*changes.values(), pid)
-        )
+        entry.row.update(changes)
+        entry.dirty = True
 
     def add_version(self, values: Mapping[str, Any]) -> None:
-        cols = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        self.conn.execute(
-            f"INSERT OR IGNORE INTO temp.stage_versions ({cols}) VALUES ({marks})",
-            tuple(values.values()),
-        )
+        entry = self.entries[values["paper_id"]]
+        assert entry is not None
+        if values["version"] not in entry.versions:
+            entry.versions.add(values["version"])
+            self._versions.append(tuple(values.values()))
+            self._version_columns = tuple(values)
 
     def add_source(self, pid: str, source: str, when: str) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO temp.stage_sources (paper_id, source, first_seen) "
-            "VALUES (?, ?, ?)",
-            (pid, source, when),
-        )
+        entry = self.entries[pid]
+        assert entry is not None
+        if not entry.carried:
+            entry.carried = True
+            self._sources.append((pid, source, when))
 
-    @staticmethod
-    def pending(conn: sqlite3.Connection, pid: str, existed: bool) -> None:
-        """Note a paper whose duplicate-index entry this ingest wrote before its fold."""
-        conn.execute(
-            "INSERT OR IGNORE INTO ingest_pending (paper_id, existed) VALUES (?, ?)",
-            (pid, int(existed)),
-        )
+    def pending(self, pid: str, existed: bool, *, now: bool = False) -> None:
+        """Note a paper whose duplicate-index entry this ingest writes before its fold
+        (with the chunk's flush, or `now`: before a per-paper index writes it)."""
+        if now:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO ingest_pending (paper_id, existed) VALUES (?, ?)",
+                (pid, int(existed)),
+            )
+        else:
+            self._pending.append((pid, int(existed)))
+
+    def flush(self) -> None:
+        """Write the chunk's decisions into the staging tables (one statement a table)."""
+        conn = self.conn
+        dirty = [e for e in self.entries.values() if e is not None and e.dirty]
+        if dirty:
+            cols = self.columns
+            listed = ", ".join([*cols, "_op", "_changes"])
+            sets = ", ".join(f"{c} = excluded.{c}" for c in [*cols[1:], "_op", "_changes"])
+            conn.executemany(
+                f"INSERT INTO temp.stage_papers ({listed}) VALUES "
+                f"({', '.join('?' * (len(cols) + 2))}) ON CONFLICT (id) DO UPDATE SET {sets}",
+                [
+                    (
+                        *(e.row.get(c) for c in cols),
+                        e.op,
+                        json.dumps(dict.fromkeys(sorted(e.changes), True))
+                        if e.op == "update"
+                        else None,
+                    )
+                    for e in dirty
+                ],
+            )
+            for e in dirty:
+                e.dirty = False
+        if self._versions:
+            names = ", ".join(self._version_columns)
+            conn.executemany(
+                f"INSERT OR IGNORE INTO temp.stage_versions ({names}) "
+                f"VALUES ({', '.join('?' * len(self._version_columns))})",
+                self._versions,
+            )
+        if self._sources:
+            conn.executemany(
+                "INSERT OR IGNORE INTO temp.stage_sources (paper_id, source, first_seen) "
+                "VALUES (?, ?, ?)",
+                self._sources,
+            )
+        if self._pending:
+            conn.executemany(
+                "INSERT OR IGNORE INTO ingest_pending (paper_id, existed) VALUES (?, ?)",
+                self._pending,
+            )
+        self._versions, self._sources, self._pending = [], [], []
+
+    def forget(self) -> None:
+        """Drop the in-memory entries (after a flush): the tables hold them."""
+        self.entries.clear()
 
     # -- the fold
 
     def fold(self) -> None:
         """Move every staged decision into the stored tables (in the caller's transaction)."""
+        self.flush()
         conn = self.conn
-        cols = [r[1] for r in conn.execute("PRAGMA main.table_info(papers)")]
-        listed = ", ".join(cols)
+        listed = ", ".join(self.columns)
         conn.execute(
             f"INSERT INTO main.papers ({listed}) SELECT {listed} FROM temp.stage_papers "
             "WHERE _op = 'insert' ORDER BY rowid"
         )
         if self.changed:
+            if self.changed & {"title", "abstract"}:
+                _keep_old_text(conn)
             sets = ", ".join(
                 f"{col} = CASE WHEN json_type(s._changes, '$.{col}') IS NULL "
                 f"THEN papers.{col} ELSE s.{col} END"
@@ -151,12 +239,36 @@ class Staging:
                 f"UPDATE main.papers SET {sets} FROM temp.stage_papers AS s "
                 "WHERE s.id = papers.id AND s._op = 'update'"
             )
-        for temp, table, _ in _TABLES[1:]:
-            conn.execute(
-                f"INSERT OR IGNORE INTO main.{table} SELECT * FROM temp.{temp} ORDER BY rowid"
-            )
+        # a version's text is kept only where it differs from the paper's current text
+        conn.execute(
+            "INSERT OR IGNORE INTO main.versions "
+            "(paper_id, version, source, seen_at, title, abstract, updated, announce_type) "
+            "SELECT v.paper_id, v.version, v.source, v.seen_at, "
+            "NULLIF(v.title, p.title), NULLIF(v.abstract, p.abstract), v.updated, "
+            "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
+            "ORDER BY v.rowid"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO main.paper_sources SELECT * FROM temp.stage_sources "
+            "ORDER BY rowid"
+        )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
+
+
+def _keep_old_text(conn: sqlite3.Connection) -> None:
+    """Before papers' title or abstract change: their versions that share the current text
+    (NULL) get it written out."""
+    kept = ", ".join(
+        f"{col} = CASE WHEN json_type(s._changes, '$.{col}') IS NULL THEN versions.{col} "
+        f"ELSE coalesce(versions.{col}, p.{col}) END"
+        for col in ("title", "abstract")
+    )
+    conn.execute(
+        f"UPDATE main.versions SET {kept} FROM main.papers p, temp.stage_papers s "
+        "WHERE p.id = versions.paper_id AND s.id = p.id AND s._op = 'update' "
+        "AND (versions.title IS NULL OR versions.abstract IS NULL)"
+    )
 
 
 def discard_stale(conn: sqlite3.Connection, index: Callable[[], Any]) -> int:
