@@ -542,11 +542,11 @@ class Bench:
         cluster_of: dict[str, int] = {}
         links: list[tuple[str, str]] = []
         for n, cluster in enumerate(clusters):
-            root = cluster["canonical"].get("url") or ""
+            root = cluster["canonical"].url or ""
             cluster_of[root] = n
             for dup in cluster["duplicates"]:
-                cluster_of[dup.get("url") or ""] = n
-                links.append((root, dup.get("url") or ""))
+                cluster_of[dup.url or ""] = n
+                links.append((root, dup.url or ""))
         cross = sum(
             1
             for url, aid in truth["crossfeed"]

@@ -167,7 +167,7 @@ def test_get_paper_by_id_arxiv_id_url_doi_or_prefix(store):
 
 
 def test_search_returns_one_ranked_page(store):
-    from adapt_triage.store.queries import DEFAULT_SEARCH_LIMIT
+    from adapt_triage.store.search import DEFAULT_SEARCH_LIMIT
 
     papers = [
         arxiv(n, abstract=f"Low rank adapters, case {n}." + (" low rank" * (n % 4)))

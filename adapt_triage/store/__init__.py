@@ -89,17 +89,13 @@ from adapt_triage.store.errors import (
 from adapt_triage.store.feeds import FETCH_STATUSES, FetchRecord, SourceState
 from adapt_triage.store.labels import LabelsMixin
 from adapt_triage.store.links import LinksMixin
-from adapt_triage.store.migrations import (
-    MIGRATIONS,
-    Migration,
-    applied_migrations,
-    migrate,
-    migration,
-)
+from adapt_triage.store.migrate import applied_migrations, migrate
+from adapt_triage.store.migrations import MIGRATIONS, Migration, migration
 from adapt_triage.store.papers import IngestSummary, PapersMixin
 from adapt_triage.store.queries import row_to_paper
 from adapt_triage.store.runlock import RunLockMixin
 from adapt_triage.store.scores import ScoresMixin
+from adapt_triage.store.search import SearchMixin
 from adapt_triage.stored import StoredPaper
 
 __all__ = [
@@ -138,6 +134,8 @@ __all__ = [
 ]
 
 
-class Store(PapersMixin, LinksMixin, LabelsMixin, DigestsMixin, ScoresMixin, RunLockMixin):
+class Store(
+    PapersMixin, LinksMixin, LabelsMixin, DigestsMixin, SearchMixin, ScoresMixin, RunLockMixin
+):
     """The adapt-triage database. `Store(path)` or `Store.open(path)`; path None means
     `default_db_path()`; ":memory:" works for throwaway use."""

@@ -19,7 +19,7 @@ from adapt_triage.dates import iso, now_utc, stored_iso
 from adapt_triage.paper import collapse_whitespace
 from adapt_triage.paths import default_db_path
 from adapt_triage.store.errors import CorruptDatabaseError, StorageError, StoreError
-from adapt_triage.store.migrations import migrate
+from adapt_triage.store.migrate import migrate
 from adapt_triage.stored import loads  # noqa: F401  (re-exported for the store's modules)
 
 if TYPE_CHECKING:
