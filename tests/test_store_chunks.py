@@ -86,7 +86,7 @@ def test_a_chunked_source_links_a_duplicate_to_a_paper_of_an_earlier_chunk(tmp_p
         store.write_chunk = 2
         store.ingest_source("a", iter(batch()[:6]), dedup=DedupIndex(store.db), now=T0)
         dup = store.get_paper(batch()[5].id)
-        assert dup["duplicate_of"] == "arxiv:2402.01234"  # chunk 1's paper, from chunk 3
+        assert dup.duplicate_of == "arxiv:2402.01234"  # chunk 1's paper, from chunk 3
 
 
 def test_a_first_version_stores_its_text_once_and_the_history_reads_whole(tmp_path):
