@@ -160,26 +160,10 @@ class QueriesMixin(StoreBase):
         )
         yield from self._iter_rows(sql, {**params, "label": label})
 
-    def list_papers(
-        self,
-        *,
-        category: str | Sequence[str] | None = None,
-        since: str | datetime | date | None = None,
-        include_duplicates: bool = False,
-        limit: int | None = None,
-        starred: bool = False,
-        unread: bool = False,
-    ) -> list[StoredPaper]:
-        return list(
-            self.iter_papers(
-                category=category,
-                since=since,
-                include_duplicates=include_duplicates,
-                limit=limit,
-                starred=starred,
-                unread=unread,
-            )
-        )
+    def list_papers(self, **filters: Any) -> list[StoredPaper]:
+        """`iter_papers` (same keywords: category, since, include_duplicates, limit,
+        starred, unread) as a list."""
+        return list(self.iter_papers(**filters))
 
     def resolve_id(self, ref: str) -> str | None:
         """The stored id a user's reference means: an exact id, a bare arXiv id or URL
