@@ -29,10 +29,11 @@ One concern a module; `Store` composes them:
 
 - `db`: the connection (WAL, busy timeout, integrity check), the write transaction, and
   SQLite failures mapped to named one-line errors (`errors`).
-- `migrations`: the named migrations (the store's, then dedup's).
-- `papers`: writes one source's papers (lookup -> `adapt_triage.resolve` -> write), through
-  `staging`; `feeds`: sources and subscriptions;
-  `queries`: list, search, show; `links`: the user's duplicate decisions;
+- `migrations`: the named migrations (the store's, then dedup's); `migrate` applies them.
+- `papers`: writes one source's papers, chunk by chunk (`pacing` sizes the chunks and
+  lets other writers in), each chunk through `chunkwriter` (lookup -> `adapt_triage.resolve`
+  -> write) into `staging`; `feeds`: sources and subscriptions;
+  `queries`: list, show; `search`; `links`: the user's duplicate decisions;
   `scores`: rescoring; `labels`: user labels and categories; `digests`; `runlock`.
 
 Tables (see `migrations` for the exact DDL):
