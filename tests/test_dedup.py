@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import feedparser
@@ -377,7 +378,7 @@ def test_an_index_of_the_first_layout_is_converted(db):
     words = dedup.abstract_tokens(paper.abstract)
     db.execute(
         "INSERT INTO dedup_docs (doc, paper_id, title, words) VALUES (1, 'A', ?, ?)",
-        [" ".join(dedup.title_tokens(paper.title)), dedup.zlib.compress(" ".join(words).encode())],
+        [" ".join(dedup.title_tokens(paper.title)), zlib.compress(" ".join(words).encode())],
     )
     db.execute("INSERT INTO dedup_bands VALUES (0, 12345, 1)")  # a key of the old family
     db.conn.commit()

@@ -144,14 +144,14 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
 
 
 def test_dedup_migrations_run_after_the_stores_and_are_recorded_by_owner(tmp_path, monkeypatch):
-    from adapt_triage import dedup
+    from adapt_triage import dedup_migrations
     from adapt_triage.store import applied_migrations
 
     def m001_probe(db):
         db.execute("CREATE TABLE dedup_probe (x)")
 
-    own = list(getattr(dedup, "MIGRATIONS", []))
-    monkeypatch.setattr(dedup, "MIGRATIONS", [*own, m001_probe], raising=False)
+    own = list(dedup_migrations.MIGRATIONS)
+    monkeypatch.setattr(dedup_migrations, "MIGRATIONS", [*own, m001_probe])
     path = tmp_path / "history.db"
     with Store(path) as store:
         assert "dedup_probe" in store.db.table_names()
@@ -161,6 +161,6 @@ def test_dedup_migrations_run_after_the_stores_and_are_recorded_by_owner(tmp_pat
         assert store.schema_version == len(MIGRATIONS)  # the store's own schema version
     with Store(path) as store:  # applied once
         assert applied_migrations(store.db).count("dedup:m001_probe") == 1
-    monkeypatch.setattr(dedup, "MIGRATIONS", own, raising=False)
+    monkeypatch.setattr(dedup_migrations, "MIGRATIONS", own)
     with pytest.raises(SchemaTooNewError, match="dedup:m001_probe"):
         Store(path)

@@ -17,10 +17,10 @@ from adapt_triage.store.migrations import Migration
 
 def owned_migrations() -> list[tuple[str, Migration]]:
     """Every owner's migrations as (recorded name, function), the store's first."""
-    from adapt_triage import dedup
+    from adapt_triage import dedup_migrations
 
     named = [(fn.__name__, fn) for fn in schema.MIGRATIONS]
-    named += [(f"dedup:{fn.__name__}", fn) for fn in getattr(dedup, "MIGRATIONS", [])]
+    named += [(f"dedup:{fn.__name__}", fn) for fn in dedup_migrations.MIGRATIONS]
     return named
 
 

@@ -2,9 +2,9 @@
 recorded in `_migrations` when it is applied (by `store/migrate.py`).
 
 The store's own list is `MIGRATIONS` (`PRAGMA user_version` is how many of them are applied:
-the store's schema version). Other owners add theirs: `adapt_triage.dedup.MIGRATIONS`, when
-that module defines one, is applied after the store's, and its names are recorded as
-`dedup:<name>`. A database that records a name this version does not know was written by a
+the store's schema version). Other owners add theirs: the duplicate index's tables,
+`adapt_triage.dedup_migrations.MIGRATIONS`, are applied after the store's, and their names
+are recorded as `dedup:<name>`. A database that records a name this version does not know was written by a
 newer adapt-triage and is refused.
 """
 
