@@ -4,8 +4,8 @@ recorded in `_migrations` when it is applied (by `store/migrate.py`).
 The store's own list is `MIGRATIONS` (`PRAGMA user_version` is how many of them are applied:
 the store's schema version). Other owners add theirs: the duplicate index's tables,
 `adapt_triage.dedup_migrations.MIGRATIONS`, are applied after the store's, and their names
-are recorded as `dedup:<name>`. A database that records a name this version does not know was written by a
-newer adapt-triage and is refused.
+are recorded as `dedup:<name>`. A database that records a name this version does not know
+was written by a newer adapt-triage and is refused.
 """
 
 from __future__ import annotations
