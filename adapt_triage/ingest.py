@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from adapt_triage.paper import Paper
-from adapt_triage.store.feeds import FetchRecord
-from adapt_triage.store.papers import IngestSummary
+from adapt_triage.records import FetchRecord, IngestSummary
 
 if TYPE_CHECKING:
     from adapt_triage.classify import TriageClassifier

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 from adapt_triage.paper import CONTRACT_FIELDS
 from adapt_triage.paths import DB_ENV, default_db_path
+from adapt_triage.records import KEEP, FetchRecord, IngestSummary
 from adapt_triage.store.db import (
     DEFAULT_BUSY_TIMEOUT,
     corrupt_error,
@@ -87,12 +88,12 @@ from adapt_triage.store.errors import (
     StoreError,
     UnknownLabelError,
 )
-from adapt_triage.store.feeds import FETCH_STATUSES, FetchRecord, SourceState
+from adapt_triage.store.feeds import FETCH_STATUSES, SourceState
 from adapt_triage.store.labels import LabelsMixin
 from adapt_triage.store.links import LinksMixin
 from adapt_triage.store.migrate import applied_migrations, migrate
 from adapt_triage.store.migrations import MIGRATIONS, Migration, migration
-from adapt_triage.store.papers import IngestSummary, PapersMixin
+from adapt_triage.store.papers import PapersMixin
 from adapt_triage.store.queries import row_to_paper
 from adapt_triage.store.runlock import RunLockMixin
 from adapt_triage.store.scores import ScoresMixin
@@ -109,6 +110,7 @@ __all__ = [
     "CorruptDatabaseError",
     "FeedNameError",
     "FetchRecord",
+    "KEEP",
     "IngestSummary",
     "LockFileError",
     "Migration",

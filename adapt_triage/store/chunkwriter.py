@@ -26,7 +26,7 @@ from adapt_triage.store.errors import StoreError
 from adapt_triage.store.staging import Staging
 
 if TYPE_CHECKING:
-    from adapt_triage.store.papers import IngestSummary
+    from adapt_triage.records import IngestSummary
 
 
 class ChunkWriter:

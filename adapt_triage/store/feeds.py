@@ -4,7 +4,7 @@ the last fetch's result; `subscribed` marks the user's feeds."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -12,11 +12,11 @@ from typing import Any
 
 from adapt_triage.localread import is_url
 from adapt_triage.paper import collapse_whitespace
+from adapt_triage.records import KEEP, FetchRecord
 from adapt_triage.store.db import StoreBase, dumps, loads, stamp
 from adapt_triage.store.errors import AmbiguousIdError, FeedNameError, StoreError
 
 FETCH_STATUSES = ("ok", "not-modified", "error", "empty")
-KEEP: Any = object()  # "leave this column as it is"
 
 
 @dataclass
@@ -60,24 +60,6 @@ class SourceState:
             or self.etag
             or self.last_modified
         )
-
-
-@dataclass(frozen=True)
-class FetchRecord:
-    """One fetch of a source as the `sources` row records it. `status` None means "ok, or
-    empty when no item was read" (an ingest fills it in); `etag` / `last_modified` left as
-    `KEEP` keep the stored validators; on a 304 a missing validator is kept too."""
-
-    status: str | None = None  # ok | not-modified | error | empty
-    error: str | None = None
-    item_count: int | None = None
-    new: int | None = None
-    feed_date: str | None = None
-    skip_days: Sequence[str] | None = None
-    etag: Any = KEEP
-    last_modified: Any = KEEP
-    name: str | None = None
-    kind: str | None = None
 
 
 def _not_modified_sets(fetch: FetchRecord) -> dict[str, Any]:

@@ -8,63 +8,17 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from adapt_triage.paper import Paper
-from adapt_triage.resolve import (
-    Decision,
-    Duplicate,
-    New,
-    Update,
-)
+from adapt_triage.records import FetchRecord, IngestSummary
 from adapt_triage.store.chunkwriter import ChunkWriter
 from adapt_triage.store.db import stamp
-from adapt_triage.store.feeds import FeedsMixin, FetchRecord
+from adapt_triage.store.feeds import FeedsMixin
 from adapt_triage.store.pacing import Pacer, Sizer, chunked
 from adapt_triage.store.staging import Staging, discard_stale
-
-
-@dataclass
-class IngestSummary:
-    """What one `ingest_source` call did. `errors` are items skipped (the rest was stored)."""
-
-    source: str
-    items: int = 0
-    new: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    unchanged: int = 0
-    # Inputs folded into a stored paper of the same `title:` id although their text
-    # differs (a title-only listing and the full entry, say): counted and named in
-    # `warnings`, so that N distinct inputs are always N papers or N - merged.
-    merged: int = 0
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    new_ids: list[str] = field(default_factory=list)
-    updated_ids: list[str] = field(default_factory=list)
-    duplicate_ids: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def count(self, decision: Decision) -> None:
-        """Count one resolved paper."""
-        if decision.warning:
-            self.merged += 1
-            self.warnings.append(decision.warning)
-        if isinstance(decision, Duplicate):
-            self.duplicates += 1
-            self.duplicate_ids.append(decision.paper_id)
-        elif isinstance(decision, New):
-            self.new += 1
-            self.new_ids.append(decision.paper_id)
-        elif isinstance(decision, Update):
-            self.updated += 1
-            self.updated_ids.append(decision.paper_id)
-        else:
-            self.unchanged += 1
 
 
 class PapersMixin(FeedsMixin):
