@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,23 @@ def shared() -> Path:
 @pytest.fixture
 def seed_page() -> Path:
     return FIXTURES / "seed_page.txt"
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], None]]:  # shared by the fault tests
+    """Make a file or a directory read-only for this user: a mode for a normal user, the
+    immutable flag for root (who ignores modes)."""
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        if os.geteuid() != 0:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+            return
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"root ignores file modes and chattr +i failed: {done.stderr.strip()}")
+        made.append(path)
+
+    yield make
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)

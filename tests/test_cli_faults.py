@@ -12,7 +12,7 @@ import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,26 +78,6 @@ def db(stored, tmp_path) -> Path:
     copy = tmp_path / "t.db"
     copy.write_bytes(stored.read_bytes())
     return copy
-
-
-@pytest.fixture
-def read_only() -> Iterator[Callable[[Path], None]]:
-    """Make a file or a directory read-only for this user: a mode for a normal user, the
-    immutable flag for root (who ignores modes)."""
-    made: list[Path] = []
-
-    def make(path: Path) -> None:
-        if os.geteuid() != 0:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-            return
-        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"root ignores file modes and chattr +i failed: {done.stderr.strip()}")
-        made.append(path)
-
-    yield make
-    for path in made:
-        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
 
 
 def test_a_full_disk_is_named_for_the_database_and_for_an_export_file(db, tmp_path):

@@ -152,26 +152,6 @@ def test_a_write_failure_is_that_sources_error_and_the_others_are_stored(tmp_pat
 # --------------------------------------------------------------------------- read-only
 
 
-@pytest.fixture
-def read_only():
-    """Make a file read-only for this user: a mode for a normal user, the immutable flag
-    for root (who ignores modes)."""
-    made: list[Path] = []
-
-    def make(path: Path) -> None:
-        if os.geteuid() != 0:
-            path.chmod(0o444)
-            return
-        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"root ignores file modes and chattr +i failed: {done.stderr.strip()}")
-        made.append(path)
-
-    yield make
-    for path in made:
-        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
-
-
 def test_a_read_only_database_fails_every_source_with_a_line_and_exits_1(tmp_path, read_only):
     db = tmp_path / "t.db"
     first = write_jsonl(tmp_path / "first.jsonl", 0, 3)
