@@ -164,3 +164,36 @@ def test_dedup_migrations_run_after_the_stores_and_are_recorded_by_owner(tmp_pat
     monkeypatch.setattr(dedup_migrations, "MIGRATIONS", own)
     with pytest.raises(SchemaTooNewError, match="dedup:m001_probe"):
         Store(path)
+
+
+def test_a_current_schema_is_known_from_one_read_and_anything_else_goes_to_migrate(tmp_path):
+    """Opening a current database reads `_migrations` on the plain connection; a new file,
+    a missing migration or an unknown one is not current (so `migrate` applies or refuses)."""
+    from adapt_triage.store.db import current_schema
+
+    path = tmp_path / "h.db"
+    conn = sqlite3.connect(path)
+    assert not current_schema(conn)  # a new file: no _migrations table
+    Store(path).close()
+    assert current_schema(conn)
+    (last,) = conn.execute("SELECT name FROM _migrations ORDER BY rowid DESC LIMIT 1").fetchone()
+    with conn:
+        conn.execute("DELETE FROM _migrations WHERE name = ?", (last,))
+    assert not current_schema(conn)
+    with conn:
+        conn.execute("INSERT INTO _migrations VALUES (?, ?), ('m099_later', ?)", (last, T0, T0))
+    assert not current_schema(conn)
+    conn.close()
+
+
+def test_sqlite_utils_is_made_over_the_same_connection_on_first_use(store):
+    """`store.db` answers `.conn` and `.execute` itself, and hands everything else to
+    sqlite-utils' Database over the same connection (so its writes share the store's
+    transactions, and recursive triggers are on either way)."""
+    assert store.db.conn is store.conn
+    assert store.conn.execute("PRAGMA recursive_triggers").fetchone() == (1,)
+    assert store.db.execute("SELECT count(*) FROM papers").fetchone() == (0,)
+    assert store.db["papers"].exists() and store.db.conn is store.conn
+    with store.write(), store.db.atomic():  # a savepoint inside the store's transaction
+        store.conn.execute("INSERT INTO categories (slug, created_at) VALUES ('probe', ?)", (T0,))
+    assert [c["slug"] for c in store.list_categories()] == ["probe"]

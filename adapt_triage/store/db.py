@@ -11,18 +11,17 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, cast
 
 from adapt_triage.dates import iso, now_utc, stored_iso
 from adapt_triage.paper import collapse_whitespace
 from adapt_triage.paths import default_db_path
 from adapt_triage.store.errors import CorruptDatabaseError, StorageError, StoreError
-from adapt_triage.store.migrate import migrate
+from adapt_triage.store.migrate import migrate, owned_migrations
 from adapt_triage.stored import loads  # noqa: F401  (re-exported for the store's modules)
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
     from typing_extensions import Self
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
@@ -95,6 +94,49 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+class LazyDatabase:
+    """The store's `db`: the connection (`.conn`, `.execute`, `.close`) at once, and
+    sqlite-utils' `Database` over the same connection only when something asks for more
+    (a migration, the duplicate index's `atomic()`, a table object). The commands that only
+    read use the connection alone, so they never import sqlite-utils (which imports numpy,
+    click and pluggy: about 70 ms of a cold start)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._full: Database | None = None
+
+    @property
+    def full(self) -> Database:
+        """sqlite-utils' Database over this connection (made once, on first use)."""
+        if self._full is None:
+            from sqlite_utils import Database
+
+            self._full = Database(self.conn, execute_plugins=False)
+        return self._full
+
+    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        return self.conn.execute(sql, parameters)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.full, name)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.full[name]
+
+
+def current_schema(conn: sqlite3.Connection) -> bool:
+    """True when every migration this version knows is applied and none it does not know:
+    one read of `_migrations`, no sqlite-utils. Anything else (a new file, a pending
+    migration, a newer database) goes through `migrate`, which applies or refuses."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone() is None:
+        return False
+    applied = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    return applied == {name for name, _ in owned_migrations()}
+
+
 class StoreBase:
     """The adapt-triage database. `Store(path)` or `Store.open(path)`; path None means
     `default_db_path()`; ":memory:" works for throwaway use."""
@@ -119,14 +161,19 @@ class StoreBase:
             raise StoreError(f"{where}: cannot open the database: {exc}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
-            self.db = Database(conn, execute_plugins=False)
+            # As sqlite-utils' Database sets it, so that a store reads and writes alike
+            # whether or not sqlite-utils was loaded.
+            conn.execute("PRAGMA recursive_triggers = ON")
+            self.conn = conn
+            self.db: Database = cast("Database", LazyDatabase(conn))
             self._set_wal()
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
             if not self.memory:
                 conn.execute("PRAGMA synchronous = NORMAL")
             self._quick_check_if_changed()
-            migrate(self.db, path=where)
+            if not current_schema(conn):
+                migrate(self.db, path=where)
         except sqlite3.DatabaseError as exc:
             conn.close()
             if is_corruption(exc):

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from adapt_triage.dates import iso, now_utc
 from adapt_triage.store import migrations as schema
 from adapt_triage.store.errors import SchemaTooNewError, StoreError
 from adapt_triage.store.migrations import Migration
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def owned_migrations() -> list[tuple[str, Migration]]:
