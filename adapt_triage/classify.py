@@ -42,15 +42,30 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from adapt_triage.lexicon import lexicon_phrases
 from adapt_triage.paper import Paper, clean_text, title_key
 from adapt_triage.stored import StoredPaper
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
 from adapt_triage.textfeatures import Document, analyze, analyzer, document, words
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+
+    class _NumpyOnFirstUse:
+        """numpy, imported where this module first uses it: the model's identity
+        (`training_key`, `default_model_version`: the stale-score check of `list` and
+        `digest`) is pure Python, and a cold numpy import is 20-60 ms of those commands."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            globals()["np"] = numpy
+            return getattr(numpy, name)
+
+    np = _NumpyOnFirstUse()
 
 __all__ = [
     "ALGORITHM",
