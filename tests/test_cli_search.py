@@ -72,3 +72,63 @@ def test_a_search_cut_at_its_page_says_so_on_stderr(tmp_path, seed_page):
     assert "showing the first 2 matches; --limit N shows more" in cut.stderr
     whole = run(["search", "adaptation", "--limit", str(len(everything))], db=db)
     assert "showing the first" not in whole.stderr
+
+
+def _fts_ranked(db, query: str) -> list[tuple[str, int]]:
+    """(id, rowid) of every canonical match, best first, as SQLite's bm25 ranks them."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT p.id, p.rowid FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+            "WHERE papers_fts MATCH ? AND p.duplicate_of IS NULL "
+            "ORDER BY bm25(papers_fts), p.rowid",
+            (query,),
+        ).fetchall()
+
+
+def test_best_match_ranks_the_matches_stored_last_and_says_so(tmp_path, seed_page, monkeypatch):
+    """With more matches than the ranking window, `search` ranks the newest `window` matches
+    (by storage order) and says on stderr that older ones were not ranked; `--rank-all`
+    ranks every match, with no note."""
+    from adapt_triage.store import search as search_module
+
+    db = seeded(tmp_path, seed_page)
+    every = _fts_ranked(db, "adaptation")
+    assert len(every) > 6
+    with sqlite3.connect(db) as conn:
+        newest = [
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'adaptation' "
+                "ORDER BY rowid DESC LIMIT 4"
+            )
+        ]
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 4)
+    windowed = run(["search", "adaptation", "--limit", "3"], db=db)
+    assert windowed.exit_code == 0
+    expected = [pid for pid, rowid in every if rowid >= min(newest)][:3]
+    assert [p["id"] for p in jsonl(windowed.stdout)] == expected
+    assert "ranked the 4 matches stored last; older matches were not ranked" in windowed.stderr
+    assert "--rank-all ranks every match" in windowed.stderr
+
+    whole = run(["search", "adaptation", "--limit", "3", "--rank-all"], db=db)
+    assert [p["id"] for p in jsonl(whole.stdout)] == [pid for pid, _ in every[:3]]
+    assert "not ranked" not in whole.stderr
+    assert "not ranked" not in run(["search", "adaptation", "--order", "newest"], db=db).stderr
+    assert run(["--quiet", "search", "adaptation"], db=db).stderr == ""
+
+
+def test_a_query_within_the_window_is_ranked_whole_without_a_note(tmp_path, seed_page):
+    db = seeded(tmp_path, seed_page)
+    result = run(["search", "adaptation", "--limit", "1000"], db=db)
+    assert [p["id"] for p in jsonl(result.stdout)] == [
+        pid for pid, _ in _fts_ranked(db, "adaptation")
+    ]
+    assert "not ranked" not in result.stderr
+
+
+def test_search_help_says_what_best_match_means():
+    from adapt_triage.store.search import RANK_WINDOW
+
+    text = " ".join(run(["search", "--help"]).stdout.split())
+    assert f"{RANK_WINDOW:,} matches stored last" in text
+    assert "--rank-all" in text

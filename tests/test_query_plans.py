@@ -144,6 +144,22 @@ def test_search_reads_a_page_of_matches(store):
     assert_bounded(found, ordered=False)
 
 
+def test_ranked_search_reads_only_its_window_of_newest_matches(store):
+    """Past the ranking window, the window's start is found walking the matches newest
+    first (FTS5's own rowid order: no sort), and the ranked statement hands FTS5 the rowid
+    bound (`>` in its index plan), so bm25 runs over the window alone."""
+    for category in (None, "lora"):
+        found = plans(
+            store,
+            lambda c=category: store.search("paper", limit=1, window=2, category=c, order="rank"),
+        )
+        assert_bounded(found, ordered=False)
+        start = [lines for sql, lines in found if "OFFSET" in sql]
+        assert start and all("TEMP B-TREE" not in line for line in start[0]), start
+        ranked = [lines for sql, lines in found if "rank" in sql and "OFFSET" not in sql]
+        assert ranked and re.search(r"VIRTUAL TABLE INDEX \d+:M\d+>", "\n".join(ranked[0]))
+
+
 def test_stale_score_count_is_a_range_scan(store):
     for version in ("abc", None):
         found = plans(store, lambda v=version: store.count_stale_scores(v))

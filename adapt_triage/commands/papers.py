@@ -110,9 +110,20 @@ def search(
         SearchOrder,
         typer.Option("--order", help="rank (best match first) or newest (stored last first)."),
     ] = SearchOrder.rank,
+    rank_all: Annotated[
+        bool,
+        typer.Option(
+            "--rank-all",
+            help="Rank every match, not only the 10,000 stored last (slower on a big history).",
+        ),
+    ] = False,
 ) -> None:
     """Full-text search of title, abstract and authors (SQLite FTS5 syntax: AND, OR, NOT,
     "a phrase", title:word, prefix*), best match first.
+
+    Best match (FTS5's bm25) among the 10,000 matches stored last, so that a common word
+    answers as fast in a million papers as in a thousand; a note on stderr says when older
+    matches were not ranked, and --rank-all ranks them all.
 
     Example: adapt-triage search '"low rank" OR lora' --format jsonl
     """
@@ -130,11 +141,20 @@ def search(
             include_duplicates=include_all,
             limit=limit,
             order=order.value,
+            rank_all=rank_all,
         )
     emit_papers(rows, fmt, title=f"{plural(len(rows), 'paper')} matching {query!r}")
-    if rows.more and not settings(ctx).quiet:
+    if settings(ctx).quiet:
+        return
+    if rows.more:
         typer.echo(
             f"adapt-triage: showing the first {rows.limit} matches; --limit N shows more",
+            err=True,
+        )
+    if rows.unranked:
+        typer.echo(
+            f"adapt-triage: ranked the {rows.window:,} matches stored last; older matches "
+            "were not ranked (--rank-all ranks every match)",
             err=True,
         )
 
