@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 import typer.core
 
-from adapt_triage import __version__
+from adapt_triage import __version__, cliparams
 from adapt_triage.commands import dedup, feeds, papers, read, reports
 from adapt_triage.commands.common import Settings, settings, stdin_hint
 from adapt_triage.exitstatus import ExitStatus, known_error
@@ -35,6 +35,8 @@ class GlobalOptionsGroup(typer.core.TyperGroup):
     GLOBAL_VALUES = ("--db",)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Plain values (most of them) are coerced without importing pydantic (cliparams).
+        cliparams.install(self, ctx)
         return super().parse_args(ctx, hoist_global_options(args))
 
     def invoke(self, ctx: Any) -> Any:
