@@ -12,7 +12,10 @@ already shown in a digest, scored by the current model version (so no command re
 It is a figure generator, not a product path: the data is random words.
 
 `measure` prints, per command, the median wall time over `--runs` runs after one warm-up,
-the time beyond start-up (`adapt-triage --help`), and the peak RSS of the child (wait4).
+the time beyond start-up (the median wall time of `adapt-triage --help`), the peak RSS of
+the child (wait4, the largest over the runs), and issue 12's bar where it sets one. The
+`adapt-triage` next to the running Python is run, with the environment as given (so
+`PYTHONPATH=$PWD` measures a checkout).
 """
 
 from __future__ import annotations
@@ -146,6 +149,15 @@ def _run(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
+# Issue 12's bars: seconds beyond start-up, and every command's peak RSS.
+TARGETS = {
+    "list --category lora --limit 20": 0.3,
+    "search 'low rank' --limit 20": 0.3,
+    "digest --since 1d --no-mark": 0.5,
+}
+RSS_TARGET_MIB = 200
+
+
 def measure(path: Path, runs: int) -> None:
     exe = str(Path(sys.executable).with_name("adapt-triage"))
     env = {**os.environ, "ADAPT_TRIAGE_DB": str(path)}
@@ -156,6 +168,13 @@ def measure(path: Path, runs: int) -> None:
         "list --category lora --limit 20": ["list", "--category", "lora", "--limit", "20"],
         "search 'low rank' --limit 20": ["search", "low rank", "--limit", "20"],
         "search 'low rank' (default page)": ["search", "low rank"],
+        "search 'low rank' --limit 20 --rank-all": [
+            "search",
+            "low rank",
+            "--limit",
+            "20",
+            "--rank-all",
+        ],
         "digest --since 1d --no-mark": ["digest", "--since", "1d", "--no-mark"],
         "digest --no-mark": ["digest", "--no-mark"],
         "digest --all --since 1d --no-mark": ["digest", "--all", "--since", "1d", "--no-mark"],
@@ -163,14 +182,21 @@ def measure(path: Path, runs: int) -> None:
         f"show {one}": ["show", one],
     }
     base = None
-    print(f"{'command':40} {'wall s':>8} {'beyond':>8} {'RSS MiB':>8}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    print(f"{'command':42} {'wall s':>7} {'beyond':>7} {'RSS MiB':>8}  target")
     for name, args in commands.items():
         _run([exe, *args], env)  # warm-up: page cache, model cache
         results = [_run([exe, *args], env) for _ in range(runs)]
         wall = statistics.median(r[0] for r in results)
         rss = max(r[1] for r in results)
         base = wall if base is None else base
-        print(f"{name:40} {wall:8.2f} {wall - base:8.2f} {rss:8.0f}")
+        beyond = wall - base
+        target = TARGETS.get(name)
+        verdict = ""
+        if target is not None:
+            ok = beyond <= target and rss < RSS_TARGET_MIB
+            verdict = f"<= {target} s, < {RSS_TARGET_MIB} MiB: {'PASS' if ok else 'FAIL'}"
+        print(f"{name:42} {wall:7.2f} {beyond:7.2f} {rss:8.0f}  {verdict}")
 
 
 def main() -> None:
