@@ -103,7 +103,12 @@ def install(command: Any, ctx: Any) -> None:
     while stack:
         current = stack.pop()
         stack.extend(getattr(current, "commands", {}).values())
-        help_option = current.get_help_option(ctx) if hasattr(current, "get_help_option") else None
+        # A command's --help is made (and kept) on first use from its context's names; a
+        # command that sets names of its own is left to make it itself.
+        own_names = "help_option_names" in (getattr(current, "context_settings", None) or {})
+        help_option = None
+        if hasattr(current, "get_help_option") and (current is command or not own_names):
+            help_option = current.get_help_option(ctx)
         for param in [*getattr(current, "params", ()), help_option]:
             descriptor = getattr(param, "type_descriptor", None)
             if descriptor is None or getattr(param, "_runtime_param", _UNSURE) is not None:

@@ -187,13 +187,15 @@ def test_a_current_schema_is_known_from_one_read_and_anything_else_goes_to_migra
 
 
 def test_sqlite_utils_is_made_over_the_same_connection_on_first_use(store):
-    """`store.db` answers `.conn` and `.execute` itself, and hands everything else to
-    sqlite-utils' Database over the same connection (so its writes share the store's
-    transactions, and recursive triggers are on either way)."""
+    """`store.db` answers `.conn` itself, and hands everything else to sqlite-utils'
+    Database over the same connection (so `execute` commits a write by itself, as it
+    always did, its writes share the store's transactions, and recursive triggers are on
+    either way)."""
     assert store.db.conn is store.conn
     assert store.conn.execute("PRAGMA recursive_triggers").fetchone() == (1,)
-    assert store.db.execute("SELECT count(*) FROM papers").fetchone() == (0,)
+    store.db.execute("INSERT INTO categories (slug, created_at) VALUES ('first', ?)", (T0,))
+    assert not store.conn.in_transaction
     assert store.db["papers"].exists() and store.db.conn is store.conn
     with store.write(), store.db.atomic():  # a savepoint inside the store's transaction
         store.conn.execute("INSERT INTO categories (slug, created_at) VALUES ('probe', ?)", (T0,))
-    assert [c["slug"] for c in store.list_categories()] == ["probe"]
+    assert [c["slug"] for c in store.list_categories()] == ["first", "probe"]

@@ -95,11 +95,11 @@ def dumps(value: Any) -> str:
 
 
 class LazyDatabase:
-    """The store's `db`: the connection (`.conn`, `.execute`, `.close`) at once, and
-    sqlite-utils' `Database` over the same connection only when something asks for more
-    (a migration, the duplicate index's `atomic()`, a table object). The commands that only
-    read use the connection alone, so they never import sqlite-utils (which imports numpy,
-    click and pluggy: about 70 ms of a cold start)."""
+    """The store's `db`: the connection (`.conn`, `.close`) at once, and sqlite-utils'
+    `Database` over the same connection only when something asks for more (`execute`,
+    which commits a write by itself; a migration; the duplicate index's `atomic()`; a table
+    object). The commands that only read use the connection alone, so they never import
+    sqlite-utils (which imports numpy, click and pluggy: about 70 ms of a cold start)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -113,9 +113,6 @@ class LazyDatabase:
 
             self._full = Database(self.conn, execute_plugins=False)
         return self._full
-
-    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
-        return self.conn.execute(sql, parameters)
 
     def close(self) -> None:
         self.conn.close()
@@ -281,7 +278,7 @@ class StoreBase:
 
     @property
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- transactions
 
