@@ -1,4 +1,4 @@
-"""The SQLite history (through sqlite-utils): papers, versions seen, sources, labels, digests.
+"""The SQLite history: papers, versions seen, sources, labels, digests.
 
 One database file a user can open with `sqlite3` or Datasette. WAL mode and a busy timeout;
 every write is a transaction that starts with `BEGIN IMMEDIATE`, so concurrent writers queue
@@ -28,7 +28,10 @@ at once without it are not supported (each would undo the other's pending entrie
 One concern a module; `Store` composes them:
 
 - `db`: the connection (WAL, busy timeout, integrity check), the write transaction, and
-  SQLite failures mapped to named one-line errors (`errors`).
+  SQLite failures mapped to named one-line errors (`errors`). `Store.db` is sqlite-utils'
+  Database over that connection, made on first use (`LazyDatabase`: migrations, the
+  duplicate index); reading needs only `Store.conn`, so the read commands never import
+  sqlite-utils, and a current schema is known from one read of `_migrations`.
 - `migrations`: the named migrations (the store's, then dedup's); `migrate` applies them.
 - `papers`: writes one source's papers, chunk by chunk (`pacing` sizes the chunks and
   lets other writers in), each chunk through `chunkwriter` (lookup -> `adapt_triage.resolve`
