@@ -175,6 +175,14 @@ def measure(path: Path, runs: int) -> None:
             "20",
             "--rank-all",
         ],
+        "search 'low rank' --limit 20 --order newest": [
+            "search",
+            "low rank",
+            "--limit",
+            "20",
+            "--order",
+            "newest",
+        ],
         "digest --since 1d --no-mark": ["digest", "--since", "1d", "--no-mark"],
         "digest --no-mark": ["digest", "--no-mark"],
         "digest --all --since 1d --no-mark": ["digest", "--all", "--since", "1d", "--no-mark"],
@@ -183,7 +191,7 @@ def measure(path: Path, runs: int) -> None:
     }
     base = None
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
-    print(f"{'command':42} {'wall s':>7} {'beyond':>7} {'RSS MiB':>8}  target")
+    print(f"{'command':44} {'wall s':>7} {'beyond':>7} {'RSS MiB':>8}  target")
     for name, args in commands.items():
         _run([exe, *args], env)  # warm-up: page cache, model cache
         results = [_run([exe, *args], env) for _ in range(runs)]
@@ -196,7 +204,7 @@ def measure(path: Path, runs: int) -> None:
         if target is not None:
             ok = beyond <= target and rss < RSS_TARGET_MIB
             verdict = f"<= {target} s, < {RSS_TARGET_MIB} MiB: {'PASS' if ok else 'FAIL'}"
-        print(f"{name:42} {wall:7.2f} {beyond:7.2f} {rss:8.0f}  {verdict}")
+        print(f"{name:44} {wall:7.2f} {beyond:7.2f} {rss:8.0f}  {verdict}")
 
 
 def main() -> None:

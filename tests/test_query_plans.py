@@ -160,6 +160,19 @@ def test_ranked_search_reads_only_its_window_of_newest_matches(store):
         assert ranked and re.search(r"VIRTUAL TABLE INDEX \d+:M\d+>", "\n".join(ranked[0]))
 
 
+def test_newest_search_walks_the_newest_index_not_every_match(store):
+    """`--order newest` pages along `papers_canonical_newest` and keeps the papers among
+    the matches' rowids: no bm25, no `papers` row read per match, no sort of the matches
+    (only the page, after `SCAN h`, is sorted)."""
+    for since in (None, T0):
+        found = plans(store, lambda s=since: store.search("paper", limit=2, since=s))
+        assert_bounded(found, ordered=False)
+        ((_, lines),) = [(sql, lines) for sql, lines in found if "hits" in sql]
+        choose = lines[: lines.index("SCAN h")]
+        assert any("papers_canonical_newest" in line for line in choose), lines
+        assert not any("TEMP B-TREE" in line for line in choose), lines
+
+
 def test_stale_score_count_is_a_range_scan(store):
     for version in ("abc", None):
         found = plans(store, lambda v=version: store.count_stale_scores(v))

@@ -170,16 +170,30 @@ class SearchMixin(QueriesMixin):
                 f"WHERE {' AND '.join(where)} ORDER BY f.rank, f.rowid LIMIT :page"
             )
             params: dict[str, Any] = {}
-        else:
+        elif order == "rank":
             where, params = self._filters(
                 category=category, since=since, include_duplicates=include_duplicates
             )
             where[:0] = ["papers_fts MATCH :match", *newer]
-            by = "f.rank, p.rowid" if order == "rank" else NEWEST_FIRST
             hits = (
                 "SELECT p.rowid AS _rid, f.rank AS _rank "
                 "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
-                f"WHERE {' AND '.join(where)} ORDER BY {by} LIMIT :page"
+                f"WHERE {' AND '.join(where)} ORDER BY f.rank, p.rowid LIMIT :page"
+            )
+        else:
+            # Newest first: walk the papers along the index `list` pages on (newest first)
+            # and keep those among the matches' rowids (no bm25, no row read per match),
+            # until the page is full. Joining every match to sort them read a `papers` row
+            # per match: 1.2 s for 133k matches at a million papers, against 0.08 s.
+            where, params = self._filters(
+                category=category, since=since, include_duplicates=include_duplicates
+            )
+            where.insert(
+                0, "p.rowid IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match)"
+            )
+            hits = (
+                "SELECT p.rowid AS _rid, NULL AS _rank FROM papers p "
+                f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
             )
         outer = "h._rank, h._rid" if order == "rank" else NEWEST_FIRST
         sql = (
