@@ -161,11 +161,15 @@ def test_ranked_search_reads_only_its_window_of_newest_matches(store):
 
 
 def test_newest_search_walks_the_newest_index_not_every_match(store):
-    """`--order newest` pages along `papers_canonical_newest` and keeps the papers among
-    the matches' rowids: no bm25, no `papers` row read per match, no sort of the matches
-    (only the page, after `SCAN h`, is sorted)."""
+    """`--order newest` with more matches than the window pages along
+    `papers_canonical_newest` and keeps the papers among the matches' rowids: no bm25, no
+    `papers` row read per match, no sort of the matches (only the page, after `SCAN h`, is
+    sorted). Within the window, the matches are read and sorted (bounded by the window)."""
+    few = plans(store, lambda: store.search("paper", limit=2, order="newest"))
+    assert_bounded(few, ordered=False)
+    assert "papers_canonical_newest" not in used(few)
     for since in (None, T0):
-        found = plans(store, lambda s=since: store.search("paper", limit=2, since=s))
+        found = plans(store, lambda s=since: store.search("paper", limit=1, window=1, since=s))
         assert_bounded(found, ordered=False)
         ((_, lines),) = [(sql, lines) for sql, lines in found if "hits" in sql]
         choose = lines[: lines.index("SCAN h")]

@@ -242,3 +242,22 @@ def test_show_list_and_digest_read_the_cached_model_never_fit_one(tmp_path, monk
     assert run(["list", "--category", record["labels"][0], "--json"], db=db).exit_code == 0
     assert run(["search", "adaptation", "--json"], db=db).exit_code == 0
     assert run(["digest", "--no-mark", "--json"], db=db).exit_code == 0
+
+
+def test_newest_search_pages_alike_within_and_past_the_window(store):
+    """`order="newest"` sorts the matches whole when they fit the window and walks the
+    newest-first index past it: the same papers in the same order either way, filters and
+    duplicates included."""
+    store.ingest_source("a", [arxiv(n) for n in range(1, 6)], now=T0)
+    store.ingest_source(
+        "b",
+        [arxiv(n, labels=["prompt-tuning"]) for n in range(6, 11)] + [arxiv(3, version=2)],
+        now=T1,
+    )
+    for filters in ({}, {"category": "prompt-tuning"}, {"since": T1}, {"include_duplicates": True}):
+        for limit in (1, 3, 20):
+            whole = store.search("adapters", order="newest", limit=limit, **filters)
+            walked = store.search("adapters", order="newest", limit=limit, window=1, **filters)
+            assert [p.id for p in walked] == [p.id for p in whole], (filters, limit)
+            assert walked.more == whole.more
+    assert len(store.search("adapters", order="newest", limit=20)) == 10

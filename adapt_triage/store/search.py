@@ -125,7 +125,11 @@ class SearchMixin(QueriesMixin):
             # The window (RANK_WINDOW unless given) is never smaller than the page.
             window = max(RANK_WINDOW if window is None else int(window), page, 1)
             cut = None if order != "rank" or rank_all else self._window_start(match, window)
-            sql, params = self._search_sql(category, since, include_duplicates, order, cut)
+            # Newest first: up to `window` matches are sorted whole; more walk the index.
+            many = order == "newest" and self._window_start(match, window) is not None
+            sql, params = self._search_sql(
+                category, since, include_duplicates, order, cut, walk_index=many
+            )
             rows = self._rows(sql, {**params, "match": match, "page": page + 1})
         except sqlite3.OperationalError as exc:
             raise _search_error(query, text, str(exc)) from None
@@ -152,6 +156,8 @@ class SearchMixin(QueriesMixin):
         include_duplicates: bool,
         order: str,
         cut: int | None = None,
+        *,
+        walk_index: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """The search statement: the page of matches is chosen in a CTE, then only its rows
         are read whole. Ranked by the match alone (the default), it never reads a `papers`
@@ -180,11 +186,11 @@ class SearchMixin(QueriesMixin):
                 "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
                 f"WHERE {' AND '.join(where)} ORDER BY f.rank, p.rowid LIMIT :page"
             )
-        else:
-            # Newest first: walk the papers along the index `list` pages on (newest first)
-            # and keep those among the matches' rowids (no bm25, no row read per match),
-            # until the page is full. Joining every match to sort them read a `papers` row
-            # per match: 1.2 s for 133k matches at a million papers, against 0.08 s.
+        elif walk_index:
+            # Newest first, many matches: walk the papers along the index `list` pages on
+            # (newest first) and keep those among the matches' rowids (no bm25, no row read
+            # per match) until the page is full. Joining every match to sort them read a
+            # `papers` row per match: 1.2 s for 133k matches at a million papers, not 0.08 s.
             where, params = self._filters(
                 category=category, since=since, include_duplicates=include_duplicates
             )
@@ -193,6 +199,18 @@ class SearchMixin(QueriesMixin):
             )
             hits = (
                 "SELECT p.rowid AS _rid, NULL AS _rank FROM papers p "
+                f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
+            )
+        else:
+            # Newest first, few matches (at most the window): each is read and sorted,
+            # rather than walking an index past every paper newer than them.
+            where, params = self._filters(
+                category=category, since=since, include_duplicates=include_duplicates
+            )
+            where.insert(0, "papers_fts MATCH :match")
+            hits = (
+                "SELECT p.rowid AS _rid, NULL AS _rank "
+                "FROM papers_fts f CROSS JOIN papers p ON p.rowid = f.rowid "
                 f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
             )
         outer = "h._rank, h._rid" if order == "rank" else NEWEST_FIRST
