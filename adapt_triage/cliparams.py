@@ -16,6 +16,7 @@ coerces as before.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -96,9 +97,20 @@ if RuntimeParam is not None:
 def install(command: Any, ctx: Any) -> None:
     """Give every typer parameter of `command` and its subcommands, their `--help` among
     them, the plain coercion (once; parameters that open files keep typer's). `ctx` is the
-    root context (its help option names are the ones the subcommands inherit)."""
+    root context (its help option names are the ones the subcommands inherit). Nothing is
+    installed when typer's objects are not shaped as expected."""
     if RuntimeParam is None or getattr(command, "_plain_coercion", False):
         return
+    command._plain_coercion = True
+    try:
+        plain = list(_plain_params(command, ctx))
+    except (AttributeError, TypeError, ValueError):  # another typer: keep its own coercion
+        return
+    for param, runtime in plain:
+        param._runtime_param = runtime
+
+
+def _plain_params(command: Any, ctx: Any) -> Iterator[tuple[Any, Any]]:
     stack = [command]
     while stack:
         current = stack.pop()
@@ -115,7 +127,7 @@ def install(command: Any, ctx: Any) -> None:
                 continue
             if descriptor.file_annotation is not None:
                 continue
-            param._runtime_param = PlainRuntimeParam(
+            runtime = PlainRuntimeParam(
                 parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
             )
-    command._plain_coercion = True
+            yield param, runtime

@@ -19,13 +19,7 @@ from adapt_triage.cli import app
 
 
 def _params():
-    stack = [typer.main.get_command(app)]
-    while stack:
-        command = stack.pop()
-        stack.extend(getattr(command, "commands", {}).values())
-        for param in command.params:
-            if getattr(param, "type_descriptor", None) is not None:
-                yield command.name, param
+    return _params_of(typer.main.get_command(app))
 
 
 def _samples(annotation, tmp_path: Path) -> list:
@@ -103,3 +97,29 @@ def test_a_read_command_with_plain_values_does_not_import_pydantic(tmp_path, see
         )
         assert result.stdout.strip(), args
         assert json.loads(result.stderr.strip().splitlines()[-1]) is False, args
+
+
+def test_a_typer_shaped_otherwise_keeps_its_own_coercion(monkeypatch):
+    """If typer's RuntimeParam cannot be made as expected, nothing is installed (no half
+    of the parameters) and typer coerces as before."""
+
+    def unexpected(**_fields):
+        raise TypeError("RuntimeParam takes other fields")
+
+    monkeypatch.setattr(cliparams, "PlainRuntimeParam", unexpected)
+    group = typer.main.get_command(app)
+    ctx = group.context_class(group, info_name="adapt-triage")
+    cliparams.install(group, ctx)
+    assert all(p._runtime_param is None for _, p in _params_of(group))
+    result = run(["list", "--limit", "-1"])
+    assert result.exit_code == 2 and "greater than or equal to 0" in result.stderr
+
+
+def _params_of(group):
+    stack = [group]
+    while stack:
+        command = stack.pop()
+        stack.extend(getattr(command, "commands", {}).values())
+        for param in command.params:
+            if getattr(param, "type_descriptor", None) is not None:
+                yield command.name, param
