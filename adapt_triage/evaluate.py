@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from adapt_triage.classify import Example, TriageClassifier, merge_examples, paper_text
+from adapt_triage.eval_tfidf import CachedTfidf
 from adapt_triage.paper import clean_text
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
 
@@ -104,16 +105,19 @@ def iterative_stratified_folds(
 # Baselines
 
 
+def _keyword_parts(word: str) -> list[str]:
+    parts = re.split(r"[\s-]+", word.lower().strip())
+    if len(parts[-1]) > 4 and parts[-1].endswith("e"):
+        parts[-1] = parts[-1][:-1]
+    return parts
+
+
 def _keyword_pattern(word: str) -> re.Pattern[str]:
     """`fine-tune` matches fine-tune, fine-tuned, fine-tuning, fine tuning; `adapter`
     matches adapters; hyphen and space are interchangeable."""
-    parts = re.split(r"[\s-]+", word.lower().strip())
-    last = parts[-1]
-    if len(last) > 4 and last.endswith("e"):
-        last = last[:-1]
-    parts[-1] = re.escape(last) + r"\w*"
-    body = r"[\s-]?".join(re.escape(p) if k < len(parts) - 1 else p for k, p in enumerate(parts))
-    return re.compile(r"\b" + body, re.IGNORECASE)
+    parts = [re.escape(p) for p in _keyword_parts(word)]
+    parts[-1] += r"\w*"
+    return re.compile(r"\b" + r"[\s-]?".join(parts), re.IGNORECASE)
 
 
 class KeywordRules:
@@ -126,7 +130,28 @@ class KeywordRules:
         self.patterns = {
             slug: [_keyword_pattern(w) for w in ws] for slug, ws in words.items() if ws
         }
+        # Every match starts with the word's first part: where both it and the text are
+        # ASCII, a text without it in lower case has no match (a cheap test before the regex).
+        self.first_parts = {
+            slug: [_keyword_parts(w)[0] for w in ws] for slug, ws in words.items() if ws
+        }
         self.categories = category_order(list(words))
+
+    def _hits(self, text: str) -> dict[str, int]:
+        if not text.isascii():
+            return {
+                slug: sum(len(p.findall(text)) for p in patterns)
+                for slug, patterns in self.patterns.items()
+            }
+        lower = text.lower()
+        return {
+            slug: sum(
+                len(p.findall(text))
+                for p, first in zip(patterns, self.first_parts[slug], strict=True)
+                if first in lower or not first.isascii()
+            )
+            for slug, patterns in self.patterns.items()
+        }
 
     def fit(self, examples: Sequence[Example]) -> KeywordRules:
         return self
@@ -136,10 +161,7 @@ class KeywordRules:
         for paper in papers:
             title, abstract = paper_text(paper)
             text = clean_text(f"{title}. {abstract}")
-            hits = {
-                slug: sum(len(p.findall(text)) for p in patterns)
-                for slug, patterns in self.patterns.items()
-            }
+            hits = self._hits(text)
             total = sum(hits.values())
             scores = {c: (hits.get(c, 0) / total if total else 0.0) for c in self.categories}
             if not total:
@@ -214,9 +236,7 @@ class NaiveBayesBaseline(_OneVsRest):
         self.fit_prior = fit_prior
 
     def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(stop_words="english")
+        return CachedTfidf(stop_words="english")
 
     def _estimator(self):
         from sklearn.naive_bayes import MultinomialNB
@@ -243,9 +263,7 @@ class LinearSVMBaseline(_OneVsRest):
         self.C = C
 
     def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_df=0.95)
+        return CachedTfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_df=0.95)
 
     def _estimator(self):
         from sklearn.svm import LinearSVC
@@ -497,8 +515,8 @@ def cross_validate(
 
     final = model_factory()
     version = ""
-    if isinstance(final, TriageClassifier):
-        version = final.fit(list(examples) + list(extra_training)).model_version
+    if isinstance(final, TriageClassifier):  # the version `fit` would give, without fitting
+        version = final.training_key(list(examples) + list(extra_training))[:12]
     report = EvalReport(
         n_examples=len(examples),
         folds=folds,

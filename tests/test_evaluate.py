@@ -9,7 +9,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from adapt_triage.classify import Example, TriageClassifier, load_realday, load_seed
+from adapt_triage.classify import Example, TriageClassifier, load_realday, load_seed, paper_text
+from adapt_triage.eval_tfidf import CachedTfidf
 from adapt_triage.evaluate import (
     KeywordRules,
     LinearSVMBaseline,
@@ -143,6 +144,45 @@ def test_keyword_rules_baseline():
     assert labels[0] == "adapters" and "fine-tuning" in labels
     assert none == [OFF_TOPIC]
     assert set(scores) == set(DEFAULT_SLUGS)
+
+
+def test_keyword_rules_find_words_in_text_that_stays_non_ascii():
+    rules = KeywordRules({"lora": ["low-rank"], "adapters": ["adapter"], OFF_TOPIC: []})
+    (first, _), (second, _) = rules.predict(
+        [
+            ("Идея: LOW RANK updates", "Low-rank factors cost 5 €."),  # Cyrillic stays
+            ("Адаптеры", "Adapters, and one low-rank update."),  # and both of a tie
+        ]
+    )
+    assert first == ["lora"] and second == ["lora", "adapters"]  # a tie: taxonomy order
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"stop_words": "english"},  # the naive-Bayes baseline's
+        {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "max_df": 0.95},  # the SVM's
+        {"min_df": 2, "max_df": 0.5},  # pruning at both ends
+    ],
+)
+def test_cached_tfidf_gives_scikit_learns_matrices_entry_for_entry(seed, settings):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [" ".join(paper_text(ex)) for ex in seed]
+    for train, test in ((texts[20:], texts[:20]), (texts[:50], texts[40:])):  # cached again
+        expected, ours = TfidfVectorizer(**settings), CachedTfidf(**settings)
+        pairs = [
+            (expected.fit_transform(train), ours.fit_transform(train)),
+            (expected.transform(test), ours.transform(test)),
+        ]
+        assert ours.vocabulary_ == expected.vocabulary_
+        for want, got in pairs:
+            assert want.shape == got.shape
+            assert np.array_equal(want.indptr, got.indptr)
+            assert np.array_equal(want.indices, got.indices)  # the same order in each row
+            assert np.array_equal(want.data, got.data)
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        CachedTfidf(stop_words="english").fit_transform(["the and of", "a"])
 
 
 @pytest.mark.parametrize("baseline", [NaiveBayesBaseline, LinearSVMBaseline])
