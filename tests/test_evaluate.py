@@ -12,6 +12,7 @@ import pytest
 from adapt_triage.classify import Example, TriageClassifier, load_realday, load_seed, paper_text
 from adapt_triage.eval_tfidf import CachedTfidf
 from adapt_triage.evaluate import (
+    EvalReport,
     KeywordRules,
     LinearSVMBaseline,
     NaiveBayesBaseline,
@@ -27,10 +28,12 @@ def seed() -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def report(seed):
-    # fast settings: 3 folds, one repeat
-    # As `adapt-triage eval` runs it: the real-day sample is in every training fold.
-    return cross_validate(seed, folds=3, repeats=1, seed=0, extra_training=load_realday())
+def report(eval_run):
+    """The seed view of the session's `adapt-triage eval --folds 5 --repeats 1` (conftest):
+    `cross_validate` of the seed set, the real-day sample in every training fold."""
+    report = eval_run.report.seed_cv
+    assert isinstance(report, EvalReport)
+    return report
 
 
 def test_folds_partition_and_spread_every_label(seed):
@@ -81,7 +84,8 @@ def test_report_structure_and_json(report, seed):
     assert report.categories == list(DEFAULT_SLUGS)
     assert sum(report.support.values()) == sum(len(ex.labels) for ex in seed)
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["n_examples"] == 71 and data["folds"] == 3 and data["repeats"] == 1
+    assert data["n_examples"] == 71 and data["folds"] == 5 and data["repeats"] == 1
+    assert data["n_extra_training"] == len(load_realday())
     assert len(data["model_version"]) == 12
     model = data["methods"]["model"]
     assert set(model["per_category"]) == set(DEFAULT_SLUGS)
