@@ -110,6 +110,10 @@ class CachedTfidf:
     def _rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         return [_counts(self.config, text) for text in texts]
 
+    def count(self, texts: Sequence[str]) -> None:
+        """Count the terms of `texts` now (before forking workers, which inherit them)."""
+        self._rows(texts)
+
     def fit_transform(self, texts: Sequence[str]) -> Any:
         from sklearn.feature_extraction.text import TfidfTransformer
 

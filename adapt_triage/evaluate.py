@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from adapt_triage.classify import Example, TriageClassifier, merge_examples, paper_text
+from adapt_triage.eval_parallel import run_all
 from adapt_triage.eval_tfidf import CachedTfidf
 from adapt_triage.paper import clean_text
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
@@ -452,6 +453,26 @@ def _summarise(name: str, repeats: list[dict[str, Any]], categories: Sequence[st
     )
 
 
+def known_models(factories: Mapping[str, Callable[[], Model]]) -> bool:
+    """Whether every factory is one of the product's models (no side effects, so their fits
+    may run in other processes)."""
+    return all(f in (TriageClassifier, *BASELINES.values()) for f in factories.values())
+
+
+def prepare(factories: Mapping[str, Callable[[], Model]], papers: Sequence[Any]) -> None:
+    """What every fit would do again, done once before the fits (forked workers inherit
+    it): import scikit-learn's models, count the TF-IDF baselines' terms of every paper."""
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.naive_bayes  # noqa: F401
+    import sklearn.svm  # noqa: F401
+
+    texts = [" ".join(paper_text(p)) for p in papers]
+    for factory in factories.values():
+        if isinstance(factory, type) and issubclass(factory, _OneVsRest):
+            factory()._vectorizer().count(texts)
+
+
 def _predict_folds(
     examples: Sequence[Example],
     split: Sequence[Sequence[int]],
@@ -460,17 +481,22 @@ def _predict_folds(
 ) -> dict[str, list[list[str]]]:
     """Each method's predicted labels for every example, from the model trained on the
     other folds (plus `extra_training`)."""
-    predictions: dict[str, list[list[str]]] = {name: [[] for _ in examples] for name in factories}
-    for test_idx in split:
-        test_set = set(test_idx)
+    tasks = [(fold, name) for fold in range(len(split)) for name in factories]
+
+    def predicted_labels(task: int) -> list[list[str]]:
+        fold, name = tasks[task]
+        test_set = set(split[fold])
         train = [ex for i, ex in enumerate(examples) if i not in test_set]
         train += list(extra_training)
-        test = [examples[i] for i in test_idx]
-        for name, factory in factories.items():
-            model = factory()
-            model.fit(train)
-            for i, (labels, _scores) in zip(test_idx, model.predict(test), strict=True):
-                predictions[name][i] = list(labels)
+        model = factories[name]()
+        model.fit(train)
+        return [list(found) for found, _ in model.predict([examples[i] for i in split[fold]])]
+
+    predictions: dict[str, list[list[str]]] = {name: [[] for _ in examples] for name in factories}
+    done = run_all(predicted_labels, len(tasks), parallel=known_models(factories))
+    for (fold, name), predicted in zip(tasks, done, strict=True):
+        for i, label_list in zip(split[fold], predicted, strict=True):
+            predictions[name][i] = label_list
     return predictions
 
 
@@ -505,6 +531,8 @@ def cross_validate(
         factories = {}
     factories = {MODEL: model_factory, **factories}
 
+    if known_models(factories):
+        prepare(factories, [*examples, *extra_training])
     rng = np.random.default_rng(seed)
     per_method: dict[str, list[dict[str, Any]]] = {name: [] for name in factories}
     for _ in range(repeats):

@@ -4,6 +4,8 @@ model beating every baseline on macro-F1 on the seed set."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from collections import Counter
 
 import numpy as np
@@ -19,6 +21,7 @@ from adapt_triage.evaluate import (
     cross_validate,
     iterative_stratified_folds,
 )
+from adapt_triage.realday_eval import evaluate_real_days, realday_drawn
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC
 
 
@@ -212,3 +215,38 @@ def test_custom_labels_in_user_examples_are_evaluated(seed):
     assert "protein-models" in report.categories
     assert report.support["protein-models"] == 5
     assert report.model.per_category["protein-models"]["f1"]["mean"] > 0.5
+
+
+def test_run_all_keeps_task_order_and_raises_a_workers_error(monkeypatch):
+    from adapt_triage import eval_parallel
+
+    monkeypatch.setattr(eval_parallel, "cores", lambda: 2)
+    assert eval_parallel.run_all(lambda i: (i, os.getpid()), 0) == []
+    results = eval_parallel.run_all(lambda i: (i * i, os.getpid()), 7)
+    assert [r for r, _ in results] == [i * i for i in range(7)]
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert os.getpid() not in {pid for _, pid in results}  # computed by the workers
+    serial = eval_parallel.run_all(lambda i: (i, os.getpid()), 3, parallel=False)
+    assert serial == [(i, os.getpid()) for i in range(3)]
+
+    def fails(i: int) -> int:
+        if i == 2:
+            raise ValueError("fold 2 cannot be fitted")
+        return i
+
+    with pytest.raises(ValueError, match="fold 2"):
+        eval_parallel.run_all(fails, 4)
+
+
+def test_the_report_is_the_same_with_one_core_or_two(seed, monkeypatch):
+    from adapt_triage import eval_parallel
+
+    realday = load_realday()[::40]  # fifty real-day papers: both views, quickly
+    reports = []
+    for n in (1, 2):
+        monkeypatch.setattr(eval_parallel, "cores", lambda n=n: n)
+        seed_cv = cross_validate(seed, folds=2, repeats=1, extra_training=realday)
+        days = evaluate_real_days(seed, realday, realday_drawn(), folds=2)
+        reports.append((seed_cv.to_dict(), days.to_dict()))
+    assert reports[0] == reports[1]
+    assert "test" in reports[0][1]["views"] and reports[0][0]["n_extra_training"] == 50
