@@ -2,15 +2,17 @@
 
 Each (fold, method) of a cross-validation trains and predicts on its own, deterministically,
 so forked worker processes give the same predictions as one fit after the other; `run_all`
-returns them in task order. Where there is one core, no `fork`, or a model the evaluation
-does not know to be free of side effects (a test's spy that records its calls), the tasks
-run in this process, one after the other.
+returns them in task order. Where there is one core, where forking is not safe (anywhere
+but Linux: macOS's system libraries do not survive it), or for a model the evaluation does
+not know to be free of side effects (a test's spy that records its calls), the tasks run in
+this process, one after the other.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -40,7 +42,7 @@ def run_all(work: Callable[[int], T], n: int, *, parallel: bool = True) -> list[
     `parallel`."""
     global _work
     jobs = min(cores(), n) if parallel else 1
-    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < 2 or not sys.platform.startswith("linux"):  # fork is not safe on macOS
         return [work(i) for i in range(n)]
     _work = work
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
