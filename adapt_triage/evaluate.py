@@ -31,6 +31,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from adapt_triage.classify import Example, TriageClassifier, merge_examples, paper_text
+from adapt_triage.eval_parallel import run_all
+from adapt_triage.eval_tfidf import CachedTfidf
 from adapt_triage.paper import clean_text
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
 
@@ -104,16 +106,19 @@ def iterative_stratified_folds(
 # Baselines
 
 
+def _keyword_parts(word: str) -> list[str]:
+    parts = re.split(r"[\s-]+", word.lower().strip())
+    if len(parts[-1]) > 4 and parts[-1].endswith("e"):
+        parts[-1] = parts[-1][:-1]
+    return parts
+
+
 def _keyword_pattern(word: str) -> re.Pattern[str]:
     """`fine-tune` matches fine-tune, fine-tuned, fine-tuning, fine tuning; `adapter`
     matches adapters; hyphen and space are interchangeable."""
-    parts = re.split(r"[\s-]+", word.lower().strip())
-    last = parts[-1]
-    if len(last) > 4 and last.endswith("e"):
-        last = last[:-1]
-    parts[-1] = re.escape(last) + r"\w*"
-    body = r"[\s-]?".join(re.escape(p) if k < len(parts) - 1 else p for k, p in enumerate(parts))
-    return re.compile(r"\b" + body, re.IGNORECASE)
+    parts = [re.escape(p) for p in _keyword_parts(word)]
+    parts[-1] += r"\w*"
+    return re.compile(r"\b" + r"[\s-]?".join(parts), re.IGNORECASE)
 
 
 class KeywordRules:
@@ -126,7 +131,28 @@ class KeywordRules:
         self.patterns = {
             slug: [_keyword_pattern(w) for w in ws] for slug, ws in words.items() if ws
         }
+        # Every match starts with the word's first part: where both it and the text are
+        # ASCII, a text without it in lower case has no match (a cheap test before the regex).
+        self.first_parts = {
+            slug: [_keyword_parts(w)[0] for w in ws] for slug, ws in words.items() if ws
+        }
         self.categories = category_order(list(words))
+
+    def _hits(self, text: str) -> dict[str, int]:
+        if not text.isascii():
+            return {
+                slug: sum(len(p.findall(text)) for p in patterns)
+                for slug, patterns in self.patterns.items()
+            }
+        lower = text.lower()
+        return {
+            slug: sum(
+                len(p.findall(text))
+                for p, first in zip(patterns, self.first_parts[slug], strict=True)
+                if first in lower or not first.isascii()
+            )
+            for slug, patterns in self.patterns.items()
+        }
 
     def fit(self, examples: Sequence[Example]) -> KeywordRules:
         return self
@@ -136,10 +162,7 @@ class KeywordRules:
         for paper in papers:
             title, abstract = paper_text(paper)
             text = clean_text(f"{title}. {abstract}")
-            hits = {
-                slug: sum(len(p.findall(text)) for p in patterns)
-                for slug, patterns in self.patterns.items()
-            }
+            hits = self._hits(text)
             total = sum(hits.values())
             scores = {c: (hits.get(c, 0) / total if total else 0.0) for c in self.categories}
             if not total:
@@ -214,9 +237,7 @@ class NaiveBayesBaseline(_OneVsRest):
         self.fit_prior = fit_prior
 
     def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(stop_words="english")
+        return CachedTfidf(stop_words="english")
 
     def _estimator(self):
         from sklearn.naive_bayes import MultinomialNB
@@ -243,9 +264,7 @@ class LinearSVMBaseline(_OneVsRest):
         self.C = C
 
     def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_df=0.95)
+        return CachedTfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_df=0.95)
 
     def _estimator(self):
         from sklearn.svm import LinearSVC
@@ -434,6 +453,26 @@ def _summarise(name: str, repeats: list[dict[str, Any]], categories: Sequence[st
     )
 
 
+def known_models(factories: Mapping[str, Callable[[], Model]]) -> bool:
+    """Whether every factory is one of the product's models (no side effects, so their fits
+    may run in other processes)."""
+    return all(f in (TriageClassifier, *BASELINES.values()) for f in factories.values())
+
+
+def prepare(factories: Mapping[str, Callable[[], Model]], papers: Sequence[Any]) -> None:
+    """What every fit would do again, done once before the fits (forked workers inherit
+    it): import scikit-learn's models, count the TF-IDF baselines' terms of every paper."""
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.naive_bayes  # noqa: F401
+    import sklearn.svm  # noqa: F401
+
+    texts = [" ".join(paper_text(p)) for p in papers]
+    for factory in factories.values():
+        if isinstance(factory, type) and issubclass(factory, _OneVsRest):
+            factory()._vectorizer().count(texts)
+
+
 def _predict_folds(
     examples: Sequence[Example],
     split: Sequence[Sequence[int]],
@@ -442,17 +481,22 @@ def _predict_folds(
 ) -> dict[str, list[list[str]]]:
     """Each method's predicted labels for every example, from the model trained on the
     other folds (plus `extra_training`)."""
-    predictions: dict[str, list[list[str]]] = {name: [[] for _ in examples] for name in factories}
-    for test_idx in split:
-        test_set = set(test_idx)
+    tasks = [(fold, name) for fold in range(len(split)) for name in factories]
+
+    def predicted_labels(task: int) -> list[list[str]]:
+        fold, name = tasks[task]
+        test_set = set(split[fold])
         train = [ex for i, ex in enumerate(examples) if i not in test_set]
         train += list(extra_training)
-        test = [examples[i] for i in test_idx]
-        for name, factory in factories.items():
-            model = factory()
-            model.fit(train)
-            for i, (labels, _scores) in zip(test_idx, model.predict(test), strict=True):
-                predictions[name][i] = list(labels)
+        model = factories[name]()
+        model.fit(train)
+        return [list(found) for found, _ in model.predict([examples[i] for i in split[fold]])]
+
+    predictions: dict[str, list[list[str]]] = {name: [[] for _ in examples] for name in factories}
+    done = run_all(predicted_labels, len(tasks), parallel=known_models(factories))
+    for (fold, name), predicted in zip(tasks, done, strict=True):
+        for i, label_list in zip(split[fold], predicted, strict=True):
+            predictions[name][i] = label_list
     return predictions
 
 
@@ -487,6 +531,8 @@ def cross_validate(
         factories = {}
     factories = {MODEL: model_factory, **factories}
 
+    if known_models(factories):
+        prepare(factories, [*examples, *extra_training])
     rng = np.random.default_rng(seed)
     per_method: dict[str, list[dict[str, Any]]] = {name: [] for name in factories}
     for _ in range(repeats):
@@ -497,8 +543,8 @@ def cross_validate(
 
     final = model_factory()
     version = ""
-    if isinstance(final, TriageClassifier):
-        version = final.fit(list(examples) + list(extra_training)).model_version
+    if isinstance(final, TriageClassifier):  # the version `fit` would give, without fitting
+        version = final.training_key(list(examples) + list(extra_training))[:12]
     report = EvalReport(
         n_examples=len(examples),
         folds=folds,

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapt_triage.classify import Example, TriageClassifier, merge_examples
-from adapt_triage.evaluate import BASELINES, MODEL, Model, _prf
+from adapt_triage.eval_parallel import run_all
+from adapt_triage.evaluate import BASELINES, MODEL, Model, _prf, known_models, prepare
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC, category_order
 
 __all__ = [
@@ -246,18 +247,35 @@ def evaluate_real_days(
         return out
 
     split = day_folds(dev, folds)
-    cv: dict[str, list[Prediction]] = {name: [([], {})] * len(dev) for name in factories}
+    # every (training part, method) on its own: the day folds, then the held-out days
+    parts: list[tuple[list[Example], list[int] | None]] = []
     for held in split:
         held_set = set(held)
-        train = list(seed) + [ex for i, ex in enumerate(dev) if i not in held_set]
-        test_part = [dev[i] for i in held]
-        for name, factory in factories.items():
-            for i, pred in zip(held, _predict(factory, train, test_part), strict=True):
-                cv[name][i] = pred
-    report.views["cv"] = views_for(dev, cv)
+        parts.append((list(seed) + [ex for i, ex in enumerate(dev) if i not in held_set], held))
     if include_test and test:
-        train = list(seed) + dev
-        final = {name: _predict(f, train, test) for name, f in factories.items()}
+        parts.append((list(seed) + dev, None))
+    tasks = [(part, name) for part in range(len(parts)) for name in factories]
+
+    def predictions(task: int) -> list[Prediction]:
+        part, name = tasks[task]
+        train, rows = parts[part]
+        return _predict(factories[name], train, test if rows is None else [dev[i] for i in rows])
+
+    parallel = known_models(factories)
+    if parallel:
+        prepare(factories, [*seed, *realday])
+    done = run_all(predictions, len(tasks), parallel=parallel)
+    cv: dict[str, list[Prediction]] = {name: [([], {})] * len(dev) for name in factories}
+    final: dict[str, list[Prediction]] = {}
+    for (part, name), predicted in zip(tasks, done, strict=True):
+        rows = parts[part][1]
+        if rows is None:
+            final[name] = predicted
+            continue
+        for i, pred in zip(rows, predicted, strict=True):
+            cv[name][i] = pred
+    report.views["cv"] = views_for(dev, cv)
+    if final:
         report.views["test"] = views_for(test, final)
     return report
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +72,51 @@ def read_only() -> Iterator[Callable[[Path], None]]:  # shared by the fault test
     yield make
     for path in made:
         subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+
+
+@dataclass
+class EvalRun:
+    """One `adapt-triage eval` run: the JSON it printed, the report object the command
+    rendered it from, and what the command passed to `evaluate_all`."""
+
+    output: dict[str, Any]
+    report: Any  # adapt_triage.realday_eval.FullReport
+    call: tuple[tuple[Any, ...], dict[str, Any]]
+
+
+EVAL_ARGS = ("eval", "--format", "json", "--folds", "5", "--repeats", "1")
+
+
+@pytest.fixture(scope="session")
+def eval_run(tmp_path_factory, model_cache_dir) -> EvalRun:
+    """`adapt-triage eval --format json --folds 5 --repeats 1` (every view, the shipped
+    data), run once for the session through the real CLI in-process, which takes about a
+    minute. The report object is recorded on its way out, so that test_evaluate checks the
+    very report the command printed, and test_cli_eval's table test prints it again instead
+    of computing it a second time."""
+    from helpers import run
+
+    from adapt_triage import realday_eval
+
+    home = tmp_path_factory.mktemp("eval-home")
+    calls: list[tuple[tuple[Any, ...], dict[str, Any], Any]] = []
+    evaluate_all = realday_eval.evaluate_all
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        report = evaluate_all(*args, **kwargs)
+        calls.append((args, kwargs, report))
+        return report
+
+    with pytest.MonkeyPatch.context() as mp:  # the user directories, as for every test
+        mp.setenv("ADAPT_TRIAGE_CACHE", str(model_cache_dir))
+        mp.setenv("XDG_CACHE_HOME", str(home / "cache"))
+        mp.setenv("ADAPT_TRIAGE_DB", str(home / "default.db"))
+        mp.setenv("XDG_DATA_HOME", str(home / "data"))
+        mp.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        mp.setenv("NO_COLOR", "1")
+        mp.setenv("COLUMNS", "120")
+        mp.setattr(realday_eval, "evaluate_all", recording)
+        result = run(list(EVAL_ARGS))
+    assert result.exit_code == 0, result.output
+    ((args, kwargs, report),) = calls
+    return EvalRun(json.loads(result.stdout), report, (args, kwargs))

@@ -1,13 +1,18 @@
 """`adapt-triage eval`: (a) the seed cross-validation, (b) real days grouped by day and the
-held-out days, (c) the baselines on the same folds; model first."""
+held-out days, (c) the baselines on the same folds; model first.
+
+The figures come from one run of `eval --format json --folds 5 --repeats 1` for the session
+(conftest's `eval_run`, about a minute); the table test prints that same report again."""
 
 from __future__ import annotations
 
-import json
+import re
 
 import pytest
+from conftest import EVAL_ARGS
 from helpers import run
 
+from adapt_triage import realday_eval
 from adapt_triage.realday_eval import TEST_DAYS
 from adapt_triage.taxonomy import DEFAULT_SLUGS
 
@@ -15,10 +20,8 @@ BASELINES = ("keywords", "tfidf-nb", "tfidf-svm")
 
 
 @pytest.fixture(scope="module")
-def report() -> dict:
-    result = run(["eval", "--format", "json", "--folds", "5", "--repeats", "1"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+def report(eval_run) -> dict:
+    return eval_run.output
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +29,18 @@ def real_days(report) -> dict:
     return report["real_days"]
 
 
-def test_eval_table_shows_the_three_views():
-    result = run(["eval", "--folds", "2", "--repeats", "1", "--day-folds", "2"])
+def test_eval_table_shows_the_three_views(eval_run, monkeypatch):
+    """The table format of the same command: `evaluate_all` hands back the session run's
+    report (after checking it is asked for the same thing) instead of computing it again."""
+
+    def same_run(*args, **kwargs):
+        assert (args, kwargs) == eval_run.call
+        return eval_run.report
+
+    monkeypatch.setattr(realday_eval, "evaluate_all", same_run)
+    table_args = [a for a in EVAL_ARGS if a not in ("--format", "json")]
+    assert table_args == ["eval", "--folds", "5", "--repeats", "1"]
+    result = run(table_args)
     assert result.exit_code == 0, result.output
     out = result.stdout
     lines = out.splitlines()
@@ -39,6 +52,14 @@ def test_eval_table_shows_the_three_views():
     assert "Real days held out: " + ", ".join(TEST_DAYS) in out
     assert "papers drawn at random" in out and "reliability of the first label" in out
     assert "score 0.9-1.0" in out
+    # the figures of the JSON output, in the table's rows
+    macro = eval_run.output["seed_cv"]["methods"]["model"]["macro"]["f1"]
+    (model_row,) = [line for line in lines if line.startswith("model ")]
+    assert model_row.split()[6] == f"{macro['mean']:.2f}±{macro['sd']:.2f}"
+    held_out = eval_run.output["real_days"]["views"]["test"]["all"]["model"]
+    rows = [line.split() for line in lines if re.match(r"  model +\d", line)]
+    assert len(rows) == 4  # (random, all) x (day folds, held-out days); the last is this
+    assert rows[-1][1:4] == [f"{held_out[k]:.2f}" for k in ("precision", "recall", "f1")]
 
 
 def test_eval_seed_json_shows_the_model_above_every_baseline_on_macro_f1(report):

@@ -111,7 +111,7 @@ def test_custom_category_appears_in_eval_once_it_has_examples(tmp_path):
     for paper_id in ids:
         assert run(["label", paper_id, "--add", "federated"], db=db).exit_code == 0
     result = run(
-        ["eval", "--view", "seed", "--format", "json", "--folds", "3", "--repeats", "1"], db=db
+        ["eval", "--view", "seed", "--format", "json", "--folds", "2", "--repeats", "1"], db=db
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)["seed_cv"]

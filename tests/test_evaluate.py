@@ -4,19 +4,24 @@ model beating every baseline on macro-F1 on the seed set."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from adapt_triage.classify import Example, TriageClassifier, load_realday, load_seed
+from adapt_triage.classify import Example, TriageClassifier, load_realday, load_seed, paper_text
+from adapt_triage.eval_tfidf import CachedTfidf
 from adapt_triage.evaluate import (
+    EvalReport,
     KeywordRules,
     LinearSVMBaseline,
     NaiveBayesBaseline,
     cross_validate,
     iterative_stratified_folds,
 )
+from adapt_triage.realday_eval import evaluate_real_days, realday_drawn
 from adapt_triage.taxonomy import DEFAULT_SLUGS, OFF_TOPIC
 
 
@@ -26,10 +31,12 @@ def seed() -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def report(seed):
-    # fast settings: 3 folds, one repeat
-    # As `adapt-triage eval` runs it: the real-day sample is in every training fold.
-    return cross_validate(seed, folds=3, repeats=1, seed=0, extra_training=load_realday())
+def report(eval_run):
+    """The seed view of the session's `adapt-triage eval --folds 5 --repeats 1` (conftest):
+    `cross_validate` of the seed set, the real-day sample in every training fold."""
+    report = eval_run.report.seed_cv
+    assert isinstance(report, EvalReport)
+    return report
 
 
 def test_folds_partition_and_spread_every_label(seed):
@@ -80,7 +87,8 @@ def test_report_structure_and_json(report, seed):
     assert report.categories == list(DEFAULT_SLUGS)
     assert sum(report.support.values()) == sum(len(ex.labels) for ex in seed)
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["n_examples"] == 71 and data["folds"] == 3 and data["repeats"] == 1
+    assert data["n_examples"] == 71 and data["folds"] == 5 and data["repeats"] == 1
+    assert data["n_extra_training"] == len(load_realday())
     assert len(data["model_version"]) == 12
     model = data["methods"]["model"]
     assert set(model["per_category"]) == set(DEFAULT_SLUGS)
@@ -145,6 +153,45 @@ def test_keyword_rules_baseline():
     assert set(scores) == set(DEFAULT_SLUGS)
 
 
+def test_keyword_rules_find_words_in_text_that_stays_non_ascii():
+    rules = KeywordRules({"lora": ["low-rank"], "adapters": ["adapter"], OFF_TOPIC: []})
+    (first, _), (second, _) = rules.predict(
+        [
+            ("Идея: LOW RANK updates", "Low-rank factors cost 5 €."),  # Cyrillic stays
+            ("Адаптеры", "Adapters, and one low-rank update."),  # and both of a tie
+        ]
+    )
+    assert first == ["lora"] and second == ["lora", "adapters"]  # a tie: taxonomy order
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"stop_words": "english"},  # the naive-Bayes baseline's
+        {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "max_df": 0.95},  # the SVM's
+        {"min_df": 2, "max_df": 0.5},  # pruning at both ends
+    ],
+)
+def test_cached_tfidf_gives_scikit_learns_matrices_entry_for_entry(seed, settings):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [" ".join(paper_text(ex)) for ex in seed]
+    for train, test in ((texts[20:], texts[:20]), (texts[:50], texts[40:])):  # cached again
+        expected, ours = TfidfVectorizer(**settings), CachedTfidf(**settings)
+        pairs = [
+            (expected.fit_transform(train), ours.fit_transform(train)),
+            (expected.transform(test), ours.transform(test)),
+        ]
+        assert ours.vocabulary_ == expected.vocabulary_
+        for want, got in pairs:
+            assert want.shape == got.shape
+            assert np.array_equal(want.indptr, got.indptr)
+            assert np.array_equal(want.indices, got.indices)  # the same order in each row
+            assert np.array_equal(want.data, got.data)
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        CachedTfidf(stop_words="english").fit_transform(["the and of", "a"])
+
+
 @pytest.mark.parametrize("baseline", [NaiveBayesBaseline, LinearSVMBaseline])
 def test_trained_baselines_label_every_paper(seed, baseline):
     model = baseline().fit(seed[10:])
@@ -168,3 +215,38 @@ def test_custom_labels_in_user_examples_are_evaluated(seed):
     assert "protein-models" in report.categories
     assert report.support["protein-models"] == 5
     assert report.model.per_category["protein-models"]["f1"]["mean"] > 0.5
+
+
+def test_run_all_keeps_task_order_and_raises_a_workers_error(monkeypatch):
+    from adapt_triage import eval_parallel
+
+    monkeypatch.setattr(eval_parallel, "cores", lambda: 2)
+    assert eval_parallel.run_all(lambda i: (i, os.getpid()), 0) == []
+    results = eval_parallel.run_all(lambda i: (i * i, os.getpid()), 7)
+    assert [r for r, _ in results] == [i * i for i in range(7)]
+    if sys.platform.startswith("linux"):
+        assert os.getpid() not in {pid for _, pid in results}  # computed by the workers
+    serial = eval_parallel.run_all(lambda i: (i, os.getpid()), 3, parallel=False)
+    assert serial == [(i, os.getpid()) for i in range(3)]
+
+    def fails(i: int) -> int:
+        if i == 2:
+            raise ValueError("fold 2 cannot be fitted")
+        return i
+
+    with pytest.raises(ValueError, match="fold 2"):
+        eval_parallel.run_all(fails, 4)
+
+
+def test_the_report_is_the_same_with_one_core_or_two(seed, monkeypatch):
+    from adapt_triage import eval_parallel
+
+    realday = load_realday()[::40]  # fifty real-day papers: both views, quickly
+    reports = []
+    for n in (1, 2):
+        monkeypatch.setattr(eval_parallel, "cores", lambda n=n: n)
+        seed_cv = cross_validate(seed, folds=2, repeats=1, extra_training=realday)
+        days = evaluate_real_days(seed, realday, realday_drawn(), folds=2)
+        reports.append((seed_cv.to_dict(), days.to_dict()))
+    assert reports[0] == reports[1]
+    assert "test" in reports[0][1]["views"] and reports[0][0]["n_extra_training"] == 50
