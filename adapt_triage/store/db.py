@@ -32,6 +32,10 @@ DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before 
 # and never corrupts the file; only the last commits before a power cut can be lost (an
 # interrupted source is re-ingested whole).
 CACHE_KIB = 32 * 1024
+# The page size of a new database (an existing file keeps its own): a paper's row is about
+# 2 KB, so 4 KiB pages held one row and left half of the page empty; 16 KiB pages hold
+# seven or eight (6.9 -> 5.7 KB per paper at 20,000 papers, ingest CPU the same).
+PAGE_SIZE = 16384
 _CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 _CORRUPT_TEXT = ("malformed", "file is not a database", "database corruption")
 
@@ -120,6 +124,7 @@ class StoreBase:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
             self.db = Database(conn, execute_plugins=False)
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE:d}")  # a new file only; before WAL
             self._set_wal()
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
