@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from adapt_triage.stored import loads
+
 Migration = Callable[[Database], None]
 MIGRATIONS: list[Migration] = []
 
@@ -415,3 +417,66 @@ def m009_versions_keep_what_changed(db: Database) -> None:
             FROM versions v JOIN papers p ON p.id = v.paper_id""",
     ):
         db.execute(statement)
+
+
+# The browse_labels view of m004, with each label's score read by `scorepack.score_sql`.
+def _browse_labels_sql() -> str:
+    from adapt_triage.scorepack import score_sql
+
+    return f"""
+        CREATE VIEW browse_labels AS
+        SELECT u.paper_id, p.title, u.label, u.position, 'user' AS labels_from,
+            {score_sql("p.model_scores", "u.label")} AS model_score
+        FROM user_labels u JOIN papers p ON p.id = u.paper_id
+        UNION ALL
+        SELECT p.id, p.title, m.value, CAST(m.key AS INTEGER), 'model',
+            {score_sql("p.model_scores", "m.value")}
+        FROM papers p, json_each(p.model_labels) m
+        WHERE NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id);"""
+
+
+@migration
+def m010_compact_model_scores(db: Database) -> None:
+    """`papers.model_scores` in the compact form of `adapt_triage.scorepack`: the
+    category list once in `score_keys`, each row a JSON array of its id and the scores
+    times 10,000 (410 -> 50 bytes a paper). Existing rows are converted (a row whose
+    scores have more than four decimals keeps its JSON object, which is still read);
+    `browse_labels` reads the new form, and `browse_scores` shows every score of every
+    paper, one row each, for sqlite3 and Datasette users."""
+    from adapt_triage.scorepack import SCALE, ScoreKeys
+
+    conn = db.conn
+    conn.execute("CREATE TABLE score_keys (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE)")
+    keys = ScoreKeys(conn)
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT rowid, model_scores FROM papers WHERE rowid > ? "
+            "AND model_scores LIKE '{%' ORDER BY rowid LIMIT 5000",
+            (last,),
+        ).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        updates = []
+        for rowid, text in rows:
+            scores = loads(text, None)
+            if isinstance(scores, dict) and scores:
+                packed = keys.text(scores)
+                if packed != text:
+                    updates.append((packed, rowid))
+        conn.executemany("UPDATE papers SET model_scores = ? WHERE rowid = ?", updates)
+    conn.execute("DROP VIEW IF EXISTS browse_labels")
+    conn.execute(_browse_labels_sql())
+    conn.execute(
+        f"""CREATE VIEW browse_scores AS
+        SELECT p.id AS paper_id, p.title, e.value AS category,
+            json_extract(p.model_scores, '$[' || (e.key + 1) || ']') / {SCALE:d}.0 AS score
+        FROM papers p JOIN score_keys k
+            ON k.id = CAST(substr(p.model_scores, 2) AS INTEGER), json_each(k.keys) e
+        WHERE json_valid(p.model_scores) AND json_type(p.model_scores) = 'array'
+        UNION ALL
+        SELECT p.id, p.title, e.key, e.value
+        FROM papers p, json_each(p.model_scores) e
+        WHERE json_valid(p.model_scores) AND json_type(p.model_scores) = 'object'"""
+    )

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapt_triage.scorepack import SCORE_KEYS_SQL, ScoreKeys
 from adapt_triage.store.queries import decode_paper, row_to_paper
 
 _TABLES = (
@@ -73,7 +74,12 @@ class Staging:
             )
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{temp}_key ON {temp} ({key})")
         self.columns = [r[1] for r in conn.execute("PRAGMA main.table_info(papers)")]
+        self.score_keys = ScoreKeys(conn)  # the source's score lists (see scorepack)
         self.clear()
+
+    def scores_text(self, scores: Mapping[str, Any] | None) -> str:
+        """A paper's scores as `papers.model_scores` stores them."""
+        return self.score_keys.text(scores)
 
     def clear(self) -> None:
         for temp, _, _ in _TABLES:
@@ -131,7 +137,11 @@ class Staging:
         return entry
 
     def update_paper(self, pid: str, changes: Mapping[str, Any]) -> None:
-        """Stage new values for a known paper's columns."""
+        """Stage new values for a known paper's columns (`model_scores` as a JSON object,
+        stored packed)."""
+        if "model_scores" in changes:
+            scores = json.loads(changes["model_scores"] or "{}")
+            changes = {**changes, "model_scores": self.scores_text(scores)}
         entry = self.entries[pid]
         assert entry is not None
         if entry.op is None:
@@ -282,7 +292,10 @@ def discard_stale(conn: sqlite3.Connection, index: Callable[[], Any]) -> int:
     cursor = conn.cursor()
     cursor.row_factory = sqlite3.Row
     for (pid,) in pending:
-        row = cursor.execute("SELECT * FROM main.papers WHERE id = ?", (pid,)).fetchone()
+        row = cursor.execute(
+            f"SELECT p.*, {SCORE_KEYS_SQL} AS _score_keys FROM main.papers p WHERE p.id = ?",
+            (pid,),
+        ).fetchone()
         if row is not None:
             paper = row_to_paper(decode_paper(dict(row)))
             dedup.add(pid, paper, canonical_id=row["duplicate_of"])
