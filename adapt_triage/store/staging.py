@@ -68,9 +68,10 @@ class Staging:
         self._pending: list[tuple[str, int]] = []
         for temp, table, key in _TABLES:
             extra = ", NULL AS _op, NULL AS _changes" if temp == "stage_papers" else ""
+            listed = "paper_id, source, first_seen" if temp == "stage_sources" else "*"
             conn.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS "
-                f"SELECT *{extra} FROM main.{table} WHERE 0"
+                f"SELECT {listed}{extra} FROM main.{table} WHERE 0"
             )
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{temp}_key ON {temp} ({key})")
         self.columns = [r[1] for r in conn.execute("PRAGMA main.table_info(papers)")]
@@ -107,7 +108,8 @@ class Staging:
         for (pid,) in self.conn.execute(
             "SELECT paper_id FROM temp.stage_sources WHERE source = ?1 "
             "AND paper_id IN (SELECT value FROM json_each(?2)) "
-            "UNION SELECT paper_id FROM main.paper_sources WHERE source = ?1 "
+            "UNION SELECT paper_id FROM main.paper_source_ids WHERE source_id = "
+            "(SELECT id FROM main.source_keys WHERE source = ?1) "
             "AND paper_id IN (SELECT value FROM json_each(?2))",
             (self.source, ids),
         ):
@@ -258,9 +260,15 @@ class Staging:
             "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
             "ORDER BY v.rowid"
         )
+        # paper_sources is a view: its rows name the source by id (see m011)
         conn.execute(
-            "INSERT OR IGNORE INTO main.paper_sources SELECT * FROM temp.stage_sources "
-            "ORDER BY rowid"
+            "INSERT OR IGNORE INTO main.source_keys (source) "
+            "SELECT DISTINCT source FROM temp.stage_sources"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO main.paper_source_ids (paper_id, source_id, first_seen) "
+            "SELECT s.paper_id, k.id, s.first_seen FROM temp.stage_sources s "
+            "JOIN main.source_keys k ON k.source = s.source ORDER BY s.rowid"
         )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
