@@ -2,7 +2,8 @@
 returns (list, search, show, digest rows) and every renderer reads by attribute.
 
 `StoredPaper.from_row` is the one place a `papers` row (JSON columns as text, the user's
-labels as a JSON array in `_user_labels`) becomes a paper; `to_contract` is the one place
+labels as a JSON array in `_user_labels`, the category list of the compact scores in
+`_score_keys`, see `adapt_triage.scorepack`) becomes a paper; `to_contract` is the one place
 a stored paper becomes its JSON record: `CONTRACT_FIELDS` first, in their order, then
 `primary`, `primary_score` and `STORED_EXTRAS`.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapt_triage.paper import CONTRACT_FIELDS, Paper
+from adapt_triage.scorepack import unpack
 
 # The stored extras of a paper's JSON record, after the contract fields.
 STORED_EXTRAS = (
@@ -77,6 +79,7 @@ class StoredPaper:
         """A `papers` row (all columns, or a subset such as id and title) as a paper."""
         model_labels = list(loads(row.get("model_labels"), []))
         user = list(loads(row.get("_user_labels"), []))
+        scores = unpack(row.get("model_scores"), row.get("_score_keys"))
         return cls(
             id=row["id"],
             title=row.get("title") or "",
@@ -97,12 +100,12 @@ class StoredPaper:
             dup_reason=row.get("dup_reason"),
             dup_score=row.get("dup_score"),
             model_labels=model_labels,
-            model_scores=dict(loads(row.get("model_scores"), {})),
+            model_scores=scores,
             model_version=row.get("model_version"),
             shown_in_digest=row.get("shown_in_digest"),
             user_labels=user or None,
             labels=list(user) if user else list(model_labels),
-            scores=dict(loads(row.get("model_scores"), {})),
+            scores=dict(scores),
         )
 
     @property

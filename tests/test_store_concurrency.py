@@ -59,6 +59,13 @@ def table_counts(store: Store) -> dict[str, int]:
 
 def test_killed_ingest_leaves_database_as_before_that_source(tmp_path):
     db = tmp_path / "history.db"
+    # 4 KiB pages (an older database's; a new one has 8 KiB): the rows of 300 small papers
+    # then overflow the worker's 5-page cache and reach the WAL before any commit.
+    old = sqlite3.connect(db)
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("CREATE TABLE scratch (x)")
+    old.execute("DROP TABLE scratch")
+    old.close()
     first = start_worker("ingest", str(db), "feed-a", "1", "50")
     summary_a = finish(first)
     assert summary_a["new"] == 50

@@ -38,7 +38,7 @@ def test_open_creates_directories_wal_foreign_keys_and_full_schema(tmp_path):
         assert names == [fn.__name__ for fn in MIGRATIONS] + [
             f"dedup:{fn.__name__}" for fn in dedup.MIGRATIONS
         ]
-        tables = set(store.db.table_names())
+        tables = set(store.db.table_names()) | set(store.db.view_names())  # paper_sources: a view
         assert {
             "papers",
             "versions",

@@ -42,7 +42,9 @@ One concern a module; `Store` composes them:
 Tables (see `migrations` for the exact DDL):
 
 - `papers`: one row per stable id (`arxiv:`, `doi:`, `title:`). JSON columns: `authors`,
-  `categories`, `model_labels`, `model_scores`. `duplicate_of` links a near-duplicate to the
+  `categories`, `model_labels`, `model_scores` (packed: the id of its category list in
+  `score_keys`, then the scores times 10,000; see `adapt_triage.scorepack`, and the
+  `browse_scores` view for one row a score). `duplicate_of` links a near-duplicate to the
   first-seen canonical paper (never a chain), with `dup_reason` and `dup_score`.
   `first_seen` is when the paper arrived; `last_seen` is the last time something new about
   it arrived (a newer version, a source that had not carried it, a field that was missing).
@@ -51,7 +53,8 @@ Tables (see `migrations` for the exact DDL):
   with the title and abstract of that version where they differ from the paper's current
   text (NULL where equal: a paper's text is stored once); the `version_texts` view gives
   every version with its whole text.
-- `paper_sources`: every source that carried a paper (the arXiv feed and Hugging Face, say).
+- `paper_sources`: every source that carried a paper (the arXiv feed and Hugging Face, say);
+  a view over `paper_source_ids`, which names each source by its id in `source_keys`.
 - `sources`: every source ever ingested, with conditional-GET state and the last fetch's
   result; `subscribed` marks the user's feeds.
 - `user_labels`: the user's label SET for a paper (one row per label, `position` keeps the

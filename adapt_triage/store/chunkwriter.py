@@ -176,7 +176,7 @@ class ChunkWriter:
         staging, source, when = self.staging, self.source, self.when
         pid, paper = decision.paper_id, decision.paper
         if isinstance(decision, New):
-            staging.insert_paper(_paper_values(decision, source, when))
+            staging.insert_paper(_paper_values(decision, source, when, staging.scores_text))
         if isinstance(decision, New) or decision.new_source:
             staging.add_source(pid, source, when)
         if isinstance(decision, New) or decision.new_version:
@@ -224,7 +224,9 @@ def _named_failure(source: str, index: int, paper: Paper) -> Iterator[None]:
         ) from exc
 
 
-def _paper_values(decision: New, source: str, when: str) -> dict[str, Any]:
+def _paper_values(
+    decision: New, source: str, when: str, scores_text: Callable[[Any], str]
+) -> dict[str, Any]:
     paper = decision.paper
     labels = list(paper.labels or [])
     dup = decision if isinstance(decision, Duplicate) else None
@@ -248,7 +250,7 @@ def _paper_values(decision: New, source: str, when: str) -> dict[str, Any]:
         "dup_reason": dup.reason if dup else None,
         "dup_score": dup.score if dup else None,
         "model_labels": dumps(labels),
-        "model_scores": dumps(dict(paper.scores or {})),
+        "model_scores": scores_text(paper.scores),
         "model_version": decision.model_version if labels else None,
     }
 

@@ -31,6 +31,11 @@ DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before 
 # and never corrupts the file; only the last commits before a power cut can be lost (an
 # interrupted source is re-ingested whole).
 CACHE_KIB = 32 * 1024
+# The page size of a new database (an existing file keeps its own): a paper's row is about
+# 2 KB, so 4 KiB pages held one row and left half of the page empty. 8 KiB pages hold
+# three or four (the papers table 3.26 -> 2.55 KB a paper, ingest CPU the same); 16 KiB
+# would save 0.2 KB more, but an empty database would be 0.8 MB and its WAL 1.7 MB.
+PAGE_SIZE = 8192
 _CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 _CORRUPT_TEXT = ("malformed", "file is not a database", "database corruption")
 
@@ -163,6 +168,7 @@ class StoreBase:
             conn.execute("PRAGMA recursive_triggers = ON")
             self.conn = conn
             self.db: Database = cast("Database", LazyDatabase(conn))
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE:d}")  # a new file only; before WAL
             self._set_wal()
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")

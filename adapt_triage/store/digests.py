@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from adapt_triage.scorepack import score_sql
 from adapt_triage.store.db import dumps, normalize_timestamp, stamp
 from adapt_triage.store.queries import PAPER_COLUMNS, QueriesMixin, decode_paper
 from adapt_triage.stored import StoredPaper
@@ -26,8 +27,8 @@ def _scored_window(where: Sequence[str]) -> str:
         FROM papers p WHERE {" AND ".join(where)}),
     scored AS (
         SELECT rid, fs, pub, COALESCE(ulabel, mlabel, '{OFF_TOPIC}') AS _primary,
-            CASE WHEN ulabel IS NOT NULL THEN 1.0 ELSE COALESCE((SELECT value FROM
-                json_each(ms) WHERE key = COALESCE(mlabel, '{OFF_TOPIC}')), 0.0) END AS _score
+            CASE WHEN ulabel IS NOT NULL THEN 1.0 ELSE COALESCE(
+                {score_sql("ms", f"COALESCE(mlabel, '{OFF_TOPIC}')")}, 0.0) END AS _score
         FROM win)"""
 
 

@@ -11,10 +11,14 @@ was written by a newer adapt-triage and is refused.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
-Migration = Callable[[Database], None]
+from adapt_triage.stored import loads
+
+Migration = Callable[["Database"], None]
 MIGRATIONS: list[Migration] = []
 
 
@@ -415,3 +419,105 @@ def m009_versions_keep_what_changed(db: Database) -> None:
             FROM versions v JOIN papers p ON p.id = v.paper_id""",
     ):
         db.execute(statement)
+
+
+# The browse_labels view of m004, with each label's score read by `scorepack.score_sql`.
+def _browse_labels_sql() -> str:
+    from adapt_triage.scorepack import score_sql
+
+    return f"""
+        CREATE VIEW browse_labels AS
+        SELECT u.paper_id, p.title, u.label, u.position, 'user' AS labels_from,
+            {score_sql("p.model_scores", "u.label")} AS model_score
+        FROM user_labels u JOIN papers p ON p.id = u.paper_id
+        UNION ALL
+        SELECT p.id, p.title, m.value, CAST(m.key AS INTEGER), 'model',
+            {score_sql("p.model_scores", "m.value")}
+        FROM papers p, json_each(p.model_labels) m
+        WHERE NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id);"""
+
+
+@migration
+def m010_compact_model_scores(db: Database) -> None:
+    """`papers.model_scores` in the compact form of `adapt_triage.scorepack`: the
+    category list once in `score_keys`, each row a JSON array of its id and the scores
+    times 10,000 (410 -> 50 bytes a paper). Existing rows are converted (a row whose
+    scores have more than four decimals keeps its JSON object, which is still read);
+    `browse_labels` reads the new form, and `browse_scores` shows every score of every
+    paper, one row each, for sqlite3 and Datasette users."""
+    from adapt_triage.scorepack import SCALE, ScoreKeys
+
+    conn = db.conn
+    conn.execute("CREATE TABLE score_keys (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE)")
+    keys = ScoreKeys(conn)
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT rowid, model_scores FROM papers WHERE rowid > ? "
+            "AND model_scores LIKE '{%' ORDER BY rowid LIMIT 5000",
+            (last,),
+        ).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        updates = []
+        for rowid, text in rows:
+            scores = loads(text, None)
+            if isinstance(scores, dict) and scores:
+                packed = keys.text(scores)
+                if packed != text:
+                    updates.append((packed, rowid))
+        conn.executemany("UPDATE papers SET model_scores = ? WHERE rowid = ?", updates)
+    conn.execute("DROP VIEW IF EXISTS browse_labels")
+    conn.execute(_browse_labels_sql())
+    conn.execute(
+        f"""CREATE VIEW browse_scores AS
+        SELECT p.id AS paper_id, p.title, e.value AS category,
+            json_extract(p.model_scores, '$[' || (e.key + 1) || ']') / {SCALE:d}.0 AS score
+        FROM papers p JOIN score_keys k
+            ON k.id = CAST(substr(p.model_scores, 2) AS INTEGER), json_each(k.keys) e
+        WHERE json_valid(p.model_scores) AND json_type(p.model_scores) = 'array'
+        UNION ALL
+        SELECT p.id, p.title, e.key, e.value
+        FROM papers p, json_each(p.model_scores) e
+        WHERE json_valid(p.model_scores) AND json_type(p.model_scores) = 'object'"""
+    )
+
+
+@migration
+def m011_paper_sources_by_id(db: Database) -> None:
+    """`paper_sources` names each source once: its rows move to `paper_source_ids`
+    (WITHOUT ROWID, keyed by paper and a small source id; `source_keys` holds each source's
+    text once), and `paper_sources` becomes a view with the same columns, so every reader
+    (and an INSERT, through its trigger) works as before. 185 -> 50 bytes a paper: the
+    source text was in every row and again in the key's index."""
+    db.executescript(
+        """
+        CREATE TABLE source_keys (id INTEGER PRIMARY KEY, source TEXT NOT NULL UNIQUE);
+        INSERT INTO source_keys (source)
+            SELECT source FROM paper_sources GROUP BY source ORDER BY min(rowid);
+        CREATE TABLE paper_source_ids (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            source_id INTEGER NOT NULL REFERENCES source_keys(id),
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (paper_id, source_id)
+        ) WITHOUT ROWID;
+        INSERT INTO paper_source_ids (paper_id, source_id, first_seen)
+            SELECT ps.paper_id, k.id, ps.first_seen
+            FROM paper_sources ps JOIN source_keys k ON k.source = ps.source ORDER BY ps.rowid;
+        DROP TABLE paper_sources;
+        CREATE VIEW paper_sources AS
+            SELECT r.paper_id, k.source, r.first_seen, r.source_id AS rowid
+            FROM paper_source_ids r JOIN source_keys k ON k.id = r.source_id;
+        CREATE TRIGGER paper_sources_insert INSTEAD OF INSERT ON paper_sources BEGIN
+            INSERT OR IGNORE INTO source_keys (source) VALUES (new.source);
+            INSERT OR IGNORE INTO paper_source_ids (paper_id, source_id, first_seen)
+                VALUES (new.paper_id, (SELECT id FROM source_keys WHERE source = new.source),
+                        new.first_seen);
+        END;
+        CREATE TRIGGER paper_sources_delete INSTEAD OF DELETE ON paper_sources BEGIN
+            DELETE FROM paper_source_ids WHERE paper_id = old.paper_id
+                AND source_id = (SELECT id FROM source_keys WHERE source = old.source);
+        END;
+        """
+    )

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from adapt_triage.paper import Paper, normalize_doi, parse_arxiv_id
+from adapt_triage.scorepack import SCORE_KEYS_SQL
 from adapt_triage.store.db import StoreBase, dumps, normalize_timestamp
 from adapt_triage.store.errors import (
     AmbiguousIdError,
@@ -30,11 +31,12 @@ def decode_paper(row: Mapping[str, Any]) -> StoredPaper:
     return StoredPaper.from_row(row)
 
 
-PAPER_COLUMNS = """
+PAPER_COLUMNS = f"""
     p.*,
     (SELECT json_group_array(label) FROM
         (SELECT label FROM user_labels u WHERE u.paper_id = p.id ORDER BY u.position)
-    ) AS _user_labels
+    ) AS _user_labels,
+    {SCORE_KEYS_SQL} AS _score_keys
 """
 NEWEST_FIRST = "p.first_seen DESC, p.published DESC, p.rowid ASC"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from adapt_triage.scorepack import ScoreKeys
 from adapt_triage.store.db import StoreBase, dumps
 from adapt_triage.store.queries import PAPER_COLUMNS, decode_paper
 from adapt_triage.stored import StoredPaper
@@ -22,11 +23,12 @@ class ScoresMixin(StoreBase):
         Returns how many papers were found."""
         count = 0
         with self.write() as conn:
+            packed = ScoreKeys(conn)
             for paper_id, labels, scores in items:
                 count += conn.execute(
                     "UPDATE papers SET model_labels = ?, model_scores = ?, model_version = ? "
                     "WHERE id = ?",
-                    (dumps(list(labels)), dumps(dict(scores)), model_version, paper_id),
+                    (dumps(list(labels)), packed.text(scores), model_version, paper_id),
                 ).rowcount
         return count
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapt_triage.scorepack import SCORE_KEYS_SQL, ScoreKeys
 from adapt_triage.store.queries import decode_paper, row_to_paper
 
 _TABLES = (
@@ -67,13 +68,19 @@ class Staging:
         self._pending: list[tuple[str, int]] = []
         for temp, table, key in _TABLES:
             extra = ", NULL AS _op, NULL AS _changes" if temp == "stage_papers" else ""
+            listed = "paper_id, source, first_seen" if temp == "stage_sources" else "*"
             conn.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS "
-                f"SELECT *{extra} FROM main.{table} WHERE 0"
+                f"SELECT {listed}{extra} FROM main.{table} WHERE 0"
             )
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{temp}_key ON {temp} ({key})")
         self.columns = [r[1] for r in conn.execute("PRAGMA main.table_info(papers)")]
+        self.score_keys = ScoreKeys(conn)  # the source's score lists (see scorepack)
         self.clear()
+
+    def scores_text(self, scores: Mapping[str, Any] | None) -> str:
+        """A paper's scores as `papers.model_scores` stores them."""
+        return self.score_keys.text(scores)
 
     def clear(self) -> None:
         for temp, _, _ in _TABLES:
@@ -101,7 +108,8 @@ class Staging:
         for (pid,) in self.conn.execute(
             "SELECT paper_id FROM temp.stage_sources WHERE source = ?1 "
             "AND paper_id IN (SELECT value FROM json_each(?2)) "
-            "UNION SELECT paper_id FROM main.paper_sources WHERE source = ?1 "
+            "UNION SELECT paper_id FROM main.paper_source_ids WHERE source_id = "
+            "(SELECT id FROM main.source_keys WHERE source = ?1) "
             "AND paper_id IN (SELECT value FROM json_each(?2))",
             (self.source, ids),
         ):
@@ -131,7 +139,11 @@ class Staging:
         return entry
 
     def update_paper(self, pid: str, changes: Mapping[str, Any]) -> None:
-        """Stage new values for a known paper's columns."""
+        """Stage new values for a known paper's columns (`model_scores` as a JSON object,
+        stored packed)."""
+        if "model_scores" in changes:
+            scores = json.loads(changes["model_scores"] or "{}")
+            changes = {**changes, "model_scores": self.scores_text(scores)}
         entry = self.entries[pid]
         assert entry is not None
         if entry.op is None:
@@ -248,9 +260,15 @@ class Staging:
             "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
             "ORDER BY v.rowid"
         )
+        # paper_sources is a view: its rows name the source by id (see m011)
         conn.execute(
-            "INSERT OR IGNORE INTO main.paper_sources SELECT * FROM temp.stage_sources "
-            "ORDER BY rowid"
+            "INSERT OR IGNORE INTO main.source_keys (source) "
+            "SELECT DISTINCT source FROM temp.stage_sources"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO main.paper_source_ids (paper_id, source_id, first_seen) "
+            "SELECT s.paper_id, k.id, s.first_seen FROM temp.stage_sources s "
+            "JOIN main.source_keys k ON k.source = s.source ORDER BY s.rowid"
         )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
@@ -282,7 +300,10 @@ def discard_stale(conn: sqlite3.Connection, index: Callable[[], Any]) -> int:
     cursor = conn.cursor()
     cursor.row_factory = sqlite3.Row
     for (pid,) in pending:
-        row = cursor.execute("SELECT * FROM main.papers WHERE id = ?", (pid,)).fetchone()
+        row = cursor.execute(
+            f"SELECT p.*, {SCORE_KEYS_SQL} AS _score_keys FROM main.papers p WHERE p.id = ?",
+            (pid,),
+        ).fetchone()
         if row is not None:
             paper = row_to_paper(decode_paper(dict(row)))
             dedup.add(pid, paper, canonical_id=row["duplicate_of"])

@@ -1,0 +1,232 @@
+"""The store's size (issue 12): a new database's page size, the compact model scores of
+`adapt_triage.scorepack`, and the migration that converts an older database's rows."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sqlite3
+
+import pytest
+from conftest import FIXTURES
+from helpers import jsonl, run
+from sqlite_utils import Database
+
+from adapt_triage import scorepack
+from adapt_triage.classify import default_model_version
+from adapt_triage.model import training_state
+from adapt_triage.store import Store, migrate
+from adapt_triage.store.db import CACHE_KIB, PAGE_SIZE
+
+DAY1 = FIXTURES / "cli" / "arxiv_cs_lg_day1.xml"
+
+
+def query(db, sql, params=()):
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_new_database_gets_large_pages_wal_and_a_cache_sized_in_bytes(tmp_path):
+    with Store(tmp_path / "new.db") as store:
+        conn = store.db.conn
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 8192
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # KiB, any page
+
+
+def test_an_existing_database_keeps_its_page_size(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("CREATE TABLE t (x)")
+    old.close()
+    with Store(path) as store:
+        assert store.db.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert run(["ingest", "-q", DAY1], db=path).exit_code == 0
+    assert len(jsonl(run(["list", "--format", "jsonl"], db=path).stdout)) == 2
+
+
+def test_pack_gives_four_decimal_scores_back_exactly_and_refuses_the_rest():
+    scores = {"lora": 0.8123, "adapters": 0.0407, "off-topic": 0.0, "x": 1.0, "y": 0.1}
+    text = scorepack.pack(scores, 7)
+    assert text == "[7,8123,407,0,10000,1000]"
+    keys = scorepack.keys_text(tuple(scores))
+    assert scorepack.unpack(text, keys) == scores
+    assert list(scorepack.unpack(text, keys)) == list(scores)  # the model's order
+    for bad in (0.123456, math.nan, math.inf, "0.5", True):
+        assert scorepack.pack({"lora": bad}, 1) is None
+    # The object form (older rows, scores with more decimals) is still read.
+    assert scorepack.unpack('{"lora": 0.123456}', None) == {"lora": 0.123456}
+    for empty in (None, "", "not json", "[]", "[3,1,2]"):  # [3,1,2]: its key list unknown
+        assert scorepack.unpack(empty, None) == {}
+
+
+def test_ingested_scores_are_stored_compact_and_read_back_as_classified(tmp_path):
+    db = tmp_path / "t.db"
+    classified = {r["id"]: r["scores"] for r in jsonl(run(["classify", DAY1]).stdout)}
+    assert run(["ingest", "-q", DAY1], db=db).exit_code == 0
+    listed = jsonl(run(["list", "--format", "jsonl"], db=db).stdout)
+    assert {r["id"]: r["scores"] for r in listed} == classified
+    assert all(len(scores) >= 16 for scores in classified.values())
+    ((keys,),) = query(db, "SELECT keys FROM score_keys")
+    assert json.loads(keys) == list(next(iter(classified.values())))
+    for (text,) in query(db, "SELECT model_scores FROM papers"):
+        assert text.startswith("[1,") and len(text) < 120
+    shown = json.loads(run(["show", "2501.00001", "--format", "json"], db=db).stdout)
+    assert shown["scores"] == classified["arxiv:2501.00001"]
+    # The views decode them: one row a score, and each label's score.
+    by_view = query(
+        db,
+        "SELECT category, score FROM browse_scores WHERE paper_id = 'arxiv:2501.00001'",
+    )
+    assert dict(by_view) == classified["arxiv:2501.00001"]
+    labels = query(
+        db,
+        "SELECT label, model_score FROM browse_labels WHERE paper_id = 'arxiv:2501.00001'",
+    )
+    assert labels and all(score == classified["arxiv:2501.00001"][k] for k, score in labels)
+
+
+def test_a_relabelled_paper_and_a_reclassify_keep_compact_scores(tmp_path):
+    db = tmp_path / "t.db"
+    assert run(["ingest", "-q", DAY1], db=db).exit_code == 0
+    with Store(db) as store:
+        store.update_scores_many([("arxiv:2501.00001", ["lora"], {"lora": 0.25, "b": 0.5})], "m")
+        store.update_scores_many([("arxiv:2501.00002", ["lora"], {"lora": 0.123456})], "m")
+        paper = store.get_paper("arxiv:2501.00001")
+        assert paper is not None and paper.scores == {"lora": 0.25, "b": 0.5}
+        other = store.get_paper("arxiv:2501.00002")
+        assert other is not None and other.scores == {"lora": 0.123456}
+    assert query(db, "SELECT count(*) FROM score_keys") == [(3,)]
+    assert query(db, "SELECT model_scores FROM papers WHERE id = 'arxiv:2501.00002'") == [
+        ('{"lora": 0.123456}',)
+    ]
+    assert query(
+        db,
+        "SELECT category, score FROM browse_scores WHERE paper_id LIKE 'arxiv:2501.0000_' "
+        "ORDER BY paper_id, category",
+    ) == [("b", 0.5), ("lora", 0.25), ("lora", 0.123456)]
+
+
+OLD_SCORES = {
+    "arxiv:2401.00001": {"lora": 0.9123, "adapters": 0.5, "off-topic": 0.0012},
+    "arxiv:2401.00002": {"off-topic": 0.97, "lora": 0.0301},
+    "arxiv:2401.00003": {"lora": 0.123456, "adapters": 0.5},  # not four decimals
+    "arxiv:2401.00004": {},
+}
+
+
+@pytest.fixture
+def old_db(tmp_path):
+    """A database of the schema before m010 (m001..m009), with rows as that version wrote
+    them: JSON-object scores, a user's label, versions and sources."""
+    path = tmp_path / "old.db"
+    old = Database(str(path))
+    migrate(old, upto=9)
+    assert "m009_versions_keep_what_changed" in {
+        r[0] for r in old.execute("SELECT name FROM _migrations")
+    }
+    for n, (pid, scores) in enumerate(OLD_SCORES.items(), 1):
+        labels = sorted(scores, key=lambda k: -scores[k])[:1]
+        old.conn.execute(
+            "INSERT INTO papers (id, title, abstract, authors, url, arxiv_id, version, "
+            "source, first_seen, last_seen, model_labels, model_scores, model_version) "
+            "VALUES (?, ?, ?, '[\"A. Author\"]', ?, ?, 1, 'feed.xml', ?, ?, ?, ?, 'm1')",
+            (
+                pid,
+                f"Old paper {n} on low-rank adapters",
+                f"Abstract {n} of an old paper.",
+                f"https://arxiv.org/abs/{pid[6:]}",
+                pid[6:],
+                f"2026-11-0{n}T08:00:00+00:00",
+                f"2026-11-0{n}T08:00:00+00:00",
+                json.dumps(labels),
+                json.dumps(scores),
+            ),
+        )
+        old.conn.execute(
+            "INSERT INTO versions (paper_id, version, source, seen_at) VALUES (?, 1, ?, ?)",
+            (pid, "feed.xml", f"2026-11-0{n}T08:00:00+00:00"),
+        )
+        old.conn.execute(
+            "INSERT INTO paper_sources (paper_id, source, first_seen) VALUES (?, ?, ?)",
+            (pid, "feed.xml", f"2026-11-0{n}T08:00:00+00:00"),
+        )
+    old.conn.execute(
+        "INSERT INTO paper_sources (paper_id, source, first_seen) VALUES (?, ?, ?)",
+        ("arxiv:2401.00001", "https://huggingface.co/api/daily_papers", "2026-11-05T08:00:00"),
+    )
+    old.conn.execute(
+        "INSERT INTO user_labels (paper_id, label, position, at) VALUES (?, 'adapters', 0, ?)",
+        ("arxiv:2401.00002", "2026-11-06T08:00:00+00:00"),
+    )
+    old.conn.commit()
+    # Scored by the model of this training data (so that reading them rescores nothing).
+    shutil.copy(path, path.with_name("copy.db"))
+    with Store(path.with_name("copy.db")) as copy:
+        version = default_model_version(*training_state(copy))
+    old.conn.execute("UPDATE papers SET model_version = ?", (version,))
+    old.conn.commit()
+    before = {
+        view: sorted(old.execute(f"SELECT * FROM {view}").fetchall(), key=repr)
+        for view in ("browse_labels", "browse_sources", "browse_papers", "version_texts")
+    }
+    before["paper_sources"] = sorted(
+        old.execute("SELECT paper_id, source, first_seen FROM paper_sources").fetchall()
+    )
+    old.close()
+    return path, before
+
+
+def test_an_older_database_migrates_its_scores_and_sources_without_losing_any(old_db):
+    path, before = old_db
+    listed = jsonl(run(["list", "--all", "--format", "jsonl"], db=path).stdout)
+    assert {r["id"]: r["scores"] for r in listed} == {
+        pid: {k: round(v, 4) for k, v in scores.items()} for pid, scores in OLD_SCORES.items()
+    }
+    shown = json.loads(run(["show", "2401.00001", "--format", "json"], db=path).stdout)
+    assert shown["scores"] == OLD_SCORES["arxiv:2401.00001"]
+    with Store(path) as store:  # unrounded, as stored
+        assert {p.id: p.scores for p in store.iter_papers()} == OLD_SCORES
+    raw = dict(query(path, "SELECT id, model_scores FROM papers"))
+    assert raw["arxiv:2401.00001"].startswith("[") and raw["arxiv:2401.00002"].startswith("[")
+    assert json.loads(raw["arxiv:2401.00003"]) == OLD_SCORES["arxiv:2401.00003"]  # kept as is
+    assert raw["arxiv:2401.00004"] == "{}"
+    # The views show what they showed before the migration.
+    sources = before.pop("paper_sources")
+    for view, rows in before.items():
+        assert sorted(query(path, f"SELECT * FROM {view}"), key=repr) == rows, view
+    # paper_sources (m011): the same rows, each source's text once in source_keys.
+    assert sorted(query(path, "SELECT paper_id, source, first_seen FROM paper_sources")) == (
+        sources
+    )
+    assert query(path, "SELECT source FROM source_keys ORDER BY id") == [
+        ("feed.xml",),
+        ("https://huggingface.co/api/daily_papers",),
+    ]
+    with Store(path) as store:  # in first-seen order, as `show` lists them
+        assert [s["source"] for s in store.paper_sources("arxiv:2401.00001")] == [
+            "feed.xml",
+            "https://huggingface.co/api/daily_papers",
+        ]
+    # A new source after the migration goes through the view's trigger, once per paper.
+    assert run(["ingest", "-q", DAY1], db=path).exit_code == 0
+    assert run(["ingest", "-q", DAY1], db=path).exit_code == 0
+    assert query(path, "SELECT count(*) FROM paper_sources WHERE source = ?", (str(DAY1),)) == [
+        (2,)
+    ]
+    # A digest ranks by the converted scores: best first, the user's label counting 1.0.
+    digest = jsonl(
+        run(["digest", "--all", "--since", "2026-01-01", "--format", "jsonl"], db=path).stdout
+    )
+    assert {r["id"]: r["primary_score"] for r in digest if "2401" in r["id"]} == {
+        "arxiv:2401.00001": 0.9123,
+        "arxiv:2401.00002": 1.0,
+        "arxiv:2401.00003": 0.5,
+        "arxiv:2401.00004": None,
+    }
