@@ -27,8 +27,8 @@ file size, CPU ms and wall ms per new paper, the periodic merge's CPU ms per pap
 recent table filled to MERGE_ROWS, merged once, divided by the papers it held), recall
 (duplicates linked to the right paper / planted), false links (fresh papers linked to
 anything), and (cpu + merge) per paper over the first row's. The database is in WAL mode
-with SQLite's default page cache unless --cache-mb says otherwise. Timings are figures
-to read, not assertions (the machine may be loaded).
+with the store's page cache (`store.db.CACHE_KIB`) unless --cache-mb says otherwise.
+Timings are figures to read, not assertions (the machine may be loaded).
 
 `--impl PATH` loads another dedup module (e.g. an older commit's, which has only
 find()/add()) to compare against.
@@ -51,6 +51,7 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapt_triage.paper import Paper  # noqa: E402
+from adapt_triage.store.db import CACHE_KIB  # noqa: E402
 
 VOCABULARY = 50_000
 TARGETS = 1_000  # papers added for real in --bulk mode (the near-duplicates hit them)
@@ -309,7 +310,10 @@ def main() -> None:
     parser.add_argument("--per-paper", action="store_true", help="find()/add() per paper")
     parser.add_argument("--impl", help="path of another dedup module to measure")
     parser.add_argument(
-        "--cache-mb", type=float, default=0, help="SQLite page cache (default: SQLite's 2 MB)"
+        "--cache-mb",
+        type=float,
+        default=CACHE_KIB / 1024,
+        help=f"SQLite page cache (default: the store's, {CACHE_KIB / 1024:g} MB; 0: SQLite's 2 MB)",
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -537,3 +537,22 @@ def test_recent_keys_are_merged_in_key_order_and_still_found(db, monkeypatch):
     after = [index.find(Paper(p.title.upper(), p.abstract), "x") for p in papers[:10]]
     assert [m.canonical_id for m in before] == [m.canonical_id for m in after]
     assert [m.canonical_id for m in after] == [p.id for p in papers[:10]]
+
+
+def test_a_key_in_both_tables_reads_the_newest_of_both_once(db, monkeypatch):
+    """A bucket whose papers are partly merged and partly recent (and one paper re-added,
+    so in both): a lookup reads the newest of the two together, each paper once."""
+    monkeypatch.setattr(dedup, "MERGE_ROWS", 500)
+    generic = " for Parameter-Efficient Fine-Tuning"
+    papers = [Paper(p.title + generic, p.abstract) for p in seed_papers()[:40]]
+    index = DedupIndex(db)
+    index.add_many([(f"p{i}", p) for i, p in enumerate(papers[:30])])  # past 500 rows: merged
+    assert db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0] == 0
+    index.add_many([(f"p{i}", p) for i, p in enumerate(papers[30:], 30)])
+    index.add_many([("p0", papers[0])])  # doc 1 again: its keys in both tables
+    assert 0 < db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0] < 500
+    keys = dedup._keys(dedup._Doc.of(papers[0]))
+    tail = dedup._key_values([k for k in keys if k[0] == dedup.TAIL_BAND])
+    for cap, expect in ((64, list(range(40, 0, -1))), (35, list(range(40, 5, -1)))):
+        ((band, _, found),) = db.execute(dedup._LOOKUP, (json.dumps(tail), cap)).fetchall()
+        assert band == dedup.TAIL_BAND and [int(d) for d in found.split(",")] == expect
