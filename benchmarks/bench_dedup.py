@@ -176,7 +176,8 @@ def build_bulk(
     docs = np.arange(start, start + n, dtype=np.int64)
     pack = getattr(dedup, "_pack16", dedup._pack_hashes)
     blob = pack(np.zeros(0, dtype=np.uint64))  # no text
-    rows = ((int(d), f"bg{int(d)}", "", blob, b"", b"") for d in docs)
+    authors = "[]" if layout == "band" else b""  # JSON names before dedup-4, then hashes
+    rows = ((int(d), f"bg{int(d)}", "", blob, b"", authors) for d in docs)
     db.conn.executemany(
         "INSERT INTO dedup_docs (doc, paper_id, title, hashes, stems, authors)"
         " VALUES (?, ?, ?, ?, ?, ?)",
