@@ -65,8 +65,9 @@ migration runner applies; DedupIndex applies them itself when they are missing):
 - `dedup_bands(key, doc)`: the LSH / anchor / title keys, WITHOUT ROWID, primary key
   (key, doc); `dedup_recent(key, doc)` the same for the keys added since the last merge.
 - `dedup_meta`: the parameter version the keys were computed with; a version change
-  rebuilds `dedup_bands` from the stored papers' text (a pass over every paper: at 1M
-  papers, tens of minutes; m004 converts a dedup-3 index without it).
+  rebuilds `dedup_bands` from the stored papers' text, in the first command that opens
+  the index (a pass over every paper, ~0.4 ms each: minutes at 1M papers; m004 converts
+  a dedup-3 index without it, ~60 us a paper).
 - `dedup_decisions(a, b, decision, decided_at)`: the user's decisions (never rebuilt).
 Per chunk of papers: `find_many` (one lookup statement for all their keys; a paper is
 also checked against the chunk's earlier papers) then `add_many` (one insert of the docs,
