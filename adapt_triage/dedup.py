@@ -8,8 +8,8 @@ one family, a generic title shared by unrelated papers) are never linked.
 
 How a paper is checked (cost independent of the number of indexed papers):
 
-1. Candidates, from these keys looked up in `dedup_bands` by its (band, bucket) primary
-   key, never by a scan:
+1. Candidates, from these keys looked up in `dedup_bands` by its (key, doc) primary key,
+   never by a scan (a key is one 32-bit integer naming its kind and bucket, `_fold`):
    - band 0..BANDS-1: MinHash LSH bands (BANDS x ROWS) over 5-word shingles of title +
      abstract (catches copies with scattered small edits; Jaccard >= ~0.5 is found with
      high probability);
@@ -21,8 +21,9 @@ How a paper is checked (cost independent of the number of indexed papers):
      without one): a name added, dropped or changed over one subtitle;
    - bands -4 / -5 (HEAD_BAND, TAIL_BAND): the first and the last EDGE_WORDS of those:
      a qualifier added at the other end ("... for Large Language Models", "Efficient ...").
-   A bucket is the low 32 bits of the key's hash (a chance collision only adds a
-   candidate). At most BUCKET_CAP papers are read per key, the newest first
+   A bucket is 31 bits of the key's hash for an anchor, 27 bits for the others, which
+   share the rest of the 32 with a 4-bit code of their band (a chance collision only
+   adds a candidate). At most BUCKET_CAP papers are read per key, the newest first
    (`bucket_stats`, shown by `dedup --stats`, counts the buckets past the cap; the other
    keys of a pair are read all the same), and only the MAX_VERIFY candidates sharing the
    most keys (weighted, title keys first) are considered. One met through a single LSH
@@ -56,14 +57,17 @@ The user decides last: `dedup_decisions` holds their `link` / `unlink` of two id
 Storage (tables created in the given database by MIGRATIONS, which the store's
 migration runner applies; DedupIndex applies them itself when they are missing):
 - `dedup_docs`: one row per indexed paper: `doc` (integer, first-seen order),
-  `paper_id`, strong ids, author last names (JSON), normalised title tokens, the
-  abstract's token hashes (low 32 bits, dictionary-encoded, `_pack_hashes`) and its
-  content-stem hashes (uint16): verification reads these, never the text. The cluster
-  root is NOT kept here: it is `papers.duplicate_of` (the store's), read at lookup.
-- `dedup_bands(band, bucket, doc)`: the LSH / anchor / title keys, WITHOUT ROWID, primary
-  key (band, bucket, doc).
+  `paper_id`, strong ids ('' when the paper id spells it, `arxiv:<id>` / `doi:<doi>`),
+  author last names (32-bit hashes), normalised title tokens, the abstract's token
+  hashes (low 16 bits, uint16 in order, `_pack16`) and its content-stem hashes (uint16,
+  kept for a title of 4+ content words): verification reads these, never the text. The
+  cluster root is NOT kept here: it is `papers.duplicate_of` (the store's), read at lookup.
+- `dedup_bands(key, doc)`: the LSH / anchor / title keys, WITHOUT ROWID, primary key
+  (key, doc); `dedup_recent(key, doc)` the same for the keys added since the last merge.
 - `dedup_meta`: the parameter version the keys were computed with; a version change
-  rebuilds `dedup_bands` from the stored papers' text.
+  rebuilds `dedup_bands` from the stored papers' text, in the first command that opens
+  the index (a pass over every paper, ~0.4 ms each: minutes at 1M papers; m004 converts
+  a dedup-3 index without it, ~60 us a paper).
 - `dedup_decisions(a, b, decision, decided_at)`: the user's decisions (never rebuilt).
 Per chunk of papers: `find_many` (one lookup statement for all their keys; a paper is
 also checked against the chunk's earlier papers) then `add_many` (one insert of the docs,
@@ -109,7 +113,9 @@ TITLE_KEY_BANDS = (TITLE_BAND, REST_BAND, HEAD_BAND, TAIL_BAND)
 MAX_WORDS = 4000  # abstract words kept for indexing and verification (bounds cost)
 BUCKET_CAP = 64  # papers read per key (the newest first; `bucket_stats` shows full ones)
 MAX_VERIFY = 12  # candidates verified per lookup
-PARAMS_VERSION = f"dedup-3:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=20240811"
+# (dedup-4: the keys of dedup-3 stored folded into one 32-bit integer, `_fold`; m004
+# converts a dedup-3 index in place, without rebuilding its keys from the papers)
+PARAMS_VERSION = f"dedup-4:{SHINGLE}:{BANDS}x{ROWS}:{ANCHOR_K}/{ANCHOR_W}:seed=20240811:key32"
 
 # --- verification thresholds (see `similarity`; measured in tests/test_dedup.py) ---
 THRESHOLD = 0.5  # a pair is a duplicate when its score is at least this
@@ -327,22 +333,26 @@ class _Doc:
     stems: np.ndarray
     arxiv_id: str | None = None
     doi: str | None = None
-    authors: frozenset[str] = frozenset()
+    authors: frozenset[int] = frozenset()
 
     @cached_property
-    def h32(self) -> np.ndarray:
-        """The low 32 bits of the token hashes (what is stored; verification reads these)."""
-        return self.h & np.uint64(0xFFFFFFFF)
+    def h16(self) -> np.ndarray:
+        """The low 16 bits of the token hashes: what is stored, and what verification
+        reads. Two different words share them with p = 2**-16, and only a gram whose
+        every word matches counts: an 8-gram or a 3-gram differing in one word still
+        matches with p = 2**-16 (one in 65,536 near-matching grams, ~0.002% of a
+        containment), grams differing in more words far less often."""
+        return self.h & np.uint64(0xFFFF)
 
     @cached_property
     def grams3(self) -> frozenset[int]:
         """The abstract's 3-gram hashes (resemblance and containment)."""
-        return frozenset(_gram_hashes(self.h32, 3, _GRAM3_MUL).tolist())
+        return frozenset(_gram_hashes(self.h16, 3, _GRAM3_MUL).tolist())
 
     @cached_property
     def grams8(self) -> list[int]:
         """The abstract's 8-gram hashes in order (verbatim runs)."""
-        return _gram_hashes(self.h32, 8, _GRAM8_MUL).tolist()
+        return _gram_hashes(self.h16, 8, _GRAM8_MUL).tolist()
 
     @cached_property
     def grams8_set(self) -> frozenset[int]:
@@ -350,7 +360,7 @@ class _Doc:
 
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
-        authors = frozenset(n for n in (_last_name(str(a)) for a in paper.authors or ()) if n)
+        authors = _author_hashes(n for n in (_last_name(str(a)) for a in paper.authors or ()) if n)
         words = abstract_tokens(paper.abstract)
         return cls(
             title=tuple(title_tokens(paper.title)),
@@ -593,22 +603,53 @@ def _title_keys(title: Sequence[str]) -> list[tuple[int, int]]:
     return keys
 
 
-def _bucket32(value: int) -> int:
-    """A stored bucket: the low 32 bits of a key's hash, signed (4 bytes a row instead of
-    8; a chance collision only adds a candidate, which verification then rejects)."""
-    return ((value + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+# A stored key is one signed 32-bit integer (4 bytes a row, one column) that names its
+# band: an anchor is 0 then 31 bits of its hash; any other key is 1, a 4-bit code of its
+# band (LSH band b: b; title bands -2..-5: BANDS..BANDS+3), then 27 bits of its hash. The
+# anchors, ~14 a paper, keep the most bits; a chance collision only adds a candidate.
+_ANCHOR_MASK = 0x7FFFFFFF
+_OTHER_MASK = 0x07FFFFFF
+assert BANDS + 3 < 16, "the band code has 4 bits"
+
+
+def _band_code(band: int) -> int:
+    return band if band >= 0 else BANDS - 2 - band
+
+
+def _fold(band: int, bucket: int) -> int:
+    """The stored key of (band, hash): see above. `_fold(band, _fold(band, h)) ==
+    _fold(band, h)`, so a key of the (band, bucket) layout converts by folding its bucket
+    (the low 32 bits of the same hash)."""
+    if band == ANCHOR_BAND:
+        return (bucket & _ANCHOR_MASK) - 0x80000000
+    return (_band_code(band) << 27) | (bucket & _OTHER_MASK)
+
+
+# The band of a stored key (`_fold`'s inverse) in SQL, for `bucket_stats`.
+_SQL_BAND = (
+    f"CASE WHEN key < 0 THEN {ANCHOR_BAND} WHEN key >> 27 < {BANDS} THEN key >> 27"
+    f" ELSE {BANDS - 2} - (key >> 27) END"
+)
 
 
 def _key(band: int, bucket: int) -> int:
-    """A key as one integer: (band + 8) << 32 | (32-bit bucket + 2**31)."""
-    return ((band + 8) << 32) | (_bucket32(bucket) + 0x80000000)
+    """A key as one Python integer: (band + 8) << 32 | (stored key + 2**31); the stored
+    key is its low 32 bits less 2**31."""
+    return ((band + 8) << 32) | (_fold(band, bucket) + 0x80000000)
 
 
 def _unkey(key: int) -> tuple[int, int]:
+    """(band, stored key) of a `_key` (`_key` of it gives the key back)."""
     return (key >> 32) - 8, (key & 0xFFFFFFFF) - 0x80000000
 
 
-_BAND_KEYS = (np.arange(BANDS, dtype=np.int64) + 8) << 32
+def _stored(key: int) -> int:
+    return (key & 0xFFFFFFFF) - 0x80000000
+
+
+_BAND_KEYS = ((np.arange(BANDS, dtype=np.int64) + 8) << 32) | (
+    (np.arange(BANDS, dtype=np.int64) << 27) + 0x80000000
+)
 
 
 def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
@@ -616,9 +657,11 @@ def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
     anchors of the abstract, title keys. Each key once per document."""
     texts = [np.concatenate([_token_hashes(_plain(d.title)), d.h]) for d in docs]
     bands = _band_bucket_rows(_signatures(texts)) if docs else np.zeros((0, BANDS), np.int64)
-    band_keys = (_BAND_KEYS | _low32(bands)).tolist()
+    band_keys = (_BAND_KEYS | (bands & _OTHER_MASK)).tolist()
     marks = _anchors_many([d.h for d in docs])
-    anchor_keys = (_ANCHOR_KEY | _low32(np.concatenate([np.zeros(0, np.int64), *marks]))).tolist()
+    anchor_keys = (
+        _ANCHOR_KEY | (np.concatenate([np.zeros(0, np.int64), *marks]) & _ANCHOR_MASK)
+    ).tolist()
     out: list[list[int]] = []
     at = 0
     for doc, text, lsh, these in zip(docs, texts, band_keys, marks, strict=True):
@@ -630,28 +673,25 @@ def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
     return out
 
 
-def _low32(values: np.ndarray) -> np.ndarray:
-    """The low 32 bits of int64 hashes (a wrapping cast) + 2**31: a key's bucket part."""
-    return values.astype(np.int32).astype(np.int64) + 0x80000000
-
-
 _ANCHOR_KEY = (ANCHOR_BAND + 8) << 32
 
 
 def _keys(doc: _Doc) -> list[tuple[int, int]]:
-    """(band, bucket) keys of one document (see `_keys_many`)."""
+    """(band, stored key) keys of one document (see `_keys_many`)."""
     return [_unkey(key) for key in _keys_many([doc])[0]]
 
 
+def _key_pairs(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int]]:
+    """The sorted (key, doc) rows of documents' keys, for one executemany."""
+    pairs = {(key, n) for ks, n in zip(keys, numbers, strict=True) for key in ks}
+    return sorted(((key & 0xFFFFFFFF) - 0x80000000, n) for key, n in pairs)
+
+
 def _key_rows(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int, int]]:
-    """The sorted (band, bucket, doc) rows of documents' keys, for one executemany."""
-    pairs = sorted({(key, number) for ks, number in zip(keys, numbers, strict=True) for key in ks})
-    if not pairs:
-        return []
-    values = np.array(pairs, dtype=np.int64)
-    band = (values[:, 0] >> 32) - 8
-    bucket = (values[:, 0] & 0xFFFFFFFF) - 0x80000000
-    return list(zip(band.tolist(), bucket.tolist(), values[:, 1].tolist(), strict=True))
+    """The (band, bucket, doc) rows of the previous layout, which m002 writes (m004 then
+    folds them into `_key_pairs`' form)."""
+    pairs = {(key, n) for ks, n in zip(keys, numbers, strict=True) for key in ks}
+    return sorted(((key >> 32) - 8, (key & 0xFFFFFFFF) - 0x80000000, n) for key, n in pairs)
 
 
 # --- verification -------------------------------------------------------------------
@@ -758,7 +798,7 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
     small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
-    short, long_ = small.h32, large.h32
+    short, long_ = small.h16, large.h16
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
     s3, l3 = small.grams3, large.grams3
@@ -1014,29 +1054,31 @@ _TABLES = ("dedup_docs", "dedup_bands", "dedup_recent", "dedup_meta", "dedup_dec
 # for that many papers, where adding them one by one writes a page per key).
 MERGE_ROWS = 1_000_000
 _DOC_COLUMNS = "doc, paper_id, arxiv_id, doi, authors, title, hashes, stems"
-# Keys looked up in one statement (a chunk's, or one paper's, `_key_values`): for each key,
-# at most ?2 papers, the newest first, from the recent and the merged keys (a full bucket
-# of a generic key never stops finding recent papers; the more specific keys of a pair
-# are looked up all the same).
+# Keys looked up in one statement (a chunk's, or one paper's, `_key_values`, in the order
+# of their stored form): for each key, at most ?2 papers, the newest first, from the
+# recent and the merged keys (a full bucket of a generic key never stops finding recent
+# papers; the more specific keys of a pair are looked up all the same). The two lists are
+# joined only for a key found in both tables (rare: a UNION per key cost ~20% of a lookup).
 _LOOKUP = """
-    SELECT (k.value >> 32) - 8 AS band, (k.value & 4294967295) - 2147483648 AS bucket,
-        (SELECT group_concat(doc) FROM (
-            SELECT doc FROM (
+    WITH hits AS MATERIALIZED (
+        SELECT (k.value >> 32) - 8 AS band, (k.value & 4294967295) - 2147483648 AS key,
+            (SELECT group_concat(doc) FROM (
                 SELECT doc FROM dedup_recent r
-                WHERE r.band = (k.value >> 32) - 8
-                  AND r.bucket = (k.value & 4294967295) - 2147483648
+                WHERE r.key = (k.value & 4294967295) - 2147483648
                 ORDER BY doc DESC
-                LIMIT ?2)
-            UNION
-            SELECT doc FROM (
+                LIMIT ?2)) AS recent,
+            (SELECT group_concat(doc) FROM (
                 SELECT doc FROM dedup_bands b
-                WHERE b.band = (k.value >> 32) - 8
-                  AND b.bucket = (k.value & 4294967295) - 2147483648
+                WHERE b.key = (k.value & 4294967295) - 2147483648
                 ORDER BY doc DESC
-                LIMIT ?2)
-            ORDER BY doc DESC
-            LIMIT ?2))
-    FROM json_each(?1) k
+                LIMIT ?2)) AS merged
+        FROM json_each(?1) k)
+    SELECT band, key, CASE WHEN merged IS NULL THEN recent WHEN recent IS NULL THEN merged
+        ELSE (SELECT group_concat(value) FROM (
+            SELECT DISTINCT value FROM json_each('[' || recent || ',' || merged || ']')
+            ORDER BY value DESC
+            LIMIT ?2)) END
+    FROM hits
 """
 
 
@@ -1046,8 +1088,10 @@ def _key_values(keys: Iterable[tuple[int, int]]) -> list[int]:
 
 
 _INSERT_DOC = f"INSERT OR REPLACE INTO dedup_docs ({_DOC_COLUMNS}) VALUES ({', '.join('?' * 8)})"
+_INSERT_KEY = "INSERT OR IGNORE INTO dedup_bands (key, doc) VALUES (?, ?)"
+_INSERT_RECENT = "INSERT OR IGNORE INTO dedup_recent (key, doc) VALUES (?, ?)"
+# The (band, bucket, doc) insert of the previous layout, which m002 writes (m004 folds it).
 _INSERT_KEYS = "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)"
-_INSERT_RECENT = "INSERT OR IGNORE INTO dedup_recent (band, bucket, doc) VALUES (?, ?, ?)"
 # Candidate weight per key hit: a shared title key counts like every LSH band at once;
 # the looser title keys count for a few bands each.
 _WEIGHTS = {TITLE_BAND: BANDS, REST_BAND: BANDS // 2, HEAD_BAND: 3, TAIL_BAND: 3}
@@ -1061,8 +1105,9 @@ _BAND_NAMES = {
 
 
 def _pack_hashes(h: np.ndarray) -> bytes:
-    """The low 32 bits of token hashes, compactly: the distinct values (uint32) after a
-    uint16 count, then each token's index among them (uint8 when fewer than 256)."""
+    """The previous layout's token hashes (which m002 writes and m004 converts): the low 32
+    bits, the distinct values (uint32) after a uint16 count, then each token's index among
+    them (uint8 when fewer than 256)."""
     low = (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     order = np.argsort(low, kind="stable")
     ordered = low[order]
@@ -1078,11 +1123,43 @@ def _pack_hashes(h: np.ndarray) -> bytes:
     return count.tobytes() + values.astype("<u4").tobytes() + index.astype(width).tobytes()
 
 
-def _unpack_hashes(blob: bytes) -> np.ndarray:
+def _unpack_hashes32(blob: bytes) -> np.ndarray:
+    """The token hashes of `_pack_hashes` (the previous layout)."""
     count = int(np.frombuffer(blob, dtype="<u2", count=1)[0])
     values = np.frombuffer(blob, dtype="<u4", count=count, offset=2)
     width = np.uint8 if count < 256 else np.uint16
     return values[np.frombuffer(blob, dtype=width, offset=2 + 4 * count)].astype(np.uint64)
+
+
+def _pack16(h: np.ndarray) -> bytes:
+    """The stored token hashes: the low 16 bits of each, in order (uint16, 2 bytes a word;
+    see `_Doc.h16` for why 16 bits are enough)."""
+    return (h & np.uint64(0xFFFF)).astype("<u2").tobytes()
+
+
+def _unpack_hashes(blob: bytes) -> np.ndarray:
+    """The token hashes of `_pack16` (uint64 values below 2**16)."""
+    return np.frombuffer(blob, dtype="<u2").astype(np.uint64)
+
+
+def _author_hashes(names: Iterable[str]) -> frozenset[int]:
+    """Author last names as 32-bit hashes (the veto only asks whether two lists meet: a
+    chance collision among ~10 x 10 names, p ~ 2e-8, waives one veto)."""
+    return frozenset(_token_hash(name) & 0xFFFFFFFF for name in names)
+
+
+def _pack_authors(authors: frozenset[int]) -> bytes:
+    return np.array(sorted(authors), dtype="<u4").tobytes()
+
+
+def _stored_id(value: str | None, paper_id: str, prefix: str) -> str | None:
+    """An arXiv id or DOI as stored: '' when it is the paper id's own (`arxiv:<id>`,
+    `doi:<doi>`, read back from the paper id), else the value."""
+    return "" if value and paper_id == prefix + value else value
+
+
+def _read_id(value: str | None, paper_id: str, prefix: str) -> str | None:
+    return paper_id[len(prefix) :] if value == "" else value
 
 
 def _row_doc(row: Sequence) -> _Doc:
@@ -1091,9 +1168,9 @@ def _row_doc(row: Sequence) -> _Doc:
         title=tuple(row[5].split()),
         h=_unpack_hashes(row[6]),
         stems=np.frombuffer(row[7], dtype=np.uint16),
-        arxiv_id=row[2],
-        doi=row[3],
-        authors=frozenset(json.loads(row[4])),
+        arxiv_id=_read_id(row[2], row[1], "arxiv:"),
+        doi=_read_id(row[3], row[1], "doi:"),
+        authors=frozenset(np.frombuffer(row[4], dtype="<u4").tolist()),
     )
 
 
@@ -1248,7 +1325,9 @@ class DedupIndex:
         """Stored doc numbers per key (the newest BUCKET_CAP), in one statement."""
         if not keys:
             return {}
-        rows = self.db.execute(_LOOKUP, (json.dumps(sorted(keys)), BUCKET_CAP))
+        # in stored-key order: the probes walk each table's B-tree once, left to right
+        ordered = sorted(keys, key=lambda key: key & 0xFFFFFFFF)
+        rows = self.db.execute(_LOOKUP, (json.dumps(ordered), BUCKET_CAP))
         return {_key(b, k): list(map(int, found.split(","))) for b, k, found in rows if found}
 
     def _candidates(self, numbers: set[int]) -> dict[int, _Candidate]:
@@ -1315,13 +1394,13 @@ class DedupIndex:
             # 64-bit token hashes, of which 32 bits are stored) stay and lead to this
             # paper's current text, which verification then reads
             stale = [
-                (band, _bucket32(bucket), row[0])
+                (_fold(band, bucket), row[0])
                 for row in existing.values()
                 for band, bucket in _title_keys(tuple(row[5].split()))
             ]
             for table in ("dedup_bands", "dedup_recent"):
                 self.db.conn.executemany(
-                    f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND doc = ?", sorted(stale)
+                    f"DELETE FROM {table} WHERE key = ? AND doc = ?", sorted(stale)
                 )
             top = self.db.execute("SELECT coalesce(max(doc), 0) FROM dedup_docs").fetchone()[0]
             numbers: dict[str, int] = {}
@@ -1333,9 +1412,9 @@ class DedupIndex:
                     else:
                         top += 1
                         numbers[paper_id] = top
-                rows.append((numbers[paper_id], paper_id, *_doc_values(doc)))
+                rows.append(_doc_row(numbers[paper_id], paper_id, doc))
             self.db.conn.executemany(_INSERT_DOC, rows)
-            keys = _key_rows([ks for _, _, ks in prepared], [numbers[i] for i in ids])
+            keys = _key_pairs([ks for _, _, ks in prepared], [numbers[i] for i in ids])
             self.db.conn.executemany(_INSERT_RECENT, keys)
             if self._recent is None:
                 self._recent = self.db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0]
@@ -1364,8 +1443,8 @@ class DedupIndex:
         """Move the recent keys into dedup_bands, in one insert in key order."""
         with self.db.atomic():
             self.db.execute(
-                "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) "
-                "SELECT band, bucket, doc FROM dedup_recent ORDER BY band, bucket, doc"
+                "INSERT OR IGNORE INTO dedup_bands (key, doc) "
+                "SELECT key, doc FROM dedup_recent ORDER BY key, doc"
             )
             self.db.execute("DELETE FROM dedup_recent")
         self._recent = 0
@@ -1416,11 +1495,11 @@ class DedupIndex:
         """Per kind of key: keys, papers, the largest bucket, and the buckets holding more
         than BUCKET_CAP papers (a lookup reads only the newest BUCKET_CAP of those)."""
         rows = self.db.execute(
-            """SELECT band, count(*), sum(n), max(n), sum(n > ?1)
-               FROM (SELECT band, bucket, count(*) AS n FROM (
-                        SELECT band, bucket, doc FROM dedup_bands
-                        UNION SELECT band, bucket, doc FROM dedup_recent)
-                     GROUP BY band, bucket)
+            f"""SELECT {_SQL_BAND} AS band, count(*), sum(n), max(n), sum(n > ?1)
+               FROM (SELECT key, count(*) AS n FROM (
+                        SELECT key, doc FROM dedup_bands
+                        UNION SELECT key, doc FROM dedup_recent)
+                     GROUP BY key)
                GROUP BY band ORDER BY band""",
             (BUCKET_CAP,),
         ).fetchall()
@@ -1470,12 +1549,12 @@ class DedupIndex:
             self.db.conn.executemany(
                 "UPDATE dedup_docs SET hashes = ?, stems = ? WHERE doc = ?",
                 [
-                    (_pack_hashes(d.h), d.stems.tobytes(), row[0])
+                    (_pack16(d.h), _stored_stems(d), row[0])
                     for row, d in zip(chunk, docs, strict=True)
                 ],
             )
-            rows = _key_rows(_keys_many(docs), [row[0] for row in chunk])
-            self.db.conn.executemany(_INSERT_KEYS, rows)
+            rows = _key_pairs(_keys_many(docs), [row[0] for row in chunk])
+            self.db.conn.executemany(_INSERT_KEY, rows)
 
 
 def _stored_paper_doc(row: Sequence) -> _Doc | None:
@@ -1496,7 +1575,8 @@ def _content_key(paper: Paper) -> tuple:
 
 
 def _doc_values(doc: _Doc) -> tuple:
-    """The stored columns of a doc after `doc` and `paper_id`."""
+    """The previous layout's stored columns of a doc after `doc` and `paper_id` (m002
+    writes them; m004 converts them)."""
     return (
         doc.arxiv_id,
         doc.doi,
@@ -1505,3 +1585,24 @@ def _doc_values(doc: _Doc) -> tuple:
         _pack_hashes(doc.h),
         doc.stems.tobytes(),
     )
+
+
+def _doc_row(number: int, paper_id: str, doc: _Doc) -> tuple:
+    """The `dedup_docs` row of a doc (`_DOC_COLUMNS`)."""
+    return (
+        number,
+        paper_id,
+        _stored_id(doc.arxiv_id, paper_id, "arxiv:"),
+        _stored_id(doc.doi, paper_id, "doi:"),
+        _pack_authors(doc.authors),
+        " ".join(doc.title),
+        _pack16(doc.h),
+        _stored_stems(doc),
+    )
+
+
+def _stored_stems(doc: _Doc) -> bytes:
+    """The stem hashes, kept only for a title of 4 content words or more: they serve only
+    the same-specific-title rule, and a specific title has at least 4 (the other title of
+    the pair, being "equal", has the same content words)."""
+    return doc.stems.tobytes() if len(_content(doc.title)) >= 4 else b""

@@ -1,7 +1,7 @@
 """The duplicate index's tables, as named migrations the store's runner applies after its
 own (recorded as `dedup:<name>`). Kept apart from dedup.py so that opening a database,
-which checks the migrations, does not import numpy; m002 imports dedup.py's hashing only
-when it has an index of the first layout to convert."""
+which checks the migrations, does not import numpy; m002 and m004 import dedup.py's
+hashing only when they have stored papers to convert."""
 
 from __future__ import annotations
 
@@ -112,9 +112,92 @@ def m003_dedup_recent_keys(db: sqlite_utils.Database) -> None:
     )
 
 
+# The key family m004 converts, and what it is called once converted (the hashes are the
+# same; only how a key is stored changes). dedup.PARAMS_VERSION names the second while no
+# later change of the keys bumps it (then the index rebuilds its keys from the papers).
+LAYOUT3_PARAMS = "dedup-3:5:10x2:8/23:seed=20240811"
+LAYOUT4_PARAMS = "dedup-4:5:10x2:8/23:seed=20240811:key32"
+_KEY_TABLE = """CREATE TABLE {name} (
+    key INTEGER NOT NULL,
+    doc INTEGER NOT NULL,
+    PRIMARY KEY (key, doc)
+) WITHOUT ROWID"""
+# dedup.py's `_fold` in SQL, for LAYOUT3's 10 LSH bands: an anchor (band -1) keeps 31 bits
+# of its bucket, any other key a 4-bit band code and 27 bits.
+_FOLD = """CASE WHEN band = -1 THEN (bucket & 2147483647) - 2147483648
+    ELSE ((CASE WHEN band >= 0 THEN band ELSE 8 - band END) << 27) | (bucket & 134217727) END"""
+
+
+def m004_dedup_compact_layout(db: sqlite_utils.Database) -> None:
+    """A smaller index (issue 12: ~1.8 KB a paper before). Each key row becomes one 32-bit
+    integer and the doc, `(key, doc)`, its band folded into the key (`dedup._fold`),
+    converted in SQL from the (band, bucket) rows without reading any text; each doc keeps
+    16 bits of its token hashes (uint16, in order), 32-bit hashes of its author names, no
+    arXiv id or DOI that its paper id already spells ('' then) and its stem hashes only
+    for a title of 4+ content words (the one rule that reads them needs that many). The
+    docs are rewritten in doc order. An index of LAYOUT3_PARAMS keys is then marked
+    LAYOUT4_PARAMS, so opening it rebuilds nothing; other keys are rebuilt as before."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_bands)")}
+    if "band" not in columns:
+        return
+    for table in ("dedup_bands", "dedup_recent"):
+        db.execute(f"ALTER TABLE {table} RENAME TO {table}_layout3")
+        db.execute(_KEY_TABLE.format(name=table))
+        db.execute(
+            f"INSERT OR IGNORE INTO {table} (key, doc) "
+            f"SELECT {_FOLD} AS k, doc FROM {table}_layout3 ORDER BY k, doc"
+        )
+        db.execute(f"DROP TABLE {table}_layout3")
+    db.execute("ALTER TABLE dedup_docs RENAME TO dedup_docs_layout3")
+    db.execute(
+        """CREATE TABLE dedup_docs (
+            doc INTEGER PRIMARY KEY,
+            paper_id TEXT NOT NULL UNIQUE,
+            arxiv_id TEXT,
+            doi TEXT,
+            authors BLOB NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            hashes BLOB NOT NULL,
+            stems BLOB NOT NULL
+        )"""
+    )
+    cursor = db.conn.execute(
+        "SELECT doc, paper_id, arxiv_id, doi, authors, title, hashes, stems "
+        "FROM dedup_docs_layout3 ORDER BY doc"
+    )
+    if rows := cursor.fetchmany(1000):
+        import numpy as np
+
+        from adapt_triage.dedup import _INSERT_DOC, _author_hashes, _Doc, _doc_row, _unpack_hashes32
+
+        while rows:
+            docs = [
+                _Doc(
+                    title=tuple(title.split()),
+                    h=_unpack_hashes32(hashes),
+                    stems=np.frombuffer(stems, dtype=np.uint16),
+                    arxiv_id=arxiv_id,
+                    doi=doi,
+                    authors=_author_hashes(json.loads(authors)),
+                )
+                for _, _, arxiv_id, doi, authors, title, hashes, stems in rows
+            ]
+            db.conn.executemany(
+                _INSERT_DOC,
+                [_doc_row(row[0], row[1], d) for row, d in zip(rows, docs, strict=True)],
+            )
+            rows = cursor.fetchmany(1000)
+    db.execute("DROP TABLE dedup_docs_layout3")
+    db.execute(
+        "UPDATE dedup_meta SET value = ? WHERE key = 'params' AND value = ?",
+        (LAYOUT4_PARAMS, LAYOUT3_PARAMS),
+    )
+
+
 # In order, each idempotent.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     m001_dedup_tables,
     m002_dedup_docs_token_hashes,
     m003_dedup_recent_keys,
+    m004_dedup_compact_layout,
 ]

@@ -12,9 +12,11 @@ Two ways to build an index of N papers in a temporary SQLite file:
 - `--sizes`: every paper goes through `DedupIndex.add_many` in chunks (the real path).
 - `--bulk`: 1,000 papers go through `add_many` (they are the batch's targets), the other
   N - 1,000 are background rows written straight into `dedup_docs`/`dedup_bands` with
-  random 32-bit buckets, as many keys a paper as a real one has (20 LSH bands, 22
-  anchors, four title keys). For unrelated papers this is what real keys look like; it
-  makes a million-paper index buildable in minutes.
+  random buckets, as many keys of each kind a paper as the 1,000 real ones have (measured
+  from them: 10 LSH bands, ~13 anchors, up to four title keys). For unrelated papers this
+  is what real keys look like; it makes a million-paper index buildable in minutes. The
+  background docs have no text: the dedup_docs size at 1M is not a real one (see
+  benchmarks/scale.py's size part for bytes per paper).
 
 The batch (one transaction, `find_many` then `add_many` per chunk of 500, as the store
 will call them): 100 near-duplicates of stored papers (abstract cut to 60%, "Abstract:"
@@ -25,8 +27,8 @@ file size, CPU ms and wall ms per new paper, the periodic merge's CPU ms per pap
 recent table filled to MERGE_ROWS, merged once, divided by the papers it held), recall
 (duplicates linked to the right paper / planted), false links (fresh papers linked to
 anything), and (cpu + merge) per paper over the first row's. The database is in WAL mode
-with SQLite's default page cache unless --cache-mb says otherwise. Timings are figures
-to read, not assertions (the machine may be loaded).
+with the store's page cache (`store.db.CACHE_KIB`) unless --cache-mb says otherwise.
+Timings are figures to read, not assertions (the machine may be loaded).
 
 `--impl PATH` loads another dedup module (e.g. an older commit's, which has only
 find()/add()) to compare against.
@@ -49,6 +51,7 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapt_triage.paper import Paper  # noqa: E402
+from adapt_triage.store.db import CACHE_KIB  # noqa: E402
 
 VOCABULARY = 50_000
 TARGETS = 1_000  # papers added for real in --bulk mode (the near-duplicates hit them)
@@ -56,7 +59,6 @@ BATCH = 1_000  # new papers a day
 PLANTED = 100  # near-duplicates of stored papers in the batch
 INNER = 20  # pairs inside the batch (a paper and, later, its near-duplicate)
 CHUNK = 500  # papers per find_many / add_many
-KEYS_PER_PAPER = [(band, 1) for band in range(20)] + [(-1, 22), (-2, 1), (-3, 1), (-4, 1), (-5, 1)]
 
 
 def _word(i: int) -> str:
@@ -134,67 +136,102 @@ def check_and_add(index, items: list[tuple[str, Paper]], per_paper: bool) -> lis
     return matches
 
 
-def build_bulk(db: sqlite_utils.Database, dedup: ModuleType, start: int, n: int, seed: int):
-    """`n` background papers (doc numbers from `start`) with random keys."""
-    rng = np.random.default_rng(seed)
-    columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_docs)")}
-    docs = np.arange(start, start + n, dtype=np.int64)
-    if "words" in columns:  # the first layout: compressed words, 64-bit buckets
-        blob = dedup.zlib.compress(b"background")
-        rows = ((int(d), f"bg{int(d)}", "", blob) for d in docs)
-        db.conn.executemany(
-            "INSERT INTO dedup_docs (doc, paper_id, title, words) VALUES (?, ?, ?, ?)", rows
-        )
-        low, high = -(2**63), 2**63 - 1
+def key_layout(db: sqlite_utils.Database) -> str:
+    """ "band" for the (band, bucket, doc) key rows of dedup-3 and earlier, else "key"."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_bands)")}
+    return "band" if "band" in columns else "key"
+
+
+def key_profile(db: sqlite_utils.Database, dedup: ModuleType) -> dict[int, float]:
+    """Keys of each kind (band) a paper has, on average over the indexed papers."""
+    band = "band" if key_layout(db) == "band" else dedup._SQL_BAND
+    rows = db.execute(
+        f"SELECT {band} AS band, count(*) FROM (SELECT * FROM dedup_bands UNION ALL "
+        "SELECT * FROM dedup_recent) GROUP BY band"
+    ).fetchall()
+    papers = db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0]
+    return {int(b): n / papers for b, n in rows}
+
+
+def random_keys(dedup: ModuleType, layout: str, band: int, n: int, rng) -> list[tuple]:
+    """`n` random key values of one band, as stored: (band, 32-bit bucket) in the old
+    layout, one folded 32-bit key (`dedup._fold`) in the new."""
+    buckets = rng.integers(-(2**31), 2**31 - 1, size=n, dtype=np.int64)
+    if layout == "band":
+        return [(band, b) for b in buckets.tolist()]
+    if band == dedup.ANCHOR_BAND:
+        keys = (buckets & dedup._ANCHOR_MASK) - 2**31
     else:
-        blob = dedup._pack_hashes(np.zeros(0, dtype=np.uint64))  # no text
-        rows = ((int(d), f"bg{int(d)}", "", blob, b"") for d in docs)
-        db.conn.executemany(
-            "INSERT INTO dedup_docs (doc, paper_id, title, hashes, stems) VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
-        low, high = -(2**31), 2**31 - 1
-    for band, per_paper in KEYS_PER_PAPER:
+        keys = (dedup._band_code(band) << 27) | (buckets & dedup._OTHER_MASK)
+    return [(k,) for k in keys.tolist()]
+
+
+def build_bulk(
+    db: sqlite_utils.Database, dedup: ModuleType, start: int, n: int, seed: int, profile: dict
+):
+    """`n` background papers (doc numbers from `start`) with random keys, as many of each
+    kind a paper as `profile` says (`key_profile` of the real papers)."""
+    rng = np.random.default_rng(seed)
+    layout = key_layout(db)
+    docs = np.arange(start, start + n, dtype=np.int64)
+    pack = getattr(dedup, "_pack16", dedup._pack_hashes)
+    blob = pack(np.zeros(0, dtype=np.uint64))  # no text
+    authors = "[]" if layout == "band" else b""  # JSON names before dedup-4, then hashes
+    rows = ((int(d), f"bg{int(d)}", "", blob, b"", authors) for d in docs)
+    db.conn.executemany(
+        "INSERT INTO dedup_docs (doc, paper_id, title, hashes, stems, authors)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    insert = (
+        "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)"
+        if layout == "band"
+        else "INSERT OR IGNORE INTO dedup_bands (key, doc) VALUES (?, ?)"
+    )
+    for band, per_paper in profile.items():
         for at in range(0, n, 200_000):  # bounded memory
-            owners = np.repeat(docs[at : at + 200_000], per_paper)
-            buckets = rng.integers(low, high, size=len(owners), dtype=np.int64)
-            order = np.argsort(buckets, kind="stable")
-            db.conn.executemany(
-                "INSERT OR IGNORE INTO dedup_bands (band, bucket, doc) VALUES (?, ?, ?)",
-                zip(
-                    [band] * len(order),
-                    buckets[order].tolist(),
-                    owners[order].tolist(),
-                    strict=True,
-                ),
-            )
+            part = docs[at : at + 200_000]
+            # floor(per_paper) keys each, one more for a share frac(per_paper) of papers
+            counts = int(per_paper) + (rng.random(len(part)) < per_paper % 1)
+            owners = np.repeat(part, counts)
+            keys = random_keys(dedup, layout, band, len(owners), rng)
+            rows = sorted(zip(keys, owners.tolist(), strict=True))
+            db.conn.executemany(insert, [(*k, d) for k, d in rows])
     db.conn.commit()
 
 
-def fill_recent(db: sqlite_utils.Database, dedup: ModuleType, rows: int, first: int, seed: int):
-    """Random key rows into dedup_recent up to `rows`, for papers numbered from `first`."""
+def fill_recent(
+    db: sqlite_utils.Database, dedup: ModuleType, rows: int, first: int, seed: int, profile: dict
+):
+    """Random key rows into dedup_recent up to `rows`, for papers numbered from `first`,
+    the kinds of keys in `profile`'s proportions."""
     rng = np.random.default_rng(seed)
     n = max(0, rows - db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0])
-    keys_per_paper = sum(k for _, k in KEYS_PER_PAPER)
-    docs = first + np.arange(n) // keys_per_paper
-    bands = rng.integers(-5, dedup.BANDS, size=n)
-    buckets = rng.integers(-(2**31), 2**31 - 1, size=n, dtype=np.int64)
-    order = np.lexsort((docs, buckets, bands))
-    values = zip(bands[order].tolist(), buckets[order].tolist(), docs[order].tolist(), strict=True)
+    layout = key_layout(db)
+    per_paper = sum(profile.values())
+    docs = (first + np.arange(n) / per_paper).astype(np.int64).tolist()
+    bands = rng.choice(list(profile), size=n, p=np.array(list(profile.values())) / per_paper)
+    keys: list[tuple] = []
+    for band in profile:
+        keys += random_keys(dedup, layout, band, int((bands == band).sum()), rng)
+    values = sorted((*k, d) for k, d in zip(keys, docs, strict=True))
+    marks = ", ".join("?" * (3 if layout == "band" else 2))
     with db.atomic():
-        db.conn.executemany("INSERT OR IGNORE INTO dedup_recent VALUES (?, ?, ?)", values)
+        db.conn.executemany(f"INSERT OR IGNORE INTO dedup_recent VALUES ({marks})", values)
 
 
-def measure_merge(db: sqlite_utils.Database, dedup: ModuleType, index, seed: int) -> float:
+def measure_merge(
+    db: sqlite_utils.Database, dedup: ModuleType, index, seed: int, profile: dict
+) -> float:
     """CPU ms per paper of the merge that moves the recent keys into dedup_bands: the
     recent table filled to MERGE_ROWS rows (as many papers as that holds), merged once
     and timed, divided by those papers."""
     top = db.execute("SELECT max(doc) FROM dedup_docs").fetchone()[0]
-    fill_recent(db, dedup, dedup.MERGE_ROWS, top + 1, seed)
+    fill_recent(db, dedup, dedup.MERGE_ROWS, top + 1, seed, profile)
     cpu = time.process_time()
     with db.atomic():
         index._merge()
-    keys_per_paper = sum(k for _, k in KEYS_PER_PAPER)
+    keys_per_paper = sum(profile.values())
     return 1000 * (time.process_time() - cpu) / (dedup.MERGE_ROWS / keys_per_paper)
 
 
@@ -227,17 +264,18 @@ def run_one(dedup, how: str, n: int, corpus: Corpus, papers: list[Paper], args) 
         real = n if how == "real" else TARGETS
         with db.atomic():
             add_all(index, [(f"p{i}", p) for i, p in enumerate(papers[:real])], args.per_paper)
+        profile = key_profile(db, dedup)  # of the real papers
         if how == "bulk":
-            build_bulk(db, dedup, real + 1, n - real, args.seed + n)
+            build_bulk(db, dedup, real + 1, n - real, args.seed + n, profile)
         build = time.perf_counter() - t
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         size = os.path.getsize(path) / 1e6
         if how == "bulk" and hasattr(dedup, "MERGE_ROWS"):
             # on average the recent table is half full when a batch comes (its papers:
             # the newest of the background)
-            keys_per_paper = sum(k for _, k in KEYS_PER_PAPER)
-            half = min(dedup.MERGE_ROWS // 2, (n - real) * keys_per_paper)
-            fill_recent(db, dedup, half, n - half // keys_per_paper, args.seed)
+            keys_per_paper = sum(profile.values())
+            half = int(min(dedup.MERGE_ROWS // 2, (n - real) * keys_per_paper))
+            fill_recent(db, dedup, half, n - int(half / keys_per_paper), args.seed, profile)
         items, expect, fresh = batch(corpus, papers[:real], args.seed)
         index = dedup.DedupIndex(db)  # a new run opens the index
         cpu, wall = time.process_time(), time.perf_counter()
@@ -245,7 +283,9 @@ def run_one(dedup, how: str, n: int, corpus: Corpus, papers: list[Paper], args) 
             matches = check_and_add(index, items, args.per_paper)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         found = dict(zip([pid for pid, _ in items], matches, strict=True))
-        merge = measure_merge(db, dedup, index, args.seed) if hasattr(index, "_merge") else 0.0
+        merge = (
+            measure_merge(db, dedup, index, args.seed, profile) if hasattr(index, "_merge") else 0.0
+        )
         db.close()
     recall = sum(
         1 for pid, root in expect.items() if found[pid] and found[pid].canonical_id == root
@@ -271,7 +311,10 @@ def main() -> None:
     parser.add_argument("--per-paper", action="store_true", help="find()/add() per paper")
     parser.add_argument("--impl", help="path of another dedup module to measure")
     parser.add_argument(
-        "--cache-mb", type=float, default=0, help="SQLite page cache (default: SQLite's 2 MB)"
+        "--cache-mb",
+        type=float,
+        default=CACHE_KIB / 1024,
+        help=f"SQLite page cache (default: the store's, {CACHE_KIB / 1024:g} MB; 0: SQLite's 2 MB)",
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -285,6 +328,7 @@ def main() -> None:
     papers = corpus.papers(biggest)
     mode = "per paper" if args.per_paper or not hasattr(dedup.DedupIndex, "find_many") else "chunks"
     print(f"a batch of {BATCH} new papers checked and added ({mode}); {dedup.PARAMS_VERSION}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"{'stored':>10} {'built':>5} {'build s':>8} {'MB':>7} {'cpu ms/paper':>12}"
         f" {'wall ms':>8} {'merge ms':>8} {'recall':>8} {'false':>5} {'ratio':>6}"

@@ -41,7 +41,7 @@ def db(tmp_path: Path) -> sqlite_utils.Database:
 
 
 # every key row of the index: the merged ones and those added since the last merge
-ALL_KEYS = "SELECT band, bucket, doc FROM dedup_bands UNION SELECT * FROM dedup_recent"
+ALL_KEYS = "SELECT key, doc FROM dedup_bands UNION SELECT * FROM dedup_recent"
 
 
 def ingest(index: DedupIndex, papers: list[Paper]) -> dict[str, DuplicateMatch]:
@@ -385,7 +385,10 @@ def test_an_index_of_the_first_layout_is_converted(db):
     index = DedupIndex(db)
     columns = {row[1] for row in db.execute("PRAGMA table_info(dedup_docs)")}
     assert "words" not in columns and "canonical_id" not in columns
-    assert db.execute("SELECT count(*) FROM dedup_bands WHERE bucket = 12345").fetchone()[0] == 0
+    old_key = dedup._fold(0, 12345)
+    assert (
+        db.execute("SELECT count(*) FROM dedup_bands WHERE key = ?", [old_key]).fetchone()[0] == 0
+    )
     assert index.find(thesis, "B").canonical_id == "A"
     assert DedupIndex(db).find(paper, "C").canonical_id == "A"
     for migration in dedup.MIGRATIONS:  # each migration can run again: nothing changes
@@ -400,8 +403,8 @@ def test_lookups_use_the_band_index_not_a_scan(db):
         (json.dumps(dedup._key_values([(0, 1)])), dedup.BUCKET_CAP),
     ).fetchall()
     steps = [row[3] for row in plan]
-    assert "SEARCH b USING PRIMARY KEY (band=? AND bucket=?)" in steps
-    assert "SEARCH r USING PRIMARY KEY (band=? AND bucket=?)" in steps  # the recent keys
+    assert "SEARCH b USING PRIMARY KEY (key=?)" in steps
+    assert "SEARCH r USING PRIMARY KEY (key=?)" in steps  # the recent keys
     assert not any(step.startswith(("SCAN b", "SCAN r")) or "dedup_" in step for step in steps)
 
 
@@ -484,7 +487,7 @@ def test_find_many_sees_the_earlier_papers_of_its_chunk(db):
         one.add(paper_id, p)
         stored_roots(single, {paper_id: match.canonical_id if match else None})
     assert answers == [None, None, "A", "A"]
-    rows = f"{ALL_KEYS} ORDER BY 1, 2, 3"
+    rows = f"{ALL_KEYS} ORDER BY 1, 2"
     assert db.execute(rows).fetchall() == single.execute(rows).fetchall()
     docs = "SELECT doc, paper_id, title, hashes, stems FROM dedup_docs ORDER BY doc"
     assert db.execute(docs).fetchall() == single.execute(docs).fetchall()
@@ -534,3 +537,22 @@ def test_recent_keys_are_merged_in_key_order_and_still_found(db, monkeypatch):
     after = [index.find(Paper(p.title.upper(), p.abstract), "x") for p in papers[:10]]
     assert [m.canonical_id for m in before] == [m.canonical_id for m in after]
     assert [m.canonical_id for m in after] == [p.id for p in papers[:10]]
+
+
+def test_a_key_in_both_tables_reads_the_newest_of_both_once(db, monkeypatch):
+    """A bucket whose papers are partly merged and partly recent (and one paper re-added,
+    so in both): a lookup reads the newest of the two together, each paper once."""
+    monkeypatch.setattr(dedup, "MERGE_ROWS", 500)
+    generic = " for Parameter-Efficient Fine-Tuning"
+    papers = [Paper(p.title + generic, p.abstract) for p in seed_papers()[:40]]
+    index = DedupIndex(db)
+    index.add_many([(f"p{i}", p) for i, p in enumerate(papers[:30])])  # past 500 rows: merged
+    assert db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0] == 0
+    index.add_many([(f"p{i}", p) for i, p in enumerate(papers[30:], 30)])
+    index.add_many([("p0", papers[0])])  # doc 1 again: its keys in both tables
+    assert 0 < db.execute("SELECT count(*) FROM dedup_recent").fetchone()[0] < 500
+    keys = dedup._keys(dedup._Doc.of(papers[0]))
+    tail = dedup._key_values([k for k in keys if k[0] == dedup.TAIL_BAND])
+    for cap, expect in ((64, list(range(40, 0, -1))), (35, list(range(40, 5, -1)))):
+        ((band, _, found),) = db.execute(dedup._LOOKUP, (json.dumps(tail), cap)).fetchall()
+        assert band == dedup.TAIL_BAND and [int(d) for d in found.split(",")] == expect
