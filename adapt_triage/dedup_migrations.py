@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def m001_dedup_tables(db: sqlite_utils.Database) -> None:
