@@ -4,7 +4,7 @@
     python benchmarks/run.py --ingest 10000,100000 [--profile] [--rss 200000]
 
 1. start-up: `adapt-triage --help` wall time (median of 5 runs, a fresh process each).
-2. ingest throughput: N synthetic papers (JSON Lines) through the real pipeline
+2. ingest throughput: N realistic papers (JSON Lines, see `realistic`) through the real pipeline
    (parse, classify, deduplicate, store), against one TfidfVectorizer.fit_transform pass
    over the same titles and abstracts; the ratio is the figure to watch.
 3. memory: peak RSS of `adapt-triage ingest` on N and 10 x N papers (fresh processes);
@@ -36,66 +36,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-WORDS = [
-    "adapter",
-    "low",
-    "rank",
-    "prompt",
-    "tuning",
-    "frozen",
-    "backbone",
-    "domain",
-    "shift",
-    "target",
-    "source",
-    "test",
-    "time",
-    "continual",
-    "forgetting",
-    "merging",
-    "task",
-    "vector",
-    "pruning",
-    "distillation",
-    "instruction",
-    "data",
-    "selection",
-    "few",
-    "shot",
-    "meta",
-    "learning",
-    "personalised",
-    "speaker",
-    "subject",
-    "model",
-    "language",
-    "vision",
-    "transformer",
-    "benchmark",
-    "accuracy",
-    "efficient",
-    "parameter",
-    "update",
-    "layer",
-    "module",
-    "token",
-    "context",
-    "example",
-]
-
-
-def synthetic(path: Path, n: int, seed: int = 0) -> Path:
-    import random
-
-    rng = random.Random(seed)
-    with path.open("w") as out:
-        for i in range(n):
-            title = " ".join(rng.choices(WORDS, k=9)).capitalize() + f" {i}"
-            abstract = " ".join(rng.choices(WORDS, k=150)) + f" item {i} {rng.random():.6f}."
-            out.write(json.dumps({"id": f"bench-{i}", "title": title, "abstract": abstract}))
-            out.write("\n")
-    return path
 
 
 def realistic(path: Path, n: int, seed: int = 0) -> Path:
@@ -155,7 +95,7 @@ def throughput(tmp: Path, n: int) -> None:
     from adapt_triage.ingest import ingest_sources
     from adapt_triage.store import Store
 
-    source = synthetic(tmp / f"tp{n}.jsonl", n, seed=1)
+    source = realistic(tmp / f"tp{n}.jsonl", n, seed=1)
     texts = [
         json.loads(line)["title"] + " " + json.loads(line)["abstract"]
         for line in source.read_text().splitlines()
@@ -213,8 +153,8 @@ def peak_rss_kib(source: Path, db: Path) -> int:
 
 
 def memory(tmp: Path, n: int) -> None:
-    small = peak_rss_kib(synthetic(tmp / f"m{n}.jsonl", n, 2), tmp / f"m{n}.db")
-    big = peak_rss_kib(synthetic(tmp / f"m{n * 10}.jsonl", n * 10, 3), tmp / f"m{n * 10}.db")
+    small = peak_rss_kib(realistic(tmp / f"m{n}.jsonl", n, 2), tmp / f"m{n}.db")
+    big = peak_rss_kib(realistic(tmp / f"m{n * 10}.jsonl", n * 10, 3), tmp / f"m{n * 10}.db")
     print(
         f"memory     peak RSS ingest {n} papers {small / 1024:.0f} MiB, {n * 10} papers "
         f"{big / 1024:.0f} MiB: ratio {big / small:.2f} for 10x the papers"
