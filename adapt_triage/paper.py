@@ -168,7 +168,9 @@ def clean_text(text: str | None) -> str:
 def _fold_accents(text: str) -> str:
     """Compatibility-decomposed text without the accents of ASCII letters ("é" -> "e"),
     recomposed: the marks of other scripts (Devanagari vowel signs, kana voicing, Cyrillic
-    "й") are part of their letters and stay."""
+    "й") are part of their letters and stay. ASCII text is its own decomposition."""
+    if text.isascii():
+        return text
     out: list[str] = []
     base_ascii = False
     for ch in unicodedata.normalize("NFKD", text):
