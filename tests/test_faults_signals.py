@@ -17,6 +17,10 @@ from conftest import REPO
 from faultserver import FaultServer
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_during_a_fetch_prints_one_interrupted_line_and_exits_130(tmp_path):
     db = tmp_path / "t.db"
     with FaultServer() as server:
@@ -27,6 +31,10 @@ def test_sigint_during_a_fetch_prints_one_interrupted_line_and_exits_130(tmp_pat
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A shell starts a background job with SIGINT ignored, and the child would
+            # inherit that (Python then installs no Ctrl-C handler): the CLI gets SIGINT as
+            # from a terminal, however pytest was started.
+            preexec_fn=_default_sigint,
         )
         try:
             waited = time.monotonic() + 30
