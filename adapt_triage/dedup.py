@@ -1277,8 +1277,14 @@ class DedupIndex:
             for key in keys:
                 earlier.setdefault(key, []).append(i)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
+        # A stored doc is let go after the last paper of the chunk that verifies it, with
+        # the n-gram sets verification cached on it: at a million papers a chunk meets
+        # some ten thousand stored docs, and holding every one's sets cost ~400 MB.
+        last_use = {n: i for i, picks in enumerate(ranked) for n, _ in picks if n > 0}
         results: list[DuplicateMatch | None] = []
-        for (paper_id, _), (_, doc, _), picks in zip(items, prepared, ranked, strict=True):
+        for i, ((paper_id, _), (_, doc, _), picks) in enumerate(
+            zip(items, prepared, ranked, strict=True)
+        ):
             candidates = []
             for number, weight in picks:
                 if number > 0:
@@ -1292,6 +1298,9 @@ class DedupIndex:
                 if candidate is not None and _worth_verifying(weight, doc, candidate.doc):
                     candidates.append((number, candidate))
             results.append(self._best(paper_id, doc, candidates))
+            for number, _ in picks:
+                if number > 0 and last_use.get(number) == i:
+                    stored.pop(number, None)
         return results
 
     def _best(
