@@ -67,6 +67,8 @@ def unpack(text: str | None, keys: str | None) -> dict[str, float]:
     names = _names(keys)
     if len(names) != len(value) - 1:
         return {}
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in value[1:]):
+        return {}  # not what this module writes (a hand-edited row): no scores, no crash
     return {name: n / SCALE for name, n in zip(names, value[1:], strict=True)}
 
 

@@ -64,6 +64,9 @@ def test_pack_gives_four_decimal_scores_back_exactly_and_refuses_the_rest():
     assert scorepack.unpack('{"lora": 0.123456}', None) == {"lora": 0.123456}
     for empty in (None, "", "not json", "[]", "[3,1,2]"):  # [3,1,2]: its key list unknown
         assert scorepack.unpack(empty, None) == {}
+    # A hand-edited row that is not what pack writes reads as no scores, not a crash.
+    for edited in ('[7,"x",1,2,3,4]', "[7,null,1,2,3,4]", "[7,true,1,2,3,4]", "[7,1.5,1,2,3,4]"):
+        assert scorepack.unpack(edited, keys) == {}
 
 
 def test_ingested_scores_are_stored_compact_and_read_back_as_classified(tmp_path):
