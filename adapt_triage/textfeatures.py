@@ -93,7 +93,8 @@ def analyze(doc: Document | str, ngram_max: int = 2) -> list[str]:
     kept = words(text)
     grams = list(kept)
     for n in range(2, ngram_max + 1):
-        grams.extend(" ".join(kept[i : i + n]) for i in range(len(kept) - n + 1))
+        # the n-grams: zip of the word list shifted 0..n-1 (stops at the shortest)
+        grams.extend(map(" ".join, zip(*(kept[k:] for k in range(n)), strict=False)))
     grams.extend(extra)
     return grams
 
