@@ -39,15 +39,7 @@ def test_rank_is_the_default_order_and_newest_is_asked_for(tmp_path, seed_page):
     keys = [(p["first_seen"]) for p in newest]
     assert keys == sorted(keys, reverse=True)
     # best match first, as SQLite's bm25 ranks them
-    with sqlite3.connect(db) as conn:
-        expected = [
-            r[0]
-            for r in conn.execute(
-                "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
-                "WHERE papers_fts MATCH 'adaptation' AND p.duplicate_of IS NULL "
-                "ORDER BY bm25(papers_fts), p.rowid"
-            )
-        ]
+    expected = [paper_id for paper_id, _ in _fts_ranked(db, "adaptation")]
     assert [p["id"] for p in ranked] == expected
     assert run(["search", "x", "--order", "oldest"], db=db).exit_code == 2
 
