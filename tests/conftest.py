@@ -32,14 +32,19 @@ def model_cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch, model_cache_dir):
     """Never touch the real user data directory: every test gets its own default database."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("ADAPT_TRIAGE_CACHE", str(model_cache_dir))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
-    monkeypatch.setenv("ADAPT_TRIAGE_DB", str(home / "default.db"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("COLUMNS", "120")
+    _isolate(monkeypatch, tmp_path_factory.mktemp("home"), model_cache_dir)
+
+
+def _isolate(mp: pytest.MonkeyPatch, home: Path, model_cache_dir: Path) -> None:
+    """Point the user directories (data, cache, config, the default database) into `home`,
+    the model cache at the session's, and fix the terminal's colour and width."""
+    mp.setenv("ADAPT_TRIAGE_CACHE", str(model_cache_dir))
+    mp.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    mp.setenv("ADAPT_TRIAGE_DB", str(home / "default.db"))
+    mp.setenv("XDG_DATA_HOME", str(home / "data"))
+    mp.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    mp.setenv("NO_COLOR", "1")
+    mp.setenv("COLUMNS", "120")
 
 
 @pytest.fixture
@@ -108,13 +113,7 @@ def eval_run(tmp_path_factory, model_cache_dir) -> EvalRun:
         return report
 
     with pytest.MonkeyPatch.context() as mp:  # the user directories, as for every test
-        mp.setenv("ADAPT_TRIAGE_CACHE", str(model_cache_dir))
-        mp.setenv("XDG_CACHE_HOME", str(home / "cache"))
-        mp.setenv("ADAPT_TRIAGE_DB", str(home / "default.db"))
-        mp.setenv("XDG_DATA_HOME", str(home / "data"))
-        mp.setenv("XDG_CONFIG_HOME", str(home / "config"))
-        mp.setenv("NO_COLOR", "1")
-        mp.setenv("COLUMNS", "120")
+        _isolate(mp, home, model_cache_dir)
         mp.setattr(realday_eval, "evaluate_all", recording)
         result = run(list(EVAL_ARGS))
     assert result.exit_code == 0, result.output
