@@ -176,43 +176,39 @@ class SearchMixin(QueriesMixin):
                 f"WHERE {' AND '.join(where)} ORDER BY f.rank, f.rowid LIMIT :page"
             )
             params: dict[str, Any] = {}
-        elif order == "rank":
-            where, params = self._filters(
-                category=category, since=since, include_duplicates=include_duplicates
-            )
-            where[:0] = ["papers_fts MATCH :match", *newer]
-            hits = (
-                "SELECT p.rowid AS _rid, f.rank AS _rank "
-                "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
-                f"WHERE {' AND '.join(where)} ORDER BY f.rank, p.rowid LIMIT :page"
-            )
-        elif walk_index:
-            # Newest first, many matches: walk the papers along the index `list` pages on
-            # (newest first) and keep those among the matches' rowids (no bm25, no row read
-            # per match) until the page is full. Joining every match to sort them read a
-            # `papers` row per match: 1.2 s for 133k matches at a million papers, not 0.08 s.
-            where, params = self._filters(
-                category=category, since=since, include_duplicates=include_duplicates
-            )
-            where.insert(
-                0, "p.rowid IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match)"
-            )
-            hits = (
-                "SELECT p.rowid AS _rid, NULL AS _rank FROM papers p "
-                f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
-            )
         else:
-            # Newest first, few matches (at most the window): each is read and sorted,
-            # rather than walking an index past every paper newer than them.
             where, params = self._filters(
                 category=category, since=since, include_duplicates=include_duplicates
             )
-            where.insert(0, "papers_fts MATCH :match")
-            hits = (
-                "SELECT p.rowid AS _rid, NULL AS _rank "
-                "FROM papers_fts f CROSS JOIN papers p ON p.rowid = f.rowid "
-                f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
-            )
+            if order == "rank":
+                where[:0] = ["papers_fts MATCH :match", *newer]
+                hits = (
+                    "SELECT p.rowid AS _rid, f.rank AS _rank "
+                    "FROM papers_fts f JOIN papers p ON p.rowid = f.rowid "
+                    f"WHERE {' AND '.join(where)} ORDER BY f.rank, p.rowid LIMIT :page"
+                )
+            elif walk_index:
+                # Newest first, many matches: walk the papers along the index `list` pages
+                # on (newest first) and keep those among the matches' rowids (no bm25, no
+                # row read per match) until the page is full. Joining every match to sort
+                # them read a `papers` row per match: 1.2 s for 133k matches at a million
+                # papers, not 0.08 s.
+                where.insert(
+                    0, "p.rowid IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match)"
+                )
+                hits = (
+                    "SELECT p.rowid AS _rid, NULL AS _rank FROM papers p "
+                    f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
+                )
+            else:
+                # Newest first, few matches (at most the window): each is read and sorted,
+                # rather than walking an index past every paper newer than them.
+                where.insert(0, "papers_fts MATCH :match")
+                hits = (
+                    "SELECT p.rowid AS _rid, NULL AS _rank "
+                    "FROM papers_fts f CROSS JOIN papers p ON p.rowid = f.rowid "
+                    f"WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT :page"
+                )
         outer = "h._rank, h._rid" if order == "rank" else NEWEST_FIRST
         sql = (
             f"WITH hits AS MATERIALIZED ({hits}) "
