@@ -640,10 +640,11 @@ def _key(band: int, bucket: int) -> int:
 
 def _unkey(key: int) -> tuple[int, int]:
     """(band, stored key) of a `_key` (`_key` of it gives the key back)."""
-    return (key >> 32) - 8, (key & 0xFFFFFFFF) - 0x80000000
+    return (key >> 32) - 8, _stored(key)
 
 
 def _stored(key: int) -> int:
+    """The stored (signed 32-bit) form of a `_key`: its low 32 bits less 2**31."""
     return (key & 0xFFFFFFFF) - 0x80000000
 
 
@@ -684,14 +685,14 @@ def _keys(doc: _Doc) -> list[tuple[int, int]]:
 def _key_pairs(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int]]:
     """The sorted (key, doc) rows of documents' keys, for one executemany."""
     pairs = {(key, n) for ks, n in zip(keys, numbers, strict=True) for key in ks}
-    return sorted(((key & 0xFFFFFFFF) - 0x80000000, n) for key, n in pairs)
+    return sorted((_stored(key), n) for key, n in pairs)
 
 
 def _key_rows(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int, int]]:
     """The (band, bucket, doc) rows of the previous layout, which m002 writes (m004 then
     folds them into `_key_pairs`' form)."""
     pairs = {(key, n) for ks, n in zip(keys, numbers, strict=True) for key in ks}
-    return sorted(((key >> 32) - 8, (key & 0xFFFFFFFF) - 0x80000000, n) for key, n in pairs)
+    return sorted((*_unkey(key), n) for key, n in pairs)
 
 
 # --- verification -------------------------------------------------------------------
