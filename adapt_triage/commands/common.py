@@ -45,7 +45,7 @@ def open_store(ctx: typer.Context, *, must_exist: bool = False) -> Store:
     path = db_path(ctx)
     if must_exist and not path.exists():
         fail(f"no database at {path} yet; run `adapt-triage ingest SOURCE` first")
-    store = Store(path)
+    store = Store(path, on_upgrade=lambda message: echo(ctx, message, err=True))
     ctx.call_on_close(store.close)
     return store
 

@@ -8,7 +8,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -139,13 +139,31 @@ def current_schema(conn: sqlite3.Connection) -> bool:
     return applied == {name for name, _ in owned_migrations()}
 
 
+def pending_upgrade(conn: sqlite3.Connection) -> list[str]:
+    """The migrations an existing database still needs (none for a new file, whose
+    creation is not an upgrade, nor for a newer database, which `migrate` refuses)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone() is None:
+        return []
+    applied = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    known = [name for name, _ in owned_migrations()]
+    if not applied or applied - set(known):
+        return []
+    return [name for name in known if name not in applied]
+
+
 class StoreBase:
     """The adapt-triage database. `Store(path)` or `Store.open(path)`; path None means
     `default_db_path()`; ":memory:" works for throwaway use."""
 
     def __init__(
-        self, path: str | Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+        self,
+        path: str | Path | None = None,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        on_upgrade: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_upgrade(message)` is called before an existing database is migrated to
+        this version (a one-time step that takes minutes on a large history)."""
         self.path = Path(path) if path is not None else default_db_path()
         self.memory = str(path) == ":memory:"
         self.busy_timeout = busy_timeout
@@ -176,6 +194,13 @@ class StoreBase:
                 conn.execute("PRAGMA synchronous = NORMAL")
             self._quick_check_if_changed()
             if not current_schema(conn):
+                pending = pending_upgrade(conn) if on_upgrade is not None else []
+                if on_upgrade is not None and pending:
+                    on_upgrade(
+                        f"{where}: upgrading the database for this version of adapt-triage "
+                        f"({len(pending)} step{'s' if len(pending) > 1 else ''}, once; "
+                        "a large history takes a few minutes)"
+                    )
                 migrate(self.db, path=where)
         except sqlite3.DatabaseError as exc:
             conn.close()
