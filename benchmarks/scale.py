@@ -653,6 +653,12 @@ def main(argv: list[str] | None = None) -> None:
         f"bench-scale: {bench.history.papers:,} papers, seed {args.seed}, generator "
         f"v{gen.GEN_VERSION}, commit {rev or '?'}, {os.cpu_count()} CPUs, parts {args.parts}"
     )
+    if not any(gen.REAL_DAYS.glob("*.jsonl")):
+        print(
+            f"bench-scale: no real arXiv days at {gen.REAL_DAYS}: the generator falls back to "
+            "one built-in abstract, so these figures are not comparable with the cached ones",
+            file=sys.stderr,
+        )
     started = time.perf_counter()
     try:
         if args.rebuild:
