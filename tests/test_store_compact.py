@@ -233,3 +233,102 @@ def test_an_older_database_migrates_its_scores_and_sources_without_losing_any(ol
         "arxiv:2401.00003": 0.5,
         "arxiv:2401.00004": None,
     }
+
+
+@pytest.fixture
+def m011_db(tmp_path):
+    """A database of the schema before m012 (m001..m011), with rows as that code wrote
+    them: every version and source row with its own source and time, the first ones equal
+    to the paper's; a second version and a second source that differ."""
+    path = tmp_path / "m011.db"
+    old = Database(str(path))
+    migrate(old, upto=11)
+    t0, t1 = "2026-11-01T08:00:00+00:00", "2026-11-03T09:30:00+00:00"
+    for n in (1, 2):
+        pid = f"arxiv:2401.0000{n}"
+        old.conn.execute(
+            "INSERT INTO papers (id, title, abstract, authors, url, arxiv_id, version, "
+            "source, first_seen, last_seen) "
+            "VALUES (?, ?, ?, '[\"A. Author\"]', ?, ?, ?, 'feed.xml', ?, ?)",
+            (pid, f"Paper {n} revised", f"Text {n} now.", f"u{n}", pid[6:], n, t0, t1),
+        )
+        old.conn.execute(
+            "INSERT INTO versions (paper_id, version, source, seen_at, title, abstract) "
+            "VALUES (?, 1, 'feed.xml', ?, ?, ?)",
+            (pid, t0, *((f"Paper {n}", f"Text {n} then.") if n == 2 else (None, None))),
+        )
+        old.conn.execute(
+            "INSERT INTO paper_sources (paper_id, source, first_seen) VALUES (?, 'feed.xml', ?)",
+            (pid, t0),
+        )
+    old.conn.execute(
+        "INSERT INTO versions (paper_id, version, source, seen_at, updated) "
+        "VALUES ('arxiv:2401.00002', 2, 'api.xml', ?, '2026-11-02')",
+        (t1,),
+    )
+    old.conn.execute(
+        "INSERT INTO paper_sources (paper_id, source, first_seen) "
+        "VALUES ('arxiv:2401.00002', 'api.xml', ?)",
+        (t1,),
+    )
+    old.conn.commit()
+    before = {
+        view: sorted(old.execute(f"SELECT * FROM {view}").fetchall(), key=repr)
+        for view in ("version_texts", "paper_sources", "browse_sources", "browse_papers")
+    }
+    old.close()
+    return path, before
+
+
+def test_m012_first_rows_share_the_papers_source_and_time_without_losing_any(m011_db):
+    path, before = m011_db
+    with Store(path) as store:
+        assert [
+            (v["version"], v["source"], v["seen_at"]) for v in store.versions("2401.00002")
+        ] == [
+            (1, "feed.xml", "2026-11-01T08:00:00+00:00"),
+            (2, "api.xml", "2026-11-03T09:30:00+00:00"),
+        ]
+        assert store.paper_sources("2401.00002") == [
+            {"source": "feed.xml", "first_seen": "2026-11-01T08:00:00+00:00"},
+            {"source": "api.xml", "first_seen": "2026-11-03T09:30:00+00:00"},
+        ]
+    for view, rows in before.items():
+        assert sorted(query(path, f"SELECT * FROM {view}"), key=repr) == rows, view
+    # Only what differs from the paper's own fields is stored.
+    assert query(path, "SELECT paper_id, version, source, seen_at FROM versions ORDER BY 1, 2") == [
+        ("arxiv:2401.00001", 1, None, None),
+        ("arxiv:2401.00002", 1, None, None),
+        ("arxiv:2401.00002", 2, "api.xml", "2026-11-03T09:30:00+00:00"),
+    ]
+    assert query(path, "SELECT paper_id, first_seen FROM paper_source_ids ORDER BY 1, 2") == [
+        ("arxiv:2401.00001", None),
+        ("arxiv:2401.00002", None),
+        ("arxiv:2401.00002", "2026-11-03T09:30:00+00:00"),
+    ]
+    # The view's insert trigger stores the same way (a time of its own is kept).
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO paper_sources (paper_id, source, first_seen) VALUES "
+            "('arxiv:2401.00001', 'x.xml', '2026-11-01T08:00:00+00:00'), "
+            "('arxiv:2401.00001', 'y.xml', '2026-11-09T08:00:00+00:00')"
+        )
+    conn.close()
+    assert query(
+        path,
+        "SELECT k.source, r.first_seen FROM paper_source_ids r JOIN source_keys k "
+        "ON k.id = r.source_id WHERE r.paper_id = 'arxiv:2401.00001' ORDER BY 1",
+    ) == [("feed.xml", None), ("x.xml", None), ("y.xml", "2026-11-09T08:00:00+00:00")]
+
+
+def test_an_ingest_stores_first_versions_and_sources_without_the_papers_fields(tmp_path):
+    db = tmp_path / "t.db"
+    assert run(["ingest", "-q", DAY1], db=db).exit_code == 0
+    assert query(db, "SELECT count(*), count(source), count(seen_at) FROM versions") == [(2, 0, 0)]
+    assert query(db, "SELECT count(*), count(first_seen) FROM paper_source_ids") == [(2, 0)]
+    shown = json.loads(run(["show", "2501.00001", "--format", "json"], db=db).stdout)
+    ((first_seen,),) = query(db, "SELECT first_seen FROM papers WHERE id = 'arxiv:2501.00001'")
+    assert [(v["source"], v["seen_at"]) for v in shown["versions"]] == [(str(DAY1), first_seen)]
+    assert [(s["source"], s["first_seen"]) for s in shown["sources"]] == [(str(DAY1), first_seen)]
+

@@ -251,11 +251,13 @@ class Staging:
                 f"UPDATE main.papers SET {sets} FROM temp.stage_papers AS s "
                 "WHERE s.id = papers.id AND s._op = 'update'"
             )
-        # a version's text is kept only where it differs from the paper's current text
+        # a version's text is kept only where it differs from the paper's current text,
+        # its source and time where they differ from the paper's (see m012)
         conn.execute(
             "INSERT OR IGNORE INTO main.versions "
             "(paper_id, version, source, seen_at, title, abstract, updated, announce_type) "
-            "SELECT v.paper_id, v.version, v.source, v.seen_at, "
+            "SELECT v.paper_id, v.version, NULLIF(v.source, p.source), "
+            "NULLIF(v.seen_at, p.first_seen), "
             "NULLIF(v.title, p.title), NULLIF(v.abstract, p.abstract), v.updated, "
             "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
             "ORDER BY v.rowid"
@@ -267,8 +269,9 @@ class Staging:
         )
         conn.execute(
             "INSERT OR IGNORE INTO main.paper_source_ids (paper_id, source_id, first_seen) "
-            "SELECT s.paper_id, k.id, s.first_seen FROM temp.stage_sources s "
-            "JOIN main.source_keys k ON k.source = s.source ORDER BY s.rowid"
+            "SELECT s.paper_id, k.id, NULLIF(s.first_seen, p.first_seen) "
+            "FROM temp.stage_sources s JOIN main.source_keys k ON k.source = s.source "
+            "LEFT JOIN main.papers p ON p.id = s.paper_id ORDER BY s.rowid"
         )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
