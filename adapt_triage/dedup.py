@@ -59,8 +59,9 @@ migration runner applies; DedupIndex applies them itself when they are missing):
 - `dedup_docs`: one row per indexed paper: `doc` (integer, first-seen order),
   `paper_id`, strong ids ('' when the paper id spells it, `arxiv:<id>` / `doi:<doi>`),
   author last names (32-bit hashes), normalised title tokens, the abstract's token
-  hashes (low 16 bits, uint16 in order, `_pack16`) and its content-stem hashes (uint16,
-  kept for a title of 4+ content words): verification reads these, never the text. The
+  hashes (low 16 bits, uint16 in order, `_pack16`) and its content-stem hashes (sorted
+  uint16, Elias-Fano coded by `adapt_triage.stempack`, kept for a title of 4+ content
+  words): verification reads these, never the text. The
   cluster root is NOT kept here: it is `papers.duplicate_of` (the store's), read at lookup.
 - `dedup_bands(key, doc)`: the LSH / anchor / title keys, WITHOUT ROWID, primary key
   (key, doc); `dedup_recent(key, doc)` the same for the keys added since the last merge.
@@ -93,6 +94,7 @@ from functools import cached_property
 import numpy as np
 import sqlite_utils
 
+from adapt_triage import stempack
 from adapt_triage.dedup_migrations import MIGRATIONS, m001_dedup_tables  # noqa: F401
 from adapt_triage.paper import Paper, clean_text
 
@@ -1168,7 +1170,7 @@ def _row_doc(row: Sequence) -> _Doc:
     return _Doc(
         title=tuple(row[5].split()),
         h=_unpack_hashes(row[6]),
-        stems=np.frombuffer(row[7], dtype=np.uint16),
+        stems=stempack.unpack(row[7]),
         arxiv_id=_read_id(row[2], row[1], "arxiv:"),
         doi=_read_id(row[3], row[1], "doi:"),
         authors=frozenset(np.frombuffer(row[4], dtype="<u4").tolist()),
@@ -1615,4 +1617,4 @@ def _stored_stems(doc: _Doc) -> bytes:
     """The stem hashes, kept only for a title of 4 content words or more: they serve only
     the same-specific-title rule, and a specific title has at least 4 (the other title of
     the pair, being "equal", has the same content words)."""
-    return doc.stems.tobytes() if len(_content(doc.title)) >= 4 else b""
+    return stempack.pack(doc.stems) if len(_content(doc.title)) >= 4 else b""
