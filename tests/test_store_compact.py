@@ -332,3 +332,63 @@ def test_an_ingest_stores_first_versions_and_sources_without_the_papers_fields(t
     assert [(v["source"], v["seen_at"]) for v in shown["versions"]] == [(str(DAY1), first_seen)]
     assert [(s["source"], s["first_seen"]) for s in shown["sources"]] == [(str(DAY1), first_seen)]
 
+
+def test_m013_paper_labels_by_rowid_keeps_every_label_and_stays_in_step(tmp_path):
+    """A database of the schema before m013, its labels mirrored by m008's triggers, keeps
+    the same (paper, label, sort key) rows, now named by rowid; the new triggers follow a
+    new paper, a user's label, a rescore and a deletion as the old ones did."""
+    path = tmp_path / "m012.db"
+    old = Database(str(path))
+    migrate(old, upto=12)
+    for n, labels in enumerate((["lora"], ["lora", "adapters"], [], ["off-topic"]), 1):
+        old.conn.execute(
+            "INSERT INTO papers (id, title, source, first_seen, last_seen, published, "
+            "model_labels) VALUES (?, ?, 'feed.xml', ?, ?, ?, ?)",
+            (
+                f"arxiv:2401.0000{n}",
+                f"Paper {n}",
+                f"2026-11-0{n}T08:00:00+00:00",
+                f"2026-11-0{n}T08:00:00+00:00",
+                None if n == 2 else f"2026-10-0{n}",
+                json.dumps(labels),
+            ),
+        )
+    old.conn.execute(
+        "INSERT INTO user_labels (paper_id, label, position, at) "
+        "VALUES ('arxiv:2401.00004', 'adapters', 0, '2026-11-06T08:00:00+00:00')"
+    )
+    old.conn.commit()
+    sql = (
+        "SELECT p.id, l.label, l.first_seen, l.published, p.rowid FROM paper_labels l "
+        "JOIN papers p ON {} ORDER BY 1, 2"
+    )
+    before = old.execute(sql.format("p.id = l.paper_id")).fetchall()
+    assert len(before) == 4
+    old.close()
+    with Store(path) as store:
+        conn = store.db.conn
+        assert conn.execute(sql.format("p.rowid = l.seq")).fetchall() == before
+        assert [r[1] for r in conn.execute("PRAGMA table_info(paper_labels)")] == [
+            "seq",
+            "label",
+            "first_seen",
+            "published",
+        ]
+        assert [p.id for p in store.list_papers(category="adapters")] == [
+            "arxiv:2401.00004",
+            "arxiv:2401.00002",
+        ]
+        store.set_user_labels("2401.00001", ["adapters"])
+        store.update_scores_many([("arxiv:2401.00002", ["off-topic"], {"off-topic": 0.9})], "m")
+        with store.write() as w:
+            w.execute("DELETE FROM papers WHERE id = 'arxiv:2401.00003'")
+        assert [p.id for p in store.list_papers(category="adapters")] == [
+            "arxiv:2401.00004",
+            "arxiv:2401.00001",
+        ]
+        assert conn.execute(sql.format("p.rowid = l.seq")).fetchall() == [
+            ("arxiv:2401.00001", "adapters", "2026-11-01T08:00:00+00:00", "2026-10-01", 1),
+            ("arxiv:2401.00002", "off-topic", "2026-11-02T08:00:00+00:00", None, 2),
+            ("arxiv:2401.00004", "adapters", "2026-11-04T08:00:00+00:00", "2026-10-04", 4),
+        ]
+        assert conn.execute("SELECT count(*) FROM paper_labels").fetchone() == (3,)

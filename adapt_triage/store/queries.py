@@ -98,7 +98,7 @@ class QueriesMixin(StoreBase):
         if cats:
             params["cats"] = dumps(cats)
             where.append(
-                "EXISTS (SELECT 1 FROM paper_labels l WHERE l.paper_id = p.id "
+                "EXISTS (SELECT 1 FROM paper_labels l WHERE l.seq = p.rowid "
                 "AND l.label IN (SELECT value FROM json_each(:cats)))"
             )
         return where, params
@@ -155,7 +155,7 @@ class QueriesMixin(StoreBase):
             terms.append("pl.first_seen >= :since")
         sql = (
             f"SELECT {PAPER_COLUMNS}, pl.first_seen AS _k1, pl.published AS _k2, pl.seq AS _k3 "
-            "FROM paper_labels pl CROSS JOIN papers p ON p.id = pl.paper_id "
+            "FROM paper_labels pl CROSS JOIN papers p ON p.rowid = pl.seq "
             f"WHERE {' AND '.join(terms)} "
             "ORDER BY pl.first_seen DESC, pl.published DESC, pl.seq"
             + (" LIMIT :limit" if "limit" in params else "")
