@@ -392,3 +392,50 @@ def test_m013_paper_labels_by_rowid_keeps_every_label_and_stays_in_step(tmp_path
             ("arxiv:2401.00004", "adapters", "2026-11-04T08:00:00+00:00", "2026-10-04", 4),
         ]
         assert conn.execute("SELECT count(*) FROM paper_labels").fetchone() == (3,)
+
+
+def test_m014_papers_name_their_source_by_id_and_read_it_back_as_text(tmp_path):
+    """Rows stored before m014 keep their source's text; papers stored after hold its id
+    ('' in `source`); every reader (records, views, a digest's duplicates) gives the text."""
+    path = tmp_path / "m013.db"
+    old = Database(str(path))
+    migrate(old, upto=13)
+    old.conn.execute(
+        "INSERT INTO papers (id, title, source, first_seen, last_seen) "
+        "VALUES ('arxiv:2401.00001', 'Old paper', 'old-feed.xml', ?, ?)",
+        ("2026-11-01T08:00:00+00:00", "2026-11-01T08:00:00+00:00"),
+    )
+    old.conn.execute(
+        "INSERT INTO versions (paper_id, version, source, seen_at) "
+        "VALUES ('arxiv:2401.00001', 1, NULL, NULL)"
+    )
+    old.conn.commit()
+    views = ("browse_papers", "browse_duplicates", "version_texts")
+    before = {view: old.execute(f"SELECT * FROM {view}").fetchall() for view in views}
+    old.close()
+    Store(path).close()  # migrated: the views show what they showed
+    for view, rows in before.items():
+        assert query(path, f"SELECT * FROM {view}") == rows, view
+    copy = FIXTURES / "cli" / "pasted_copy.txt"
+    assert run(["ingest", "-q", DAY1], db=path).exit_code == 0
+    assert run(["ingest", "-q", copy], db=path).exit_code == 0
+    raw = dict(query(path, "SELECT id, source || '|' || coalesce(source_id, '') FROM papers"))
+    assert raw["arxiv:2401.00001"] == "old-feed.xml|"  # as stored, not rewritten
+    ids = dict(query(path, "SELECT source, id FROM source_keys"))
+    assert raw["arxiv:2501.00001"] == f"|{ids[str(DAY1)]}"
+    listed = jsonl(run(["list", "--all", "--format", "jsonl"], db=path).stdout)
+    sources = {r["id"]: r["source"] for r in listed}
+    assert sources["arxiv:2401.00001"] == "old-feed.xml"
+    assert sources["arxiv:2501.00001"] == str(DAY1)
+    (dup,) = [r for r in listed if r.get("duplicate_of")]
+    assert sources[dup["id"]] == str(copy)
+    with Store(path) as store:
+        assert store.get_paper("2401.00001").source == "old-feed.xml"
+        assert [v["source"] for v in store.versions("2501.00001")] == [str(DAY1)]
+        digest = store.papers_for_digest(since="2000-01-01")
+        shown = {p.id: p for p in digest}
+        assert [d.source for d in shown["arxiv:2501.00001"].duplicates] == [str(copy)]
+    assert query(path, "SELECT source FROM browse_papers WHERE id = 'arxiv:2501.00001'") == [
+        (str(DAY1),)
+    ]
+    assert query(path, "SELECT duplicate_source FROM browse_duplicates") == [(str(copy),)]

@@ -676,3 +676,60 @@ def m013_paper_labels_by_rowid(db: Database) -> None:
         END""",
     ):
         db.execute(statement)
+
+
+def paper_source_sql(alias: str) -> str:
+    """A `papers` row's source as text (`alias` names the row): since m014 a new row holds
+    its source's id in `source_id` (its `source` is ''); an older row its text."""
+    return (
+        f"coalesce((SELECT k.source FROM source_keys k WHERE k.id = {alias}.source_id), "
+        f"{alias}.source)"
+    )
+
+
+@migration
+def m014_papers_source_by_id(db: Database) -> None:
+    """A paper names the source it came from by its id in `source_keys` (the new column
+    `source_id`; `source` is '' then), as `paper_source_ids` does since m011: the text
+    was in every row (~50 bytes a paper). The rows stored before keep their text (nothing
+    is rewritten); every reader asks `paper_source_sql`, and the views that show a
+    paper's source (`browse_papers`, `browse_duplicates`, `version_texts`) show the text
+    as before."""
+    p, d = paper_source_sql("p"), paper_source_sql("d")
+    for statement in (
+        "ALTER TABLE papers ADD COLUMN source_id INTEGER REFERENCES source_keys(id)",
+        "DROP VIEW browse_papers",
+        "DROP VIEW browse_duplicates",
+        "DROP VIEW version_texts",
+        f"""CREATE VIEW browse_papers AS
+        SELECT p.id, p.title,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN (SELECT json_group_array(label) FROM (SELECT label FROM user_labels u
+                      WHERE u.paper_id = p.id ORDER BY u.position))
+                ELSE p.model_labels END AS labels,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN 'user' ELSE 'model' END AS labels_from,
+            COALESCE((SELECT label FROM user_labels u WHERE u.paper_id = p.id
+                      ORDER BY u.position LIMIT 1), json_extract(p.model_labels, '$[0]'))
+                AS primary_label,
+            p.authors, p.url, p.published, p.first_seen, p.arxiv_id, p.version, p.doi,
+            p.announce_type, {p} AS source, p.duplicate_of,
+            (SELECT count(*) FROM papers d WHERE d.duplicate_of = p.id) AS duplicates,
+            (SELECT count(*) FROM paper_sources s WHERE s.paper_id = p.id) AS sources,
+            m.starred_at IS NOT NULL AS starred,
+            m.read_at IS NOT NULL AS read
+        FROM papers p LEFT JOIN paper_marks m ON m.paper_id = p.id""",
+        f"""CREATE VIEW browse_duplicates AS
+        SELECT c.id AS canonical_id, c.title AS canonical_title,
+            d.id AS duplicate_id, d.title AS duplicate_title, {d} AS duplicate_source,
+            d.dup_reason AS reason, d.dup_score AS score, d.first_seen AS duplicate_first_seen
+        FROM papers d JOIN papers c ON c.id = d.duplicate_of""",
+        f"""CREATE VIEW version_texts AS
+            SELECT v.paper_id, v.version, coalesce(v.source, {p}) AS source,
+                coalesce(v.seen_at, p.first_seen) AS seen_at,
+                coalesce(v.title, p.title) AS title,
+                coalesce(v.abstract, p.abstract, '') AS abstract,
+                v.updated, v.announce_type
+            FROM versions v JOIN papers p ON p.id = v.paper_id""",
+    ):
+        db.execute(statement)

@@ -16,6 +16,7 @@ from adapt_triage.store.errors import (
     AmbiguousIdError,
     PaperNotFoundError,
 )
+from adapt_triage.store.migrations import paper_source_sql
 from adapt_triage.stored import StoredPaper
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -36,7 +37,8 @@ PAPER_COLUMNS = f"""
     (SELECT json_group_array(label) FROM
         (SELECT label FROM user_labels u WHERE u.paper_id = p.id ORDER BY u.position)
     ) AS _user_labels,
-    {SCORE_KEYS_SQL} AS _score_keys
+    {SCORE_KEYS_SQL} AS _score_keys,
+    {paper_source_sql("p")} AS _source
 """
 NEWEST_FIRST = "p.first_seen DESC, p.published DESC, p.rowid ASC"
 

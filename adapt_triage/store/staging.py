@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapt_triage.scorepack import SCORE_KEYS_SQL, ScoreKeys
+from adapt_triage.store.migrations import paper_source_sql
 from adapt_triage.store.queries import decode_paper, row_to_paper
 
 _TABLES = (
@@ -234,10 +235,19 @@ class Staging:
         """Move every staged decision into the stored tables (in the caller's transaction)."""
         self.flush()
         conn = self.conn
-        listed = ", ".join(self.columns)
+        # a new paper names its source by id (m014): '' in `source`
         conn.execute(
-            f"INSERT INTO main.papers ({listed}) SELECT {listed} FROM temp.stage_papers "
-            "WHERE _op = 'insert' ORDER BY rowid"
+            "INSERT OR IGNORE INTO main.source_keys (source) "
+            "SELECT DISTINCT source FROM temp.stage_papers WHERE _op = 'insert'"
+        )
+        values = {
+            "source": "''",
+            "source_id": "(SELECT k.id FROM main.source_keys k WHERE k.source = s.source)",
+        }
+        conn.execute(
+            f"INSERT INTO main.papers ({', '.join(self.columns)}) "
+            f"SELECT {', '.join(values.get(c, f's.{c}') for c in self.columns)} "
+            "FROM temp.stage_papers s WHERE s._op = 'insert' ORDER BY s.rowid"
         )
         if self.changed:
             if self.changed & {"title", "abstract"}:
@@ -256,7 +266,7 @@ class Staging:
         conn.execute(
             "INSERT OR IGNORE INTO main.versions "
             "(paper_id, version, source, seen_at, title, abstract, updated, announce_type) "
-            "SELECT v.paper_id, v.version, NULLIF(v.source, p.source), "
+            f"SELECT v.paper_id, v.version, NULLIF(v.source, {paper_source_sql('p')}), "
             "NULLIF(v.seen_at, p.first_seen), "
             "NULLIF(v.title, p.title), NULLIF(v.abstract, p.abstract), v.updated, "
             "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
@@ -304,7 +314,8 @@ def discard_stale(conn: sqlite3.Connection, index: Callable[[], Any]) -> int:
     cursor.row_factory = sqlite3.Row
     for (pid,) in pending:
         row = cursor.execute(
-            f"SELECT p.*, {SCORE_KEYS_SQL} AS _score_keys FROM main.papers p WHERE p.id = ?",
+            f"SELECT p.*, {SCORE_KEYS_SQL} AS _score_keys, {paper_source_sql('p')} AS _source "
+            "FROM main.papers p WHERE p.id = ?",
             (pid,),
         ).fetchone()
         if row is not None:
