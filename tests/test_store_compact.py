@@ -295,9 +295,9 @@ def test_m012_first_rows_share_the_papers_source_and_time_without_losing_any(m01
         ]
     for view, rows in before.items():
         assert sorted(query(path, f"SELECT * FROM {view}"), key=repr) == rows, view
-    # Only what differs from the paper's own fields is stored.
+    # Only what differs from the paper's own fields is stored (and since m015 no row
+    # for the version a paper holds that says nothing more).
     assert query(path, "SELECT paper_id, version, source, seen_at FROM versions ORDER BY 1, 2") == [
-        ("arxiv:2401.00001", 1, None, None),
         ("arxiv:2401.00002", 1, None, None),
         ("arxiv:2401.00002", 2, "api.xml", "2026-11-03T09:30:00+00:00"),
     ]
@@ -325,7 +325,9 @@ def test_m012_first_rows_share_the_papers_source_and_time_without_losing_any(m01
 def test_an_ingest_stores_first_versions_and_sources_without_the_papers_fields(tmp_path):
     db = tmp_path / "t.db"
     assert run(["ingest", "-q", DAY1], db=db).exit_code == 0
-    assert query(db, "SELECT count(*), count(source), count(seen_at) FROM versions") == [(2, 0, 0)]
+    # a paper arriving stores no version row (m015): version_texts reads it from papers
+    assert query(db, "SELECT count(*) FROM versions") == [(0,)]
+    assert query(db, "SELECT count(*) FROM version_texts") == [(2,)]
     assert query(db, "SELECT count(*), count(first_seen) FROM paper_source_ids") == [(2, 0)]
     shown = json.loads(run(["show", "2501.00001", "--format", "json"], db=db).stdout)
     ((first_seen,),) = query(db, "SELECT first_seen FROM papers WHERE id = 'arxiv:2501.00001'")
@@ -401,8 +403,8 @@ def test_m014_papers_name_their_source_by_id_and_read_it_back_as_text(tmp_path):
     old = Database(str(path))
     migrate(old, upto=13)
     old.conn.execute(
-        "INSERT INTO papers (id, title, source, first_seen, last_seen) "
-        "VALUES ('arxiv:2401.00001', 'Old paper', 'old-feed.xml', ?, ?)",
+        "INSERT INTO papers (id, title, source, first_seen, last_seen, version) "
+        "VALUES ('arxiv:2401.00001', 'Old paper', 'old-feed.xml', ?, ?, 1)",
         ("2026-11-01T08:00:00+00:00", "2026-11-01T08:00:00+00:00"),
     )
     old.conn.execute(
@@ -439,3 +441,60 @@ def test_m014_papers_name_their_source_by_id_and_read_it_back_as_text(tmp_path):
         (str(DAY1),)
     ]
     assert query(path, "SELECT duplicate_source FROM browse_duplicates") == [(str(copy),)]
+
+
+def test_m015_a_papers_own_version_row_is_implicit_and_written_out_before_it_changes(tmp_path):
+    """Before m015 every paper stored the row of the version it arrived with. Rows that
+    say nothing the paper does not go (version_texts reads the same), the others stay;
+    afterwards an ingest writes that row out, as it read, before the paper changes it."""
+    from store_support import T0, T1, T2, arxiv
+
+    path = tmp_path / "m014.db"
+    old = Database(str(path))
+    migrate(old, upto=14)
+    for n, updated in ((1, None), (2, "2026-10-31"), (3, "2026-10-31")):
+        old.conn.execute(
+            "INSERT INTO papers (id, title, abstract, source, first_seen, last_seen, version, "
+            "updated) VALUES (?, ?, 'Text.', 'feed.xml', ?, ?, 1, ?)",
+            (f"arxiv:2401.0000{n}", f"Paper {n}", T0, T1, updated),
+        )
+        # paper 3's field was filled in after it arrived: its row still says NULL
+        old.conn.execute(
+            "INSERT INTO versions (paper_id, version, updated) VALUES (?, 1, ?)",
+            (f"arxiv:2401.0000{n}", None if n == 3 else updated),
+        )
+    old.conn.commit()
+    view = "SELECT * FROM version_texts ORDER BY paper_id, version"
+    before = old.execute(view).fetchall()
+    old.close()
+    with Store(path) as store:
+        conn = store.db.conn
+        assert conn.execute(view).fetchall() == before
+        assert conn.execute("SELECT paper_id, version, updated FROM versions").fetchall() == [
+            ("arxiv:2401.00003", 1, None)
+        ]
+        # a new version: the old one's row is written out first, with its text
+        v2 = arxiv(1, version=2, title="Paper 1, revised", updated="2026-11-02")
+        store.ingest_source("api.xml", [v2], now=T1)
+        # a field filled in: the row keeps what it said
+        filled = arxiv(2, version=1, title="Paper 2", abstract="Text.", announce_type="new")
+        store.ingest_source("api.xml", [filled], now=T1)
+        rows = conn.execute(
+            "SELECT paper_id, version, source, seen_at, title, updated, announce_type "
+            "FROM version_texts WHERE paper_id IN ('arxiv:2401.00001', 'arxiv:2401.00002') "
+            "ORDER BY 1, 2"
+        ).fetchall()
+        assert rows == [
+            ("arxiv:2401.00001", 1, "feed.xml", T0, "Paper 1", None, None),
+            ("arxiv:2401.00001", 2, "api.xml", T1, "Paper 1, revised", "2026-11-02", None),
+            ("arxiv:2401.00002", 1, "feed.xml", T0, "Paper 2", "2026-10-31", None),
+        ]
+        assert conn.execute(
+            "SELECT announce_type FROM papers WHERE id = 'arxiv:2401.00002'"
+        ).fetchone() == ("new",)
+        # the same input again: nothing new, no row written
+        stored = conn.execute("SELECT count(*) FROM versions").fetchone()
+        again = store.ingest_source("api.xml", [filled], now=T2)
+        assert (again.new, again.updated) == (0, 0)
+        assert conn.execute("SELECT count(*) FROM versions").fetchone() == stored
+        assert [v["version"] for v in store.versions("2401.00003")] == [1]

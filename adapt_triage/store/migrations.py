@@ -733,3 +733,42 @@ def m014_papers_source_by_id(db: Database) -> None:
             FROM versions v JOIN papers p ON p.id = v.paper_id""",
     ):
         db.execute(statement)
+
+
+# The row of the version a paper holds now while `versions` has none for it (m015).
+_ARRIVAL_VERSION_SQL = f"""
+    SELECT p.id AS paper_id, coalesce(p.version, 0) AS version,
+        {paper_source_sql("p")} AS source, p.first_seen AS seen_at, p.title AS title,
+        coalesce(p.abstract, '') AS abstract, p.updated AS updated,
+        p.announce_type AS announce_type
+    FROM papers p
+    WHERE NOT EXISTS (SELECT 1 FROM versions v
+                      WHERE v.paper_id = p.id AND v.version = coalesce(p.version, 0))"""
+
+
+@migration
+def m015_arrival_versions_implicit(db: Database) -> None:
+    """A paper's `versions` row for the version it holds is not stored while it would say
+    nothing the paper does not (its own source, first_seen, text, updated and announce
+    type): `version_texts` shows that row from `papers` (a paper arriving, ~55 bytes).
+    The ingest writes the row out, as it was, before it changes any of those fields of
+    the paper (a new version, a filled-in field). Stored rows that say nothing more are
+    deleted here (the view gives them back the same)."""
+    for statement in (
+        """DELETE FROM versions WHERE source IS NULL AND seen_at IS NULL
+            AND title IS NULL AND abstract IS NULL
+            AND EXISTS (SELECT 1 FROM papers p WHERE p.id = versions.paper_id
+                AND coalesce(p.version, 0) = versions.version
+                AND p.updated IS versions.updated
+                AND p.announce_type IS versions.announce_type)""",
+        "DROP VIEW version_texts",
+        f"""CREATE VIEW version_texts AS
+            SELECT v.paper_id, v.version, coalesce(v.source, {paper_source_sql("p")}) AS source,
+                coalesce(v.seen_at, p.first_seen) AS seen_at,
+                coalesce(v.title, p.title) AS title,
+                coalesce(v.abstract, p.abstract, '') AS abstract,
+                v.updated, v.announce_type
+            FROM versions v JOIN papers p ON p.id = v.paper_id
+            UNION ALL {_ARRIVAL_VERSION_SQL}""",
+    ):
+        db.execute(statement)

@@ -104,8 +104,13 @@ class Staging:
             data = dict(row)
             op, changes = data.pop("_op"), data.pop("_changes")
             found[data["id"]] = Entry(data, op=op, changes=set(json.loads(changes or "{}")))
+        stored_versions: dict[str, int] = {}
         for row in cursor.execute(f"SELECT * FROM main.papers WHERE id IN {_IDS}", (ids,)):
             found.setdefault(row["id"], Entry(dict(row)))
+            # the version a paper holds is known, stored in `versions` or not (m015)
+            stored_versions[row["id"]] = row["version"] or 0
+        for pid, version in stored_versions.items():
+            found[pid].versions.add(version)
         for (pid,) in self.conn.execute(
             "SELECT paper_id FROM temp.stage_sources WHERE source = ?1 "
             "AND paper_id IN (SELECT value FROM json_each(?2)) "
@@ -250,6 +255,8 @@ class Staging:
             "FROM temp.stage_papers s WHERE s._op = 'insert' ORDER BY s.rowid"
         )
         if self.changed:
+            if self.changed & _VERSION_FIELDS:
+                _keep_arrival_versions(conn)
             if self.changed & {"title", "abstract"}:
                 _keep_old_text(conn)
             sets = ", ".join(
@@ -270,6 +277,11 @@ class Staging:
             "NULLIF(v.seen_at, p.first_seen), "
             "NULLIF(v.title, p.title), NULLIF(v.abstract, p.abstract), v.updated, "
             "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
+            # nor a row of the version the paper holds that says nothing more (m015)
+            "WHERE NOT (v.version = coalesce(p.version, 0) AND v.source IS "
+            f"{paper_source_sql('p')} AND v.seen_at IS p.first_seen AND v.title IS p.title "
+            "AND v.abstract IS p.abstract AND v.updated IS p.updated "
+            "AND v.announce_type IS p.announce_type) "
             "ORDER BY v.rowid"
         )
         # paper_sources is a view: its rows name the source by id (see m011)
@@ -285,6 +297,25 @@ class Staging:
         )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
+
+
+# The fields of a paper that its arrival version's row (m015) reads from it.
+_VERSION_FIELDS = {"version", "title", "abstract", "updated", "announce_type"}
+
+
+def _keep_arrival_versions(conn: sqlite3.Connection) -> None:
+    """Before papers' version, text, updated or announce type change: the row of the
+    version each holds, which `versions` does not store while the paper says it all
+    (m015), is written out as it reads now (source, time and text NULL: the paper's)."""
+    changed = " OR ".join(
+        f"json_type(s._changes, '$.{col}') IS NOT NULL" for col in _VERSION_FIELDS
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO main.versions (paper_id, version, updated, announce_type) "
+        "SELECT p.id, coalesce(p.version, 0), p.updated, p.announce_type "
+        "FROM main.papers p JOIN temp.stage_papers s ON s.id = p.id "
+        f"WHERE s._op = 'update' AND ({changed}) ORDER BY p.id"
+    )
 
 
 def _keep_old_text(conn: sqlite3.Connection) -> None:
