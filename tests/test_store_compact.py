@@ -328,7 +328,9 @@ def test_an_ingest_stores_first_versions_and_sources_without_the_papers_fields(t
     # a paper arriving stores no version row (m015): version_texts reads it from papers
     assert query(db, "SELECT count(*) FROM versions") == [(0,)]
     assert query(db, "SELECT count(*) FROM version_texts") == [(2,)]
-    assert query(db, "SELECT count(*), count(first_seen) FROM paper_source_ids") == [(2, 0)]
+    # nor a row for its own source (m016): paper_sources reads it from papers
+    assert query(db, "SELECT count(*) FROM paper_source_ids") == [(0,)]
+    assert query(db, "SELECT count(*) FROM paper_sources") == [(2,)]
     shown = json.loads(run(["show", "2501.00001", "--format", "json"], db=db).stdout)
     ((first_seen,),) = query(db, "SELECT first_seen FROM papers WHERE id = 'arxiv:2501.00001'")
     assert [(v["source"], v["seen_at"]) for v in shown["versions"]] == [(str(DAY1), first_seen)]
@@ -498,3 +500,50 @@ def test_m015_a_papers_own_version_row_is_implicit_and_written_out_before_it_cha
         assert (again.new, again.updated) == (0, 0)
         assert conn.execute("SELECT count(*) FROM versions").fetchone() == stored
         assert [v["version"] for v in store.versions("2401.00003")] == [1]
+
+
+def test_m016_a_papers_own_source_row_is_implicit(tmp_path):
+    """A paper that names its source by id (m014) loses its stored row for that source
+    (paper_sources reads the same); re-reading that source finds the paper carried, and
+    another source still gets its row."""
+    from store_support import T0, T1, T2, arxiv
+
+    path = tmp_path / "m015.db"
+    with Store(path) as store:  # rows as the code before m016 wrote them
+        store.ingest_source("feed.xml", [arxiv(1), arxiv(2)], now=T0)
+        store.ingest_source("api.xml", [arxiv(2)], now=T1)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM _migrations WHERE name = 'm016_arrival_sources_implicit'")
+        own = "(SELECT source_id FROM papers WHERE id = ?)"
+        for pid in ("arxiv:2401.00001", "arxiv:2401.00002"):
+            conn.execute(
+                f"INSERT INTO paper_source_ids (paper_id, source_id) VALUES (?, {own})", (pid, pid)
+            )
+    conn.close()
+    view = "SELECT paper_id, source, first_seen, rowid FROM paper_sources ORDER BY 1, 3, 4"
+    before = query(path, view)
+    assert len(before) == 3 and len(query(path, "SELECT * FROM paper_source_ids")) == 3
+    with Store(path) as store:
+        assert query(path, view) == before
+        assert query(path, "SELECT paper_id, first_seen FROM paper_source_ids") == [
+            ("arxiv:2401.00002", T1)
+        ]
+        assert [s["source"] for s in store.paper_sources("2401.00002")] == ["feed.xml", "api.xml"]
+        again = store.ingest_source("feed.xml", [arxiv(1), arxiv(2)], now=T2)
+        assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+        assert store.get_paper("2401.00001").last_seen == T0  # nothing new: not touched
+        store.ingest_source("hf.json", [arxiv(1)], now=T2)
+    assert query(path, view) == sorted(
+        [*before, ("arxiv:2401.00001", "hf.json", T2, 3)], key=lambda r: (r[0], r[2], r[3])
+    )
+    # the view's trigger ignores the paper's own source, as it ignored a row already there
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO paper_sources (paper_id, source, first_seen) "
+            "VALUES ('arxiv:2401.00001', 'feed.xml', ?)",
+            (T2,),
+        )
+    conn.close()
+    assert query(path, "SELECT count(*) FROM paper_source_ids") == [(2,)]

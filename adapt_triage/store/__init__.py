@@ -59,7 +59,8 @@ Tables (see `migrations` for the exact DDL):
   paper). The `version_texts` view gives every version whole, that row included.
 - `paper_sources`: every source that carried a paper (the arXiv feed and Hugging Face, say);
   a view over `paper_source_ids`, which names each source by its id in `source_keys`
-  (`first_seen` NULL there where it is the paper's, m012).
+  (`first_seen` NULL there where it is the paper's, m012; no row for the paper's own
+  source when the paper names it by id, m016: the view reads that one from `papers`).
 - `paper_labels`: each paper's effective labels with its sort key, kept by triggers for
   `list --category` (m008; its rows name the paper by rowid, `seq`, since m013).
 - `sources`: every source ever ingested, with conditional-GET state and the last fetch's

@@ -772,3 +772,41 @@ def m015_arrival_versions_implicit(db: Database) -> None:
             UNION ALL {_ARRIVAL_VERSION_SQL}""",
     ):
         db.execute(statement)
+
+
+@migration
+def m016_arrival_sources_implicit(db: Database) -> None:
+    """A paper that names its source by id (m014) stores no `paper_source_ids` row for it:
+    that row would say only the paper's own source and first_seen. `paper_sources` shows
+    it from `papers` (a paper arriving, ~28 bytes); its insert trigger ignores such a row
+    as it ignored a row already there. The rows of papers stored before m014 stay."""
+    for statement in (
+        """DELETE FROM paper_source_ids WHERE first_seen IS NULL AND EXISTS (
+            SELECT 1 FROM papers p WHERE p.id = paper_source_ids.paper_id
+                AND p.source_id = paper_source_ids.source_id)""",
+        "DROP VIEW paper_sources",  # and its triggers
+        """CREATE VIEW paper_sources AS
+        SELECT r.paper_id, k.source, coalesce(r.first_seen, p.first_seen) AS first_seen,
+            r.source_id AS rowid
+        FROM paper_source_ids r JOIN source_keys k ON k.id = r.source_id
+        LEFT JOIN papers p ON p.id = r.paper_id
+        UNION ALL
+        SELECT p.id, k.source, p.first_seen, p.source_id
+        FROM papers p JOIN source_keys k ON k.id = p.source_id
+        WHERE NOT EXISTS (SELECT 1 FROM paper_source_ids r
+                          WHERE r.paper_id = p.id AND r.source_id = p.source_id)""",
+        """CREATE TRIGGER paper_sources_insert INSTEAD OF INSERT ON paper_sources BEGIN
+        INSERT OR IGNORE INTO source_keys (source) VALUES (new.source);
+        INSERT OR IGNORE INTO paper_source_ids (paper_id, source_id, first_seen)
+            SELECT new.paper_id, k.id,
+                NULLIF(new.first_seen, (SELECT first_seen FROM papers WHERE id = new.paper_id))
+            FROM source_keys k WHERE k.source = new.source
+                AND NOT EXISTS (SELECT 1 FROM papers p
+                                WHERE p.id = new.paper_id AND p.source_id = k.id);
+    END""",
+        """CREATE TRIGGER paper_sources_delete INSTEAD OF DELETE ON paper_sources BEGIN
+        DELETE FROM paper_source_ids WHERE paper_id = old.paper_id
+            AND source_id = (SELECT id FROM source_keys WHERE source = old.source);
+    END""",
+    ):
+        db.execute(statement)

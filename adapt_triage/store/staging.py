@@ -116,7 +116,11 @@ class Staging:
             "AND paper_id IN (SELECT value FROM json_each(?2)) "
             "UNION SELECT paper_id FROM main.paper_source_ids WHERE source_id = "
             "(SELECT id FROM main.source_keys WHERE source = ?1) "
-            "AND paper_id IN (SELECT value FROM json_each(?2))",
+            "AND paper_id IN (SELECT value FROM json_each(?2)) "
+            # a paper's own source, which has no row there (m016)
+            "UNION SELECT id FROM main.papers WHERE source_id = "
+            "(SELECT id FROM main.source_keys WHERE source = ?1) "
+            "AND id IN (SELECT value FROM json_each(?2))",
             (self.source, ids),
         ):
             if pid in found:
@@ -293,7 +297,9 @@ class Staging:
             "INSERT OR IGNORE INTO main.paper_source_ids (paper_id, source_id, first_seen) "
             "SELECT s.paper_id, k.id, NULLIF(s.first_seen, p.first_seen) "
             "FROM temp.stage_sources s JOIN main.source_keys k ON k.source = s.source "
-            "LEFT JOIN main.papers p ON p.id = s.paper_id ORDER BY s.rowid"
+            "LEFT JOIN main.papers p ON p.id = s.paper_id "
+            "WHERE p.source_id IS NOT k.id "  # a paper's own source: no row (m016)
+            "ORDER BY s.rowid"
         )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
