@@ -1052,10 +1052,11 @@ class DuplicateMatch:
 # `dedup.MIGRATIONS` is the same list.
 
 _TABLES = ("dedup_docs", "dedup_bands", "dedup_recent", "dedup_meta", "dedup_decisions")
-# Key rows the recent table holds before they are merged into dedup_bands in one sorted
-# insert (about 35,000 papers: a merge then writes each page of dedup_bands about once
+# Key rows the recent table holds before they are merged into dedup_bands in sorted
+# inserts (about 35,000 papers: a merge then writes each page of dedup_bands about once
 # for that many papers, where adding them one by one writes a page per key).
 MERGE_ROWS = 1_000_000
+MERGE_PARTS = 32  # key ranges a merge moves one after the other (see `DedupIndex._merge`)
 _DOC_COLUMNS = "doc, paper_id, arxiv_id, doi, authors, title, hashes, stems"
 # Keys looked up in one statement (a chunk's, or one paper's, `_key_values`, in the order
 # of their stored form): for each key, at most ?2 papers, the newest first, from the
@@ -1452,13 +1453,21 @@ class DedupIndex:
                 self._recent -= removed.rowcount
 
     def _merge(self) -> None:
-        """Move the recent keys into dedup_bands, in one insert in key order."""
+        """Move the recent keys into dedup_bands in key order, one of MERGE_PARTS ranges of
+        keys at a time, each deleted from dedup_recent as soon as it is copied: the pages
+        it frees hold the next range's growth of dedup_bands. (Copying all, then deleting
+        all, left the whole recent table's pages free in the file: 14 of 43 MB for a
+        million keys, ~60 bytes a paper in a 100k history.)"""
+        step = (1 << 32) // MERGE_PARTS
         with self.db.atomic():
-            self.db.execute(
-                "INSERT OR IGNORE INTO dedup_bands (key, doc) "
-                "SELECT key, doc FROM dedup_recent ORDER BY key, doc"
-            )
-            self.db.execute("DELETE FROM dedup_recent")
+            for low in range(-(1 << 31), 1 << 31, step):
+                bounds = (low, low + step)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO dedup_bands (key, doc) SELECT key, doc "
+                    "FROM dedup_recent WHERE key >= ? AND key < ? ORDER BY key, doc",
+                    bounds,
+                )
+                self.db.execute("DELETE FROM dedup_recent WHERE key >= ? AND key < ?", bounds)
         self._recent = 0
 
     # -- the user's decisions and the index's own figures
