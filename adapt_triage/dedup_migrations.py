@@ -196,10 +196,19 @@ def m004_dedup_compact_layout(db: sqlite_utils.Database) -> None:
     )
 
 
+def m005_dedup_coded_stems(db: sqlite_utils.Database) -> None:
+    """From here on a doc's stem hashes may be stored Elias-Fano coded (`adapt_triage.
+    stempack`, an odd-length blob: 234 -> 166 bytes a paper on arXiv-length abstracts).
+    Nothing is rewritten: the raw uint16 blobs of the docs already stored are read as
+    they are. The migration's name is what matters: an older adapt-triage, which would
+    read a coded blob as raw hashes, refuses a database that records it."""
+
+
 # In order, each idempotent.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     m001_dedup_tables,
     m002_dedup_docs_token_hashes,
     m003_dedup_recent_keys,
     m004_dedup_compact_layout,
+    m005_dedup_coded_stems,
 ]

@@ -88,7 +88,7 @@ class StoredPaper:
             url=row.get("url"),
             published=row.get("published"),
             updated=row.get("updated"),
-            source=row.get("source") or "",
+            source=row.get("_source") or row.get("source") or "",
             arxiv_id=row.get("arxiv_id"),
             version=row.get("version"),
             doi=row.get("doi"),

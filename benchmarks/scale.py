@@ -12,9 +12,10 @@ must not be linked.
 
 The history database is built once through the product's own ingest (`ingest_sources`, one
 source per daily batch of 1,000 papers) and cached under build/bench-scale/, keyed by the
-generator version, the seed and the size. The build is resumable: an interrupted build goes
-on from the last day stored (a day is one source, all or nothing). Each day's papers get
-their day as first-seen date, so that the history spans years and "one day" means one day.
+generator version (and its sentence cap, --max-sentences), the seed and the size. The build
+is resumable: an interrupted build goes on from the last day stored (a day is one source,
+all or nothing). Each day's papers get their day as first-seen date, so that the history
+spans years and "one day" means one day.
 Snapshots at 1k, 10k and 100k papers are kept for the daily-batch cost.
 
 Parts (`--only a,b`): ingest (single sources against one TF-IDF pass and sqlite-utils),
@@ -130,7 +131,7 @@ class History:
     def __init__(self, build: Path, papers: int, seed: int) -> None:
         self.papers = max(gen.DAY, -(-papers // gen.DAY) * gen.DAY)
         self.seed = seed
-        self.dir = build / f"g{gen.GEN_VERSION}-seed{seed}-n{self.papers}"
+        self.dir = build / f"{gen.variant()}-seed{seed}-n{self.papers}"
         self.db = self.dir / "papers.db"
         self.progress = self.dir / "progress.json"
 
@@ -292,7 +293,7 @@ class Bench:
         return run_measured([*CLI, *args], self.env)
 
     def source_file(self, n: int) -> Path:
-        path = self.build / f"g{gen.GEN_VERSION}-seed{self.args.seed + 7}-source-{n}.jsonl"
+        path = self.build / f"{gen.variant()}-seed{self.args.seed + 7}-source-{n}.jsonl"
         if not path.exists():
             print(f"generating a single source of {n:,} papers: {path.name}", flush=True)
             gen.write_slots(path, self.args.seed + 7, 0, n)
@@ -631,6 +632,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs per query (median)")
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "bench-scale"))
     parser.add_argument(
+        "--max-sentences",
+        type=int,
+        default=gen.MAX_SENTENCES,
+        help="sentences an abstract has at most (14: ~1.6 KB of JSONL a paper; 4: ~1.0 KB)",
+    )
+    parser.add_argument(
         "--rebuild", action="store_true", help="drop the cached history of this size first"
     )
     args = parser.parse_args(argv)
@@ -643,6 +650,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    gen.MAX_SENTENCES = args.max_sentences
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up tmp/ when killed
     bench = Bench(args)
     bench.tmp.mkdir(parents=True, exist_ok=True)
@@ -651,7 +659,7 @@ def main(argv: list[str] | None = None) -> None:
     ).stdout.strip()
     print(
         f"bench-scale: {bench.history.papers:,} papers, seed {args.seed}, generator "
-        f"v{gen.GEN_VERSION}, commit {rev or '?'}, {os.cpu_count()} CPUs, parts {args.parts}"
+        f"{gen.variant()}, commit {rev or '?'}, {os.cpu_count()} CPUs, parts {args.parts}"
     )
     if not any(gen.REAL_DAYS.glob("*.jsonl")):
         print(

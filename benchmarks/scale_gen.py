@@ -42,6 +42,9 @@ START = date(2022, 1, 1)
 SHARES = {"version": 0.03, "crossfeed": 0.02, "nearmiss": 0.01}
 LOOKBACK = 60 * DAY  # plants refer to a paper of at most this many slots before their day
 SWAP = 0.25  # share of content words swapped in a recombined sentence
+# Sentences an abstract has at most (a real paper's count, at least 3): 14 gives ~1.6 KB of
+# JSONL a paper; `scale.py --max-sentences 4` gives ~1.0 KB (the outside check's inputs).
+MAX_SENTENCES = 14
 REAL_DAYS = Path(__file__).resolve().parents[1] / ".." / "shared" / "realworld" / "arxiv-days"
 STOP_WORDS = (
     "a an the of and or in on for to with by from as at is are be we our this that these "
@@ -187,7 +190,7 @@ def _swap(rng: random.Random, text: str, corpus: Corpus, share: float = SWAP) ->
 
 
 def _abstract(rng: random.Random, corpus: Corpus) -> list[str]:
-    count = min(max(rng.choice(corpus.sentence_counts), 3), 14)
+    count = min(max(rng.choice(corpus.sentence_counts), 3), MAX_SENTENCES)
     return [_swap(rng, rng.choice(corpus.sentences), corpus) for _ in range(count)]
 
 
@@ -270,6 +273,13 @@ def near_miss(rng: random.Random, base: dict[str, Any], own: dict[str, Any]) -> 
 
 def day_records(seed: int, day: int) -> list[dict[str, Any]]:
     return [record(seed, i) for i in range(day * DAY, (day + 1) * DAY)]
+
+
+def variant() -> str:
+    """The generator's name in cache paths: its version, and the sentence cap when not the
+    default."""
+    cap = "" if MAX_SENTENCES == 14 else f"-s{MAX_SENTENCES}"
+    return f"g{GEN_VERSION}{cap}"
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:

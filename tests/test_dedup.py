@@ -556,3 +556,29 @@ def test_a_key_in_both_tables_reads_the_newest_of_both_once(db, monkeypatch):
     for cap, expect in ((64, list(range(40, 0, -1))), (35, list(range(40, 5, -1)))):
         ((band, _, found),) = db.execute(dedup._LOOKUP, (json.dumps(tail), cap)).fetchall()
         assert band == dedup.TAIL_BAND and [int(d) for d in found.split(",")] == expect
+
+
+def test_a_merge_moves_every_key_and_reuses_the_pages_it_frees(db):
+    """A merge moves the recent keys a key range at a time, deleting each as it goes: all
+    rows arrive (the same set as before), and the recent table's pages hold the growth of
+    dedup_bands instead of staying free in the file."""
+    import random
+
+    index = DedupIndex(db)
+    rnd = random.Random(3)
+    merged = sorted({(rnd.randrange(-(1 << 31), 1 << 31), d) for d in range(1, 20001)})
+    recent = sorted({(rnd.randrange(-(1 << 31), 1 << 31), d) for d in range(20001, 40001)})
+    recent += [(-(1 << 31), 40001), ((1 << 31) - 1, 40002)]  # the ends of the key range
+    with db.atomic():
+        db.conn.executemany("INSERT INTO dedup_bands (key, doc) VALUES (?, ?)", merged)
+        db.conn.executemany("INSERT INTO dedup_recent (key, doc) VALUES (?, ?)", recent)
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    recent_bytes = db.execute(
+        "SELECT sum(pgsize) FROM dbstat WHERE name = 'dedup_recent'"
+    ).fetchone()[0]
+    index._merge()
+    assert db.execute("SELECT count(*) FROM dedup_recent").fetchone() == (0,)
+    rows = db.execute("SELECT key, doc FROM dedup_bands ORDER BY key, doc").fetchall()
+    assert rows == sorted(merged + recent)
+    free = db.execute("PRAGMA freelist_count").fetchone()[0] * page
+    assert free < 0.2 * recent_bytes  # all of it was left free when copied whole first

@@ -15,6 +15,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlite_utils
 
@@ -138,3 +139,40 @@ def test_an_index_of_other_keys_is_converted_then_rebuilt(old, monkeypatch):
     assert old.execute("SELECT value FROM dedup_meta").fetchone()[0] == dedup.PARAMS_VERSION
     paper_id, paper = papers()[1]
     assert index.find(Paper(title=paper.title.upper(), abstract=""), "x").canonical_id == paper_id
+
+
+def test_m005_docs_stored_with_raw_stems_read_as_before_and_new_ones_are_coded(
+    tmp_path, monkeypatch
+):
+    """An index written before m005 (stem hashes as a raw uint16 array) is not rewritten:
+    its docs read back the same stems, and find the same duplicates, as docs stored now
+    (coded, smaller); the store records m005, so an older adapt-triage refuses the file."""
+    items = papers()
+    raw_stems = lambda doc: doc.stems.tobytes() if len(dedup._content(doc.title)) >= 4 else b""  # noqa: E731
+    with monkeypatch.context() as before:
+        before.setattr(dedup, "_stored_stems", raw_stems)
+        old = sqlite_utils.Database(tmp_path / "old.db")
+        with old.atomic():
+            DedupIndex(old).add_many(items)
+    fresh = sqlite_utils.Database(tmp_path / "fresh.db")
+    with fresh.atomic():
+        DedupIndex(fresh).add_many(items)
+    old_stems = old.execute("SELECT stems FROM dedup_docs ORDER BY doc").fetchall()
+    new_stems = fresh.execute("SELECT stems FROM dedup_docs ORDER BY doc").fetchall()
+    assert any(len(a) % 2 == 1 for (a,) in new_stems)  # coded
+    assert all(len(a) % 2 == 0 for (a,) in old_stems)  # raw
+    assert sum(len(a) for (a,) in new_stems) < 0.8 * sum(len(a) for (a,) in old_stems)
+    reread_old, reread_new = DedupIndex(old), DedupIndex(fresh)
+    numbers = set(range(1, len(items) + 1))
+    docs_old, docs_new = reread_old._candidates(numbers), reread_new._candidates(numbers)
+    for n in numbers:
+        assert docs_old[n].doc.stems.dtype == docs_new[n].doc.stems.dtype == np.uint16
+        assert np.array_equal(docs_old[n].doc.stems, docs_new[n].doc.stems)
+    thesis = pair()[1]
+    assert reread_old.find(thesis, "B") == reread_new.find(thesis, "B")
+    assert reread_old.find(thesis, "B").canonical_id == "A"
+    old.close()
+    fresh.close()
+    with Store(tmp_path / "papers.db") as store:
+        applied = {row[0] for row in store.db.execute("SELECT name FROM _migrations")}
+        assert "dedup:m005_dedup_coded_stems" in applied

@@ -53,7 +53,7 @@ def integrity(path: Path) -> str:
 def table_counts(store: Store) -> dict[str, int]:
     return {
         table: store.db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("papers", "versions", "paper_sources", "papers_fts")
+        for table in ("papers", "version_texts", "paper_sources", "papers_fts")
     }
 
 
@@ -83,7 +83,7 @@ def test_killed_ingest_leaves_database_as_before_that_source(tmp_path):
         assert store.count_papers() == 50
         assert table_counts(store) == {
             "papers": 50,
-            "versions": 50,
+            "version_texts": 50,
             "paper_sources": 50,
             "papers_fts": 50,
         }
@@ -124,14 +124,14 @@ def test_a_source_killed_between_committed_chunks_is_not_stored_and_its_index_is
     try:
         counts = {
             t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("papers", "versions", "paper_sources", "papers_fts", "ingest_pending")
+            for t in ("papers", "version_texts", "paper_sources", "papers_fts", "ingest_pending")
         }
         assert raw.execute("SELECT count(*) FROM sources WHERE url = 'feed-b'").fetchone() == (0,)
     finally:
         raw.close()
     assert counts == {
         "papers": 50,
-        "versions": 50,
+        "version_texts": 50,
         "paper_sources": 50,
         "papers_fts": 50,
         "ingest_pending": 200,  # the committed chunks' index entries, not yet undone
@@ -164,7 +164,7 @@ def test_concurrent_ingests_of_the_same_papers_store_each_once(tmp_path):
     assert integrity(db) == "ok"
     with Store(db) as store:
         counts = table_counts(store)
-        assert counts["papers"] == counts["versions"] == counts["papers_fts"] == 150
+        assert counts["papers"] == counts["version_texts"] == counts["papers_fts"] == 150
         assert counts["paper_sources"] == 450  # each paper carried by all three feeds
         # Each migration recorded once although three processes raced on them: the
         # store's own (their count is the schema version), then dedup's.

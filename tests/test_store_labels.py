@@ -88,9 +88,9 @@ def test_custom_categories(store):
 def label_table(store: Store) -> dict[str, set[str]]:
     """`paper_labels` as {paper id: labels}, checking each row's sort key against papers."""
     rows = store.db.conn.execute(
-        "SELECT l.paper_id, l.label, l.first_seen = p.first_seen, "
-        "l.published IS p.published, l.seq = p.rowid "
-        "FROM paper_labels l LEFT JOIN papers p ON p.id = l.paper_id"
+        "SELECT p.id, l.label, l.first_seen = p.first_seen, "
+        "l.published IS p.published, p.rowid IS NOT NULL "
+        "FROM paper_labels l LEFT JOIN papers p ON p.rowid = l.seq"
     ).fetchall()
     table: dict[str, set[str]] = {}
     for pid, label, *key in rows:

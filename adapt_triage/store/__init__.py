@@ -48,13 +48,21 @@ Tables (see `migrations` for the exact DDL):
   first-seen canonical paper (never a chain), with `dup_reason` and `dup_score`.
   `first_seen` is when the paper arrived; `last_seen` is the last time something new about
   it arrived (a newer version, a source that had not carried it, a field that was missing).
+  `source` is the source it arrived from: since m014 by its id in `source_keys`
+  (`source_id`, `source` '' then; `migrations.paper_source_sql` reads either).
   Re-ingesting the same input changes nothing.
 - `versions`: each version seen of a paper (version 0 = the source gave no version number),
   with the title and abstract of that version where they differ from the paper's current
-  text (NULL where equal: a paper's text is stored once); the `version_texts` view gives
-  every version with its whole text.
+  text (NULL where equal: a paper's text is stored once), its source and time where they
+  differ from the paper's (m012). The row of the version a paper holds is not stored while
+  it says nothing the paper does not (m015; the fold writes it out before it changes the
+  paper). The `version_texts` view gives every version whole, that row included.
 - `paper_sources`: every source that carried a paper (the arXiv feed and Hugging Face, say);
-  a view over `paper_source_ids`, which names each source by its id in `source_keys`.
+  a view over `paper_source_ids`, which names each source by its id in `source_keys`
+  (`first_seen` NULL there where it is the paper's, m012; no row for the paper's own
+  source when the paper names it by id, m016: the view reads that one from `papers`).
+- `paper_labels`: each paper's effective labels with its sort key, kept by triggers for
+  `list --category` (m008; its rows name the paper by rowid, `seq`, since m013).
 - `sources`: every source ever ingested, with conditional-GET state and the last fetch's
   result; `subscribed` marks the user's feeds.
 - `user_labels`: the user's label SET for a paper (one row per label, `position` keeps the

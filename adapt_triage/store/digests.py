@@ -8,6 +8,7 @@ from typing import Any
 
 from adapt_triage.scorepack import score_sql
 from adapt_triage.store.db import dumps, normalize_timestamp, stamp
+from adapt_triage.store.migrations import paper_source_sql
 from adapt_triage.store.queries import PAPER_COLUMNS, QueriesMixin, decode_paper
 from adapt_triage.stored import StoredPaper
 from adapt_triage.taxonomy import OFF_TOPIC
@@ -124,7 +125,8 @@ class DigestsMixin(QueriesMixin):
         if not by_id:
             return
         for dup in self._rows(
-            "SELECT id, title, url, source, duplicate_of, dup_reason, dup_score FROM papers "
+            f"SELECT id, title, url, {paper_source_sql('papers')} AS source, duplicate_of, "
+            "dup_reason, dup_score FROM papers "
             "WHERE duplicate_of IN (SELECT value FROM json_each(?)) "
             "ORDER BY first_seen, rowid",
             (dumps(list(by_id)),),

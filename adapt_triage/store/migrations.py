@@ -521,3 +521,292 @@ def m011_paper_sources_by_id(db: Database) -> None:
         END;
         """
     )
+
+
+# The paper_sources view of m011, whose rows read a NULL first_seen as the paper's own.
+_PAPER_SOURCES_SQL = (
+    """CREATE VIEW paper_sources AS
+        SELECT r.paper_id, k.source, coalesce(r.first_seen, p.first_seen) AS first_seen,
+            r.source_id AS rowid
+        FROM paper_source_ids r JOIN source_keys k ON k.id = r.source_id
+        LEFT JOIN papers p ON p.id = r.paper_id""",
+    """CREATE TRIGGER paper_sources_insert INSTEAD OF INSERT ON paper_sources BEGIN
+        INSERT OR IGNORE INTO source_keys (source) VALUES (new.source);
+        INSERT OR IGNORE INTO paper_source_ids (paper_id, source_id, first_seen)
+            VALUES (new.paper_id, (SELECT id FROM source_keys WHERE source = new.source),
+                    NULLIF(new.first_seen,
+                           (SELECT first_seen FROM papers WHERE id = new.paper_id)));
+    END""",
+    """CREATE TRIGGER paper_sources_delete INSTEAD OF DELETE ON paper_sources BEGIN
+        DELETE FROM paper_source_ids WHERE paper_id = old.paper_id
+            AND source_id = (SELECT id FROM source_keys WHERE source = old.source);
+    END""",
+)
+
+
+@migration
+def m012_first_rows_share_the_papers_fields(db: Database) -> None:
+    """The rows a paper arrives with no longer repeat its own fields: a version's `source`
+    and `seen_at` are NULL while they are the paper's `source` and `first_seen`, and a
+    source's `first_seen` (`paper_source_ids`) is NULL while it is the paper's (~75 of
+    the ~200 bytes these rows took a paper). The `version_texts` and `paper_sources`
+    views show them whole, as before. A NULL reads as the paper's current value: the
+    store never changes a paper's source or first_seen."""
+    for statement in (
+        """CREATE TABLE versions_new (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            version INTEGER NOT NULL,
+            source TEXT,
+            seen_at TEXT,
+            title TEXT,
+            abstract TEXT,
+            updated TEXT,
+            announce_type TEXT,
+            PRIMARY KEY (paper_id, version)
+        ) WITHOUT ROWID""",
+        """INSERT INTO versions_new SELECT v.paper_id, v.version,
+            CASE WHEN v.source = p.source THEN NULL ELSE v.source END,
+            CASE WHEN v.seen_at = p.first_seen THEN NULL ELSE v.seen_at END,
+            v.title, v.abstract, v.updated, v.announce_type
+            FROM versions v LEFT JOIN papers p ON p.id = v.paper_id""",
+        """CREATE TABLE paper_source_ids_new (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            source_id INTEGER NOT NULL REFERENCES source_keys(id),
+            first_seen TEXT,
+            PRIMARY KEY (paper_id, source_id)
+        ) WITHOUT ROWID""",
+        """INSERT INTO paper_source_ids_new SELECT r.paper_id, r.source_id,
+            CASE WHEN r.first_seen = p.first_seen THEN NULL ELSE r.first_seen END
+            FROM paper_source_ids r LEFT JOIN papers p ON p.id = r.paper_id""",
+        "DROP VIEW version_texts",
+        "DROP VIEW paper_sources",  # and its triggers
+        "DROP TABLE versions",
+        "DROP TABLE paper_source_ids",
+    ):
+        db.execute(statement)
+    # browse_sources names paper_sources, made again below: a rename that checks every
+    # view would refuse it in between
+    db.execute("PRAGMA legacy_alter_table = ON")
+    try:
+        db.execute("ALTER TABLE versions_new RENAME TO versions")
+        db.execute("ALTER TABLE paper_source_ids_new RENAME TO paper_source_ids")
+    finally:
+        db.execute("PRAGMA legacy_alter_table = OFF")
+    for statement in (
+        """CREATE VIEW version_texts AS
+            SELECT v.paper_id, v.version, coalesce(v.source, p.source) AS source,
+                coalesce(v.seen_at, p.first_seen) AS seen_at,
+                coalesce(v.title, p.title) AS title,
+                coalesce(v.abstract, p.abstract, '') AS abstract,
+                v.updated, v.announce_type
+            FROM versions v JOIN papers p ON p.id = v.paper_id""",
+        *_PAPER_SOURCES_SQL,
+    ):
+        db.execute(statement)
+
+
+def _effective_labels_by_seq_sql(paper: str, seq: str) -> str:
+    """`_effective_labels_sql` for m013's `paper_labels`, whose rows name their paper by
+    its rowid: `paper` is an SQL expression for the paper's id, `seq` for its rowid."""
+    return f"""
+          DELETE FROM paper_labels WHERE seq = {seq};
+          INSERT OR IGNORE INTO paper_labels (seq, label, first_seen, published)
+            SELECT p.rowid, u.label, p.first_seen, p.published
+            FROM user_labels u JOIN papers p ON p.id = u.paper_id WHERE u.paper_id = {paper};
+          INSERT OR IGNORE INTO paper_labels (seq, label, first_seen, published)
+            SELECT p.rowid, m.value, p.first_seen, p.published
+            FROM papers p, json_each(CASE WHEN json_valid(p.model_labels)
+                AND json_type(p.model_labels) = 'array' THEN p.model_labels ELSE '[]' END) m
+            WHERE p.id = {paper} AND m.type = 'text'
+              AND NOT EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = {paper});"""
+
+
+_ROWID_OF = "(SELECT rowid FROM papers WHERE id = {})"
+
+
+@migration
+def m013_paper_labels_by_rowid(db: Database) -> None:
+    """`paper_labels` names a paper by its `papers` rowid (`seq`, which it held already as
+    the sort key's last part) instead of also by its id: the key is (seq, label), and
+    `paper_labels_newest` (label, first_seen DESC, published DESC, seq) holds the whole
+    key without a copy of the id (176 -> ~140 bytes a paper). The triggers that keep it
+    in step are the same rules; readers join it on `papers.rowid`."""
+    for name in ("paper_ai", "paper_au", "paper_key", "paper_ad", "user_ai", "user_ad", "user_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS paper_labels_{name}")
+    for statement in (
+        """CREATE TABLE paper_labels_new (
+            seq INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            published TEXT,
+            PRIMARY KEY (seq, label)
+        ) WITHOUT ROWID""",
+        """INSERT OR IGNORE INTO paper_labels_new (seq, label, first_seen, published)
+            SELECT p.rowid, l.label, l.first_seen, l.published
+            FROM paper_labels l JOIN papers p ON p.id = l.paper_id ORDER BY p.rowid, l.label""",
+        "DROP TABLE paper_labels",
+        "ALTER TABLE paper_labels_new RENAME TO paper_labels",
+        """CREATE INDEX paper_labels_newest
+            ON paper_labels (label, first_seen DESC, published DESC, seq)""",
+        f"""CREATE TRIGGER paper_labels_paper_ai AFTER INSERT ON papers BEGIN
+          {_effective_labels_by_seq_sql("new.id", "new.rowid")}
+        END""",
+        f"""CREATE TRIGGER paper_labels_paper_au AFTER UPDATE OF model_labels ON papers
+        WHEN old.model_labels IS NOT new.model_labels BEGIN
+          {_effective_labels_by_seq_sql("new.id", "new.rowid")}
+        END""",
+        """CREATE TRIGGER paper_labels_paper_key AFTER UPDATE OF first_seen, published ON papers
+        WHEN old.first_seen IS NOT new.first_seen OR old.published IS NOT new.published BEGIN
+          UPDATE paper_labels SET first_seen = new.first_seen, published = new.published
+            WHERE seq = new.rowid;
+        END""",
+        """CREATE TRIGGER paper_labels_paper_ad AFTER DELETE ON papers BEGIN
+          DELETE FROM paper_labels WHERE seq = old.rowid;
+        END""",
+        f"""CREATE TRIGGER paper_labels_user_ai AFTER INSERT ON user_labels BEGIN
+          {_effective_labels_by_seq_sql("new.paper_id", _ROWID_OF.format("new.paper_id"))}
+        END""",
+        f"""CREATE TRIGGER paper_labels_user_ad AFTER DELETE ON user_labels BEGIN
+          {_effective_labels_by_seq_sql("old.paper_id", _ROWID_OF.format("old.paper_id"))}
+        END""",
+        f"""CREATE TRIGGER paper_labels_user_au AFTER UPDATE OF paper_id, label ON user_labels
+        BEGIN
+          {_effective_labels_by_seq_sql("old.paper_id", _ROWID_OF.format("old.paper_id"))}
+          {_effective_labels_by_seq_sql("new.paper_id", _ROWID_OF.format("new.paper_id"))}
+        END""",
+    ):
+        db.execute(statement)
+
+
+def paper_source_sql(alias: str) -> str:
+    """A `papers` row's source as text (`alias` names the row): since m014 a new row holds
+    its source's id in `source_id` (its `source` is ''); an older row its text."""
+    return (
+        f"coalesce((SELECT k.source FROM source_keys k WHERE k.id = {alias}.source_id), "
+        f"{alias}.source)"
+    )
+
+
+@migration
+def m014_papers_source_by_id(db: Database) -> None:
+    """A paper names the source it came from by its id in `source_keys` (the new column
+    `source_id`; `source` is '' then), as `paper_source_ids` does since m011: the text
+    was in every row (~50 bytes a paper). The rows stored before keep their text (nothing
+    is rewritten); every reader asks `paper_source_sql`, and the views that show a
+    paper's source (`browse_papers`, `browse_duplicates`, `version_texts`) show the text
+    as before."""
+    p, d = paper_source_sql("p"), paper_source_sql("d")
+    for statement in (
+        "ALTER TABLE papers ADD COLUMN source_id INTEGER REFERENCES source_keys(id)",
+        "DROP VIEW browse_papers",
+        "DROP VIEW browse_duplicates",
+        "DROP VIEW version_texts",
+        f"""CREATE VIEW browse_papers AS
+        SELECT p.id, p.title,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN (SELECT json_group_array(label) FROM (SELECT label FROM user_labels u
+                      WHERE u.paper_id = p.id ORDER BY u.position))
+                ELSE p.model_labels END AS labels,
+            CASE WHEN EXISTS (SELECT 1 FROM user_labels u WHERE u.paper_id = p.id)
+                THEN 'user' ELSE 'model' END AS labels_from,
+            COALESCE((SELECT label FROM user_labels u WHERE u.paper_id = p.id
+                      ORDER BY u.position LIMIT 1), json_extract(p.model_labels, '$[0]'))
+                AS primary_label,
+            p.authors, p.url, p.published, p.first_seen, p.arxiv_id, p.version, p.doi,
+            p.announce_type, {p} AS source, p.duplicate_of,
+            (SELECT count(*) FROM papers d WHERE d.duplicate_of = p.id) AS duplicates,
+            (SELECT count(*) FROM paper_sources s WHERE s.paper_id = p.id) AS sources,
+            m.starred_at IS NOT NULL AS starred,
+            m.read_at IS NOT NULL AS read
+        FROM papers p LEFT JOIN paper_marks m ON m.paper_id = p.id""",
+        f"""CREATE VIEW browse_duplicates AS
+        SELECT c.id AS canonical_id, c.title AS canonical_title,
+            d.id AS duplicate_id, d.title AS duplicate_title, {d} AS duplicate_source,
+            d.dup_reason AS reason, d.dup_score AS score, d.first_seen AS duplicate_first_seen
+        FROM papers d JOIN papers c ON c.id = d.duplicate_of""",
+        f"""CREATE VIEW version_texts AS
+            SELECT v.paper_id, v.version, coalesce(v.source, {p}) AS source,
+                coalesce(v.seen_at, p.first_seen) AS seen_at,
+                coalesce(v.title, p.title) AS title,
+                coalesce(v.abstract, p.abstract, '') AS abstract,
+                v.updated, v.announce_type
+            FROM versions v JOIN papers p ON p.id = v.paper_id""",
+    ):
+        db.execute(statement)
+
+
+# The row of the version a paper holds now while `versions` has none for it (m015).
+_ARRIVAL_VERSION_SQL = f"""
+    SELECT p.id AS paper_id, coalesce(p.version, 0) AS version,
+        {paper_source_sql("p")} AS source, p.first_seen AS seen_at, p.title AS title,
+        coalesce(p.abstract, '') AS abstract, p.updated AS updated,
+        p.announce_type AS announce_type
+    FROM papers p
+    WHERE NOT EXISTS (SELECT 1 FROM versions v
+                      WHERE v.paper_id = p.id AND v.version = coalesce(p.version, 0))"""
+
+
+@migration
+def m015_arrival_versions_implicit(db: Database) -> None:
+    """A paper's `versions` row for the version it holds is not stored while it would say
+    nothing the paper does not (its own source, first_seen, text, updated and announce
+    type): `version_texts` shows that row from `papers` (a paper arriving, ~55 bytes).
+    The ingest writes the row out, as it was, before it changes any of those fields of
+    the paper (a new version, a filled-in field). Stored rows that say nothing more are
+    deleted here (the view gives them back the same)."""
+    for statement in (
+        """DELETE FROM versions WHERE source IS NULL AND seen_at IS NULL
+            AND title IS NULL AND abstract IS NULL
+            AND EXISTS (SELECT 1 FROM papers p WHERE p.id = versions.paper_id
+                AND coalesce(p.version, 0) = versions.version
+                AND p.updated IS versions.updated
+                AND p.announce_type IS versions.announce_type)""",
+        "DROP VIEW version_texts",
+        f"""CREATE VIEW version_texts AS
+            SELECT v.paper_id, v.version, coalesce(v.source, {paper_source_sql("p")}) AS source,
+                coalesce(v.seen_at, p.first_seen) AS seen_at,
+                coalesce(v.title, p.title) AS title,
+                coalesce(v.abstract, p.abstract, '') AS abstract,
+                v.updated, v.announce_type
+            FROM versions v JOIN papers p ON p.id = v.paper_id
+            UNION ALL {_ARRIVAL_VERSION_SQL}""",
+    ):
+        db.execute(statement)
+
+
+@migration
+def m016_arrival_sources_implicit(db: Database) -> None:
+    """A paper that names its source by id (m014) stores no `paper_source_ids` row for it:
+    that row would say only the paper's own source and first_seen. `paper_sources` shows
+    it from `papers` (a paper arriving, ~28 bytes); its insert trigger ignores such a row
+    as it ignored a row already there. The rows of papers stored before m014 stay."""
+    for statement in (
+        """DELETE FROM paper_source_ids WHERE first_seen IS NULL AND EXISTS (
+            SELECT 1 FROM papers p WHERE p.id = paper_source_ids.paper_id
+                AND p.source_id = paper_source_ids.source_id)""",
+        "DROP VIEW paper_sources",  # and its triggers
+        """CREATE VIEW paper_sources AS
+        SELECT r.paper_id, k.source, coalesce(r.first_seen, p.first_seen) AS first_seen,
+            r.source_id AS rowid
+        FROM paper_source_ids r JOIN source_keys k ON k.id = r.source_id
+        LEFT JOIN papers p ON p.id = r.paper_id
+        UNION ALL
+        SELECT p.id, k.source, p.first_seen, p.source_id
+        FROM papers p JOIN source_keys k ON k.id = p.source_id
+        WHERE NOT EXISTS (SELECT 1 FROM paper_source_ids r
+                          WHERE r.paper_id = p.id AND r.source_id = p.source_id)""",
+        """CREATE TRIGGER paper_sources_insert INSTEAD OF INSERT ON paper_sources BEGIN
+        INSERT OR IGNORE INTO source_keys (source) VALUES (new.source);
+        INSERT OR IGNORE INTO paper_source_ids (paper_id, source_id, first_seen)
+            SELECT new.paper_id, k.id,
+                NULLIF(new.first_seen, (SELECT first_seen FROM papers WHERE id = new.paper_id))
+            FROM source_keys k WHERE k.source = new.source
+                AND NOT EXISTS (SELECT 1 FROM papers p
+                                WHERE p.id = new.paper_id AND p.source_id = k.id);
+    END""",
+        """CREATE TRIGGER paper_sources_delete INSTEAD OF DELETE ON paper_sources BEGIN
+        DELETE FROM paper_source_ids WHERE paper_id = old.paper_id
+            AND source_id = (SELECT id FROM source_keys WHERE source = old.source);
+    END""",
+    ):
+        db.execute(statement)

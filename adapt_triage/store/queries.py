@@ -16,6 +16,7 @@ from adapt_triage.store.errors import (
     AmbiguousIdError,
     PaperNotFoundError,
 )
+from adapt_triage.store.migrations import paper_source_sql
 from adapt_triage.stored import StoredPaper
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -36,7 +37,8 @@ PAPER_COLUMNS = f"""
     (SELECT json_group_array(label) FROM
         (SELECT label FROM user_labels u WHERE u.paper_id = p.id ORDER BY u.position)
     ) AS _user_labels,
-    {SCORE_KEYS_SQL} AS _score_keys
+    {SCORE_KEYS_SQL} AS _score_keys,
+    {paper_source_sql("p")} AS _source
 """
 NEWEST_FIRST = "p.first_seen DESC, p.published DESC, p.rowid ASC"
 
@@ -98,7 +100,7 @@ class QueriesMixin(StoreBase):
         if cats:
             params["cats"] = dumps(cats)
             where.append(
-                "EXISTS (SELECT 1 FROM paper_labels l WHERE l.paper_id = p.id "
+                "EXISTS (SELECT 1 FROM paper_labels l WHERE l.seq = p.rowid "
                 "AND l.label IN (SELECT value FROM json_each(:cats)))"
             )
         return where, params
@@ -155,7 +157,7 @@ class QueriesMixin(StoreBase):
             terms.append("pl.first_seen >= :since")
         sql = (
             f"SELECT {PAPER_COLUMNS}, pl.first_seen AS _k1, pl.published AS _k2, pl.seq AS _k3 "
-            "FROM paper_labels pl CROSS JOIN papers p ON p.id = pl.paper_id "
+            "FROM paper_labels pl CROSS JOIN papers p ON p.rowid = pl.seq "
             f"WHERE {' AND '.join(terms)} "
             "ORDER BY pl.first_seen DESC, pl.published DESC, pl.seq"
             + (" LIMIT :limit" if "limit" in params else "")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapt_triage.scorepack import SCORE_KEYS_SQL, ScoreKeys
+from adapt_triage.store.migrations import paper_source_sql
 from adapt_triage.store.queries import decode_paper, row_to_paper
 
 _TABLES = (
@@ -103,14 +104,23 @@ class Staging:
             data = dict(row)
             op, changes = data.pop("_op"), data.pop("_changes")
             found[data["id"]] = Entry(data, op=op, changes=set(json.loads(changes or "{}")))
+        stored_versions: dict[str, int] = {}
         for row in cursor.execute(f"SELECT * FROM main.papers WHERE id IN {_IDS}", (ids,)):
             found.setdefault(row["id"], Entry(dict(row)))
+            # the version a paper holds is known, stored in `versions` or not (m015)
+            stored_versions[row["id"]] = row["version"] or 0
+        for pid, version in stored_versions.items():
+            found[pid].versions.add(version)
         for (pid,) in self.conn.execute(
             "SELECT paper_id FROM temp.stage_sources WHERE source = ?1 "
             "AND paper_id IN (SELECT value FROM json_each(?2)) "
             "UNION SELECT paper_id FROM main.paper_source_ids WHERE source_id = "
             "(SELECT id FROM main.source_keys WHERE source = ?1) "
-            "AND paper_id IN (SELECT value FROM json_each(?2))",
+            "AND paper_id IN (SELECT value FROM json_each(?2)) "
+            # a paper's own source, which has no row there (m016)
+            "UNION SELECT id FROM main.papers WHERE source_id = "
+            "(SELECT id FROM main.source_keys WHERE source = ?1) "
+            "AND id IN (SELECT value FROM json_each(?2))",
             (self.source, ids),
         ):
             if pid in found:
@@ -234,12 +244,23 @@ class Staging:
         """Move every staged decision into the stored tables (in the caller's transaction)."""
         self.flush()
         conn = self.conn
-        listed = ", ".join(self.columns)
+        # a new paper names its source by id (m014): '' in `source`
         conn.execute(
-            f"INSERT INTO main.papers ({listed}) SELECT {listed} FROM temp.stage_papers "
-            "WHERE _op = 'insert' ORDER BY rowid"
+            "INSERT OR IGNORE INTO main.source_keys (source) "
+            "SELECT DISTINCT source FROM temp.stage_papers WHERE _op = 'insert'"
+        )
+        values = {
+            "source": "''",
+            "source_id": "(SELECT k.id FROM main.source_keys k WHERE k.source = s.source)",
+        }
+        conn.execute(
+            f"INSERT INTO main.papers ({', '.join(self.columns)}) "
+            f"SELECT {', '.join(values.get(c, f's.{c}') for c in self.columns)} "
+            "FROM temp.stage_papers s WHERE s._op = 'insert' ORDER BY s.rowid"
         )
         if self.changed:
+            if self.changed & _VERSION_FIELDS:
+                _keep_arrival_versions(conn)
             if self.changed & {"title", "abstract"}:
                 _keep_old_text(conn)
             sets = ", ".join(
@@ -251,13 +272,20 @@ class Staging:
                 f"UPDATE main.papers SET {sets} FROM temp.stage_papers AS s "
                 "WHERE s.id = papers.id AND s._op = 'update'"
             )
-        # a version's text is kept only where it differs from the paper's current text
+        # a version's text is kept only where it differs from the paper's current text,
+        # its source and time where they differ from the paper's (see m012)
         conn.execute(
             "INSERT OR IGNORE INTO main.versions "
             "(paper_id, version, source, seen_at, title, abstract, updated, announce_type) "
-            "SELECT v.paper_id, v.version, v.source, v.seen_at, "
+            f"SELECT v.paper_id, v.version, NULLIF(v.source, {paper_source_sql('p')}), "
+            "NULLIF(v.seen_at, p.first_seen), "
             "NULLIF(v.title, p.title), NULLIF(v.abstract, p.abstract), v.updated, "
             "v.announce_type FROM temp.stage_versions v JOIN main.papers p ON p.id = v.paper_id "
+            # nor a row of the version the paper holds that says nothing more (m015)
+            "WHERE NOT (v.version = coalesce(p.version, 0) AND v.source IS "
+            f"{paper_source_sql('p')} AND v.seen_at IS p.first_seen AND v.title IS p.title "
+            "AND v.abstract IS p.abstract AND v.updated IS p.updated "
+            "AND v.announce_type IS p.announce_type) "
             "ORDER BY v.rowid"
         )
         # paper_sources is a view: its rows name the source by id (see m011)
@@ -267,11 +295,33 @@ class Staging:
         )
         conn.execute(
             "INSERT OR IGNORE INTO main.paper_source_ids (paper_id, source_id, first_seen) "
-            "SELECT s.paper_id, k.id, s.first_seen FROM temp.stage_sources s "
-            "JOIN main.source_keys k ON k.source = s.source ORDER BY s.rowid"
+            "SELECT s.paper_id, k.id, NULLIF(s.first_seen, p.first_seen) "
+            "FROM temp.stage_sources s JOIN main.source_keys k ON k.source = s.source "
+            "LEFT JOIN main.papers p ON p.id = s.paper_id "
+            "WHERE p.source_id IS NOT k.id "  # a paper's own source: no row (m016)
+            "ORDER BY s.rowid"
         )
         conn.execute("DELETE FROM ingest_pending")
         self.clear()
+
+
+# The fields of a paper that its arrival version's row (m015) reads from it.
+_VERSION_FIELDS = {"version", "title", "abstract", "updated", "announce_type"}
+
+
+def _keep_arrival_versions(conn: sqlite3.Connection) -> None:
+    """Before papers' version, text, updated or announce type change: the row of the
+    version each holds, which `versions` does not store while the paper says it all
+    (m015), is written out as it reads now (source, time and text NULL: the paper's)."""
+    changed = " OR ".join(
+        f"json_type(s._changes, '$.{col}') IS NOT NULL" for col in _VERSION_FIELDS
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO main.versions (paper_id, version, updated, announce_type) "
+        "SELECT p.id, coalesce(p.version, 0), p.updated, p.announce_type "
+        "FROM main.papers p JOIN temp.stage_papers s ON s.id = p.id "
+        f"WHERE s._op = 'update' AND ({changed}) ORDER BY p.id"
+    )
 
 
 def _keep_old_text(conn: sqlite3.Connection) -> None:
@@ -301,7 +351,8 @@ def discard_stale(conn: sqlite3.Connection, index: Callable[[], Any]) -> int:
     cursor.row_factory = sqlite3.Row
     for (pid,) in pending:
         row = cursor.execute(
-            f"SELECT p.*, {SCORE_KEYS_SQL} AS _score_keys FROM main.papers p WHERE p.id = ?",
+            f"SELECT p.*, {SCORE_KEYS_SQL} AS _score_keys, {paper_source_sql('p')} AS _source "
+            "FROM main.papers p WHERE p.id = ?",
             (pid,),
         ).fetchone()
         if row is not None:
