@@ -1246,17 +1246,34 @@ class DedupIndex:
                 self.db.execute("SELECT 1 FROM dedup_decisions LIMIT 1").fetchone() is not None
             )
             return
-        with db.atomic():
-            for migration in MIGRATIONS:
-                migration(db)
-            row = db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
-            if row is None or row[0] != PARAMS_VERSION:
-                if row is not None:
-                    self._rebuild()
-                db.execute(
-                    "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('params', ?)",
-                    (PARAMS_VERSION,),
-                )
+        if db.conn.in_transaction:  # the caller's: join it
+            with db.atomic():
+                self._set_up()
+            return
+        # Our own, taken with the write lock first: a deferred one would read the params,
+        # then fail to write them ("database is locked", with no wait) when another
+        # process set up the same new file in between.
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._set_up()
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+    def _set_up(self) -> None:
+        """The tables, and keys built with this version's PARAMS_VERSION (in a transaction)."""
+        db = self.db
+        for migration in MIGRATIONS:
+            migration(db)
+        row = db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
+        if row is None or row[0] != PARAMS_VERSION:
+            if row is not None:
+                self._rebuild()
+            db.execute(
+                "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('params', ?)",
+                (PARAMS_VERSION,),
+            )
 
     # -- lookups
 

@@ -176,3 +176,34 @@ def test_m005_docs_stored_with_raw_stems_read_as_before_and_new_ones_are_coded(
     with Store(tmp_path / "papers.db") as store:
         applied = {row[0] for row in store.db.execute("SELECT name FROM _migrations")}
         assert "dedup:m005_dedup_coded_stems" in applied
+
+
+def test_two_processes_setting_up_one_new_index_do_not_fail_on_the_lock(tmp_path, monkeypatch):
+    """Another process may set up the same new file between this one's read of the params
+    and its write of them (two ingests started at once): the set-up takes the write lock
+    before it reads, so it waits instead of failing with "database is locked"."""
+    path = tmp_path / "new.db"
+    db = sqlite_utils.Database(sqlite3.connect(path, timeout=5))
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    DedupIndex(db)
+    db.execute("DELETE FROM dedup_meta")  # as a new file is: tables, no params yet
+    db.conn.commit()
+    other = sqlite3.connect(path, timeout=0)
+    interleaved: list[str] = []
+
+    def another_process_writes(index_db) -> None:  # after this set-up's first read
+        index_db.execute("SELECT count(*) FROM dedup_meta").fetchone()
+        try:
+            with other:
+                other.execute(
+                    "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('other', 'x')"
+                )
+            interleaved.append("wrote")
+        except sqlite3.OperationalError as exc:
+            interleaved.append(str(exc))
+
+    monkeypatch.setattr(dedup, "MIGRATIONS", [another_process_writes, *dedup.MIGRATIONS])
+    DedupIndex(db)  # raised "database is locked" when the other write came in between
+    assert interleaved == ["database is locked"]  # the other one waited (here: gave up)
+    params = db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
+    assert params == (dedup.PARAMS_VERSION,)
