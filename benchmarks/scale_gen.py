@@ -17,8 +17,8 @@ Slot kinds (the ground truth that the benchmark judges links by):
 - crossfeed: the same work as an earlier primary paper from another feed, without arXiv id
   (url `https://openreview.net/forum?id=benchJ`), title and abstract with small edits;
 - nearmiss: a distinct new arXiv paper that shares boilerplate with an earlier primary one
-  (its title's lead and its first two sentences, at most a quarter of the abstract), which
-  must NOT be linked.
+  (its title's lead and its first two sentences, at most a quarter of either abstract),
+  which must NOT be linked.
 
 `work_of(url)` tells which work a stored record is (from its url alone).
 """
@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-GEN_VERSION = 2  # 2: near-misses share at most a quarter of the text
+GEN_VERSION = 3  # 2: near-misses share at most a quarter of their text; 3: and of the other's
 DAY = 1000  # slots a day
 MONTH = 20 * DAY  # slots a month (20 weekdays)
 START = date(2022, 1, 1)
@@ -259,16 +259,34 @@ def record(seed: int, i: int) -> dict[str, Any]:
 
 def near_miss(rng: random.Random, base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     """A distinct work sharing boilerplate with `base`: the title's lead (the part before a
-    colon, else its first three words) and the opening sentences, at most a quarter of the
-    text; the rest is its own (more real sentences are drawn until it is)."""
+    colon, else its first three words) and the opening sentences (`_opening`), at most a
+    quarter of either text; the rest is its own (more real sentences are drawn until it
+    is)."""
     lead = base["title"].split(":")[0] if ":" in base["title"] else base["title"].split()[:3]
     lead = lead if isinstance(lead, str) else " ".join(lead)
     tail = own["title"].split(":")[-1].strip()
-    shared = _sentences(base["abstract"])[:2]
+    shared = _opening(base["abstract"])
     rest = _sentences(own["abstract"])
     while sum(map(len, rest)) < 3 * sum(map(len, shared)):
         rest += _abstract(rng, load_corpus())
     return {**own, "title": f"{lead}: {tail}", "abstract": " ".join(shared + rest)}
+
+
+def _opening(abstract: str) -> list[str]:
+    """The first two sentences of `abstract`, as many as stay within a quarter of it (a
+    first sentence longer than that: its first quarter of words). Sharing more would make
+    a near-miss contain most of a short abstract: the text of a thesis around its paper,
+    which dedup is meant to link."""
+    budget = len(abstract) // 4
+    shared: list[str] = []
+    for sentence in _sentences(abstract)[:2]:
+        if sum(map(len, shared)) + len(sentence) > budget:
+            break
+        shared.append(sentence)
+    if not shared:
+        words = abstract.split()
+        shared = [" ".join(words[: max(len(words) // 4, 1)])]
+    return shared
 
 
 def day_records(seed: int, day: int) -> list[dict[str, Any]]:

@@ -45,8 +45,11 @@ def test_planted_records_point_at_their_work_and_near_misses_at_their_own(shared
     near, other = gen.record(0, near_slot), gen.primary(0, gen.target(0, near_slot))
     assert gen.work_of(near["url"]) == near_slot != gen.work_of(other["url"])
     assert near["title"].split()[:2] == other["title"].split()[:2]  # a shared lead
-    opening = " ".join(gen._sentences(other["abstract"])[:2])
-    assert near["abstract"].startswith(opening) and len(opening) <= len(near["abstract"]) / 4
+    opening = " ".join(gen._opening(other["abstract"]))
+    assert opening and near["abstract"].startswith(opening)
+    assert other["abstract"].startswith(opening)  # the other's opening, verbatim ...
+    # ... at most a quarter of either text (more would read as a thesis around its paper)
+    assert len(opening) <= len(near["abstract"]) / 4 and len(opening) <= len(other["abstract"]) / 4
     truth = gen.planted(0, 2 * gen.DAY)
     assert gen.arxiv_id(target) in truth["version"]
     assert (near["id"], other["id"]) in truth["nearmiss"]
