@@ -194,8 +194,7 @@ class StoreBase:
                 conn.execute("PRAGMA synchronous = NORMAL")
             self._quick_check_if_changed()
             if not current_schema(conn):
-                pending = pending_upgrade(conn) if on_upgrade is not None else []
-                if on_upgrade is not None and pending:
+                if on_upgrade is not None and (pending := pending_upgrade(conn)):
                     on_upgrade(
                         f"{where}: upgrading the database for this version of adapt-triage "
                         f"({len(pending)} step{'s' if len(pending) > 1 else ''}, once; "
