@@ -276,7 +276,6 @@ def run_arxiv_backfill(
 ) -> SourceReport:
     """Page through the API for `spec` and store every entry, resuming an unfinished run of
     the same query. `on_page(done, total)` is called after each stored page."""
-    from adapt_triage.dedup import DedupIndex
     from adapt_triage.store import StoreError
 
     size = page_size or PAGE_SIZE
@@ -285,7 +284,7 @@ def run_arxiv_backfill(
     if start:
         report.warnings.append(f"{spec.label}: resuming at entry {start} of {total}")
     total = None  # learnt again from the first page (the window may have grown)
-    dedup = DedupIndex(store.db)
+    dedup = store.dedup_index()
     classifier: TriageClassifier | None = None
     empty_tries = 0
     while total is None or start < total:

@@ -87,7 +87,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -1232,8 +1232,13 @@ class DedupIndex:
     `executemany` of sorted key rows per chunk). `find` / `add` are the one-paper forms.
     """
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, *, on_upgrade: Callable[[str], None] | None = None
+    ) -> None:
+        """`on_upgrade(message)` is called before the keys of an existing index are rebuilt
+        for a new PARAMS_VERSION (a one-time step that takes minutes on a large history)."""
         self.db = db
+        self._on_upgrade = on_upgrade
         # keys computed by find_many, kept for the add_many of the same papers
         self._prepared: dict[tuple, tuple[tuple, _Doc, list[int]]] = {}
         self._has_papers = False
@@ -1269,6 +1274,11 @@ class DedupIndex:
         row = db.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
         if row is None or row[0] != PARAMS_VERSION:
             if row is not None:
+                if self._on_upgrade is not None:
+                    self._on_upgrade(
+                        "rebuilding the duplicate index for this version of adapt-triage "
+                        "(once; a large history takes a few minutes)"
+                    )
                 self._rebuild()
             db.execute(
                 "INSERT OR REPLACE INTO dedup_meta (key, value) VALUES ('params', ?)",

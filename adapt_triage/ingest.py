@@ -338,10 +338,9 @@ def ingest_sources(
     consecutive-failure count goes up); the other sources go on. Each report is judged
     (`judge_failure`, with `report_after`) before `on_done` sees it.
     """
-    from adapt_triage.dedup import DedupIndex
     from adapt_triage.store import CorruptDatabaseError, StoreError
 
-    dedup = DedupIndex(store.db)
+    dedup = store.dedup_index()
     built: list[TriageClassifier] = []
 
     def classifier() -> TriageClassifier:

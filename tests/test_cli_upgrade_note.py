@@ -56,3 +56,49 @@ def test_a_new_database_is_created_without_an_upgrade_note(tmp_path, seed_page):
     result = run(["ingest", seed_page], db=db)
     assert result.exit_code == 0
     assert "upgrading" not in result.stderr
+
+
+def _index_rows(db) -> tuple[list[tuple], list[tuple]]:
+    conn = sqlite3.connect(db)
+    try:
+        keys = conn.execute("SELECT * FROM dedup_bands UNION ALL SELECT * FROM dedup_recent")
+        links = conn.execute("SELECT id, duplicate_of FROM papers ORDER BY id")
+        return sorted(keys.fetchall()), links.fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_rebuild_of_the_duplicate_index_is_said_once_on_stderr(tmp_path, seed_page):
+    db = tmp_path / "index.db"
+    assert run(["ingest", seed_page], db=db).exit_code == 0
+    keys, links = _index_rows(db)
+    conn = sqlite3.connect(db)
+    with conn:  # as a release with other dedup parameters left it
+        conn.execute("UPDATE dedup_meta SET value = 'dedup-older' WHERE key = 'params'")
+        conn.execute("DELETE FROM dedup_recent")
+    conn.close()
+    first = run(["ingest", seed_page], db=db)
+    assert first.exit_code == 0, first.stderr
+    notes = [line for line in first.stderr.splitlines() if "rebuilding" in line]
+    assert notes == [
+        f"{db}: rebuilding the duplicate index for this version of adapt-triage "
+        "(once; a large history takes a few minutes)"
+    ]
+    assert _index_rows(db) == (keys, links)  # the same keys, recomputed from the papers
+    again = run(["ingest", seed_page], db=db)
+    assert again.exit_code == 0 and "rebuilding" not in again.stderr
+
+
+def test_quiet_silences_the_index_rebuild_note(tmp_path, seed_page):
+    db = tmp_path / "index.db"
+    assert run(["ingest", seed_page], db=db).exit_code == 0
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE dedup_meta SET value = 'dedup-older' WHERE key = 'params'")
+    conn.close()
+    result = run(["--quiet", "ingest", seed_page], db=db)
+    assert result.exit_code == 0 and "rebuilding" not in result.stderr
+    conn = sqlite3.connect(db)
+    (params,) = conn.execute("SELECT value FROM dedup_meta WHERE key = 'params'").fetchone()
+    conn.close()
+    assert params != "dedup-older"  # rebuilt all the same

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
     from typing_extensions import Self
 
+    from adapt_triage.dedup import DedupIndex
+
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another writer before giving up
 # The connection's page cache (KiB, as SQLite's negative cache_size): enough for the hot
 # pages of the indexes an ingest writes at random (ids, the duplicate index's recent keys),
@@ -168,6 +170,7 @@ class StoreBase:
         self.memory = str(path) == ":memory:"
         self.busy_timeout = busy_timeout
         where = str(self.path)
+        self._on_upgrade = on_upgrade
         if not self.memory:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +219,18 @@ class StoreBase:
     @classmethod
     def open(cls, path: str | Path | None = None, **kwargs: Any) -> Self:
         return cls(path, **kwargs)
+
+    def dedup_index(self) -> DedupIndex:
+        """The duplicate index of this database; a rebuild of its keys for a new version
+        is announced through `on_upgrade`, as a migration is."""
+        from adapt_triage.dedup import DedupIndex
+
+        note = self._on_upgrade
+        where = str(self.path)
+        return DedupIndex(
+            self.db,
+            on_upgrade=None if note is None else lambda message: note(f"{where}: {message}"),
+        )
 
     def __enter__(self) -> Self:
         return self

@@ -20,12 +20,10 @@ class LinksMixin(QueriesMixin):
         """The user says A and B are one work: their clusters become one, rooted at the
         paper seen first, whatever the rules said. Recorded (`dedup_decisions`), so that it
         wins over the rules on every later ingest. Returns what was done, as a sentence."""
-        from adapt_triage.dedup import DedupIndex
-
         a, b = self._two_papers(a_ref, b_ref)
         when = stamp(now)
         with self.write() as conn:
-            index = DedupIndex(self.db)
+            index = self.dedup_index()
             ra, rb = self._root_of(conn, a), self._root_of(conn, b)
             index.decide(a, b, "link", when)
             if ra == rb:
@@ -51,12 +49,10 @@ class LinksMixin(QueriesMixin):
         """The user says A and B are different works: the one that is a duplicate leaves
         the cluster (B when both are duplicates of a third paper), and the rules never link
         the two again. Returns what was done, as a sentence."""
-        from adapt_triage.dedup import DedupIndex
-
         a, b = self._two_papers(a_ref, b_ref)
         when = stamp(now)
         with self.write() as conn:
-            index = DedupIndex(self.db)
+            index = self.dedup_index()
             index.decide(a, b, "unlink", when)
             ra, rb = self._root_of(conn, a), self._root_of(conn, b)
             if ra != rb:
@@ -71,14 +67,10 @@ class LinksMixin(QueriesMixin):
 
     def dedup_decisions(self) -> list[dict[str, str]]:
         """The user's `link` / `unlink` decisions, oldest first."""
-        from adapt_triage.dedup import DedupIndex
-
-        return DedupIndex(self.db).decisions()
+        return self.dedup_index().decisions()
 
     def dedup_stats(self) -> list[dict[str, Any]]:
-        from adapt_triage.dedup import DedupIndex
-
-        return DedupIndex(self.db).bucket_stats()
+        return self.dedup_index().bucket_stats()
 
     @staticmethod
     def _root_of(conn: sqlite3.Connection, pid: str) -> str:

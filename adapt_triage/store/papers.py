@@ -92,9 +92,7 @@ class PapersMixin(FeedsMixin):
             raise
 
     def _index(self) -> Any:
-        from adapt_triage.dedup import DedupIndex
-
-        return DedupIndex(self.db)
+        return self.dedup_index()
 
     def _undo_chunks(self, staging: Staging | None, dedup: Any) -> None:
         """After a failure: undo the index entries of the chunks already committed (the
