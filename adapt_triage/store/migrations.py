@@ -810,3 +810,38 @@ def m016_arrival_sources_implicit(db: Database) -> None:
     END""",
     ):
         db.execute(statement)
+
+
+@migration
+def m017_fts_abstract_first(db: Database) -> None:
+    """`papers_fts` indexes the same three columns with the abstract first (abstract,
+    title, authors). FTS5 writes a column marker (2 bytes) into each position list that is
+    not in its first column, and about 140 of a paper's ~160 indexed terms are in its
+    abstract: ~1,000 -> ~780 bytes a paper. Matches, column filters (`title:x`), phrases,
+    NEAR and bm25 (equal column weights; a row's length is the sum of its columns) are
+    the same; the index is rebuilt from `papers`. One statement at a time, in the
+    migration's transaction (executescript would commit first)."""
+    for name in ("papers_ai", "papers_ad", "papers_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for statement in (
+        "DROP TABLE IF EXISTS papers_fts",
+        """CREATE VIRTUAL TABLE [papers_fts] USING FTS5 (
+            [abstract], [title], [authors], tokenize='porter', content=[papers]
+        )""",
+        "INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')",
+        """CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+          INSERT INTO papers_fts (rowid, abstract, title, authors)
+            VALUES (new.rowid, new.abstract, new.title, new.authors);
+        END""",
+        """CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, abstract, title, authors)
+            VALUES ('delete', old.rowid, old.abstract, old.title, old.authors);
+        END""",
+        """CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+          INSERT INTO papers_fts (papers_fts, rowid, abstract, title, authors)
+            VALUES ('delete', old.rowid, old.abstract, old.title, old.authors);
+          INSERT INTO papers_fts (rowid, abstract, title, authors)
+            VALUES (new.rowid, new.abstract, new.title, new.authors);
+        END""",
+    ):
+        db.execute(statement)
