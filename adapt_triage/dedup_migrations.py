@@ -204,6 +204,15 @@ def m005_dedup_coded_stems(db: sqlite_utils.Database) -> None:
     read a coded blob as raw hashes, refuses a database that records it."""
 
 
+def m006_dedup_coded_hashes(db: sqlite_utils.Database) -> None:
+    """From here on a doc's token hashes may be stored coded against a table of frequent
+    values (`adapt_triage.hashpack`, an odd-length blob: 374 -> ~315 bytes a paper on
+    arXiv-length abstracts). Nothing is rewritten: the raw uint16 blobs of the docs
+    already stored are read as they are. As for m005, the name is what matters: an older
+    adapt-triage, which would read a coded blob as raw hashes, refuses a database that
+    records it."""
+
+
 # In order, each idempotent.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     m001_dedup_tables,
@@ -211,4 +220,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     m003_dedup_recent_keys,
     m004_dedup_compact_layout,
     m005_dedup_coded_stems,
+    m006_dedup_coded_hashes,
 ]

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
+import sqlite_utils
 from conftest import FIXTURES
 from helpers import jsonl, run
 from sqlite_utils import Database
 
+from adapt_triage import dedup, hashpack
+from adapt_triage.paper import Paper
+from adapt_triage.sources import parse_bytes
 from adapt_triage.store import Store, migrations
 
 DAYS = [FIXTURES / "cli" / "arxiv_cs_lg_day1.xml", FIXTURES / "cli" / "arxiv_cs_lg_day2.xml"]
@@ -109,3 +114,60 @@ def test_m017_fts_abstract_first_answers_every_search_as_before(tmp_path, seed_p
     )
     assert jsonl(run(["search", "federated", "--format", "jsonl"], db=path).stdout)
     query(path, "INSERT INTO papers_fts (papers_fts) VALUES ('integrity-check')")
+
+
+def test_hashpack_gives_back_every_sequence_and_is_smaller_on_abstracts():
+    rng = np.random.default_rng(7)
+    cases = [[], [1], [int(hashpack.TABLE[0])], list(hashpack.TABLE[:10]), list(range(100))]
+    cases += [rng.choice(hashpack.TABLE, 50).tolist() + rng.integers(0, 1 << 16, 30).tolist()]
+    for values in cases:
+        h = np.array(values, dtype=np.uint16)
+        blob = hashpack.pack(h)
+        assert np.array_equal(hashpack.unpack(blob), h)
+        assert len(blob) <= 2 * len(h) or len(blob) == 0
+        assert len(blob) % 2 == (1 if len(blob) < 2 * len(h) else 0)  # coded: odd
+    text = (FIXTURES / "seed_page.txt").read_text()
+    doc = dedup._Doc.of(Paper(title="t", abstract=text[:1500]))
+    assert len(hashpack.pack(doc.h16.astype(np.uint16))) < 0.9 * 2 * len(doc.h16)
+
+
+def test_dedup_m006_docs_stored_with_raw_hashes_read_as_before_and_new_ones_are_coded(
+    tmp_path, monkeypatch
+):
+    """An index written before dedup m006 (token hashes as a raw uint16 array) is not
+    rewritten: its docs read back the same hashes, and find the same duplicates, as docs
+    stored now (coded, smaller); the store records m006, so an older adapt-triage refuses
+    the file."""
+    items = [
+        (f"p{n}", Paper(title=p.title, abstract=p.abstract, authors=p.authors))
+        for n, p in enumerate(
+            parse_bytes((FIXTURES / "seed_page.txt").read_bytes(), source="seed").papers
+        )
+    ]
+    raw = lambda h: (h & np.uint64(0xFFFF)).astype("<u2").tobytes()  # noqa: E731
+    with monkeypatch.context() as before:
+        before.setattr(dedup, "_pack16", raw)
+        old = sqlite_utils.Database(tmp_path / "old.db")
+        with old.atomic():
+            dedup.DedupIndex(old).add_many(items)
+    fresh = sqlite_utils.Database(tmp_path / "fresh.db")
+    with fresh.atomic():
+        dedup.DedupIndex(fresh).add_many(items)
+    old_h = [r[0] for r in old.execute("SELECT hashes FROM dedup_docs ORDER BY doc")]
+    new_h = [r[0] for r in fresh.execute("SELECT hashes FROM dedup_docs ORDER BY doc")]
+    assert all(len(b) % 2 == 0 for b in old_h) and any(len(b) % 2 == 1 for b in new_h)
+    assert sum(map(len, new_h)) < 0.92 * sum(map(len, old_h))
+    reread_old, reread_new = dedup.DedupIndex(old), dedup.DedupIndex(fresh)
+    numbers = set(range(1, len(items) + 1))
+    docs_old, docs_new = reread_old._candidates(numbers), reread_new._candidates(numbers)
+    for n in numbers:
+        assert docs_old[n].doc.h.dtype == docs_new[n].doc.h.dtype == np.uint64
+        assert np.array_equal(docs_old[n].doc.h, docs_new[n].doc.h)
+    for _, paper in items:
+        copy = Paper(title=paper.title.upper(), abstract=paper.abstract)
+        assert reread_old.find(copy, "x") == reread_new.find(copy, "x")
+    old.close()
+    fresh.close()
+    with Store(tmp_path / "papers.db") as store:
+        applied = {row[0] for row in store.db.execute("SELECT name FROM _migrations")}
+        assert "dedup:m006_dedup_coded_hashes" in applied
