@@ -86,10 +86,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 
 import numpy as np
 import sqlite_utils
@@ -241,9 +241,13 @@ def tokens(text: str | None) -> list[str]:
             text = _SUPERSCRIPT_PLUS_RE.sub(r"\1", text)
     if text.isascii():
         text = text.lower().replace("++", " plusplus ")
-        return _TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
+        if "+" in text:  # (the regex substitution costs a pass over every text)
+            text = _PLUS_RE.sub(" plus ", text)
+        return _TOKEN_RE.findall(text)
     text = unicodedata.normalize("NFKC", text).casefold().replace("++", " plusplus ")
-    return _UNICODE_TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
+    if "+" in text:
+        text = _PLUS_RE.sub(" plus ", text)
+    return _UNICODE_TOKEN_RE.findall(text)
 
 
 # Literal words one of which every boilerplate sentence contains (lower case): a sentence
@@ -318,7 +322,8 @@ def title_tokens(title: str | None) -> list[str]:
 
 
 def _last_name(name: str) -> str:
-    name = clean_text(name).lower()
+    # clean_text changes nothing but whitespace (which goes below) of ASCII without markup
+    name = (clean_text(name) if not name.isascii() or _MARKUP_RE.search(name) else name).lower()
     name = name.split(",")[0] if "," in name else (name.split() or [""])[-1]
     return re.sub(r"[^a-z]", "", name)
 
@@ -347,18 +352,20 @@ class _Doc:
         return self.h & np.uint64(0xFFFF)
 
     @cached_property
-    def grams3(self) -> frozenset[int]:
-        """The abstract's 3-gram hashes (resemblance and containment)."""
-        return frozenset(_gram_hashes(self.h16, 3, _GRAM3_MUL).tolist())
+    def grams3(self) -> np.ndarray:
+        """The abstract's distinct 3-gram hashes, sorted (resemblance and containment: a
+        set only ever intersected, `_shared`)."""
+        return _sorted_unique(_gram_hashes(self.h16, 3, _GRAM3_MUL))
 
     @cached_property
-    def grams8(self) -> list[int]:
+    def grams8(self) -> np.ndarray:
         """The abstract's 8-gram hashes in order (verbatim runs)."""
-        return _gram_hashes(self.h16, 8, _GRAM8_MUL).tolist()
+        return _gram_hashes(self.h16, 8, _GRAM8_MUL)
 
     @cached_property
-    def grams8_set(self) -> frozenset[int]:
-        return frozenset(self.grams8)
+    def grams8_set(self) -> np.ndarray:
+        """The distinct 8-gram hashes, sorted (`_hits` looks grams up in it)."""
+        return _sorted_unique(self.grams8)
 
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
@@ -411,10 +418,24 @@ def _token_hashes(words: Sequence[str]) -> np.ndarray:
         return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
+_STEM_HASHES: dict[str, int] = {}  # word -> the 16-bit hash of its stem, -1 if not content
+
+
 def _stem_hashes(words: Sequence[str]) -> np.ndarray:
     """Sorted unique 16-bit hashes of the content stems of an abstract (`_vocabulary`): a
-    chance collision among an abstract's ~100 stems moves an overlap by ~0.2%."""
-    return _sorted_unique(_token_hashes(list(_vocabulary(words))).astype(np.uint16))
+    chance collision among an abstract's ~100 stems moves an overlap by ~0.2%. (Each
+    distinct word's stem hash is worked out once, then read from a dict.)"""
+    distinct = set(words)
+    try:
+        values = np.fromiter(map(_STEM_HASHES.__getitem__, distinct), np.int64, len(distinct))
+    except KeyError:
+        if len(_STEM_HASHES) > _HASHES_MAX:
+            _STEM_HASHES.clear()
+        for word in distinct.difference(_STEM_HASHES):
+            content = _vocabulary([word])
+            _STEM_HASHES[word] = _token_hash(content.pop()) & 0xFFFF if content else -1
+        values = np.fromiter(map(_STEM_HASHES.__getitem__, distinct), np.int64, len(distinct))
+    return _sorted_unique(values[values >= 0].astype(np.uint16))
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -685,9 +706,18 @@ def _keys(doc: _Doc) -> list[tuple[int, int]]:
 
 
 def _key_pairs(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int]]:
-    """The sorted (key, doc) rows of documents' keys, for one executemany."""
-    pairs = {(key, n) for ks, n in zip(keys, numbers, strict=True) for key in ks}
-    return sorted((_stored(key), n) for key, n in pairs)
+    """The sorted distinct (stored key, doc) rows of documents' keys, for one executemany
+    (numpy: a chunk has some 30,000)."""
+    keys = list(keys)
+    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
+    flat = np.fromiter(chain.from_iterable(keys), np.int64, int(lengths.sum()))
+    docs = np.repeat(np.fromiter(numbers, np.int64, len(keys)), lengths)
+    stored = (flat & 0xFFFFFFFF) - 0x80000000
+    order = np.lexsort((docs, stored))
+    stored, docs = stored[order], docs[order]
+    fresh = np.ones(len(stored), dtype=bool)
+    fresh[1:] = (stored[1:] != stored[:-1]) | (docs[1:] != docs[:-1])
+    return list(zip(stored[fresh].tolist(), docs[fresh].tolist(), strict=True))
 
 
 def _key_rows(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int, int]]:
@@ -805,16 +835,15 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
     s3, l3 = small.grams3, large.grams3
-    inter = len(s3 & l3)
-    l8 = large.grams8_set
-    hits = [g in l8 for g in small.grams8]
+    inter = _shared(s3, l3)
+    hits = _hits(small.grams8, large.grams8_set)
     differ = np.flatnonzero(short != long_[: len(short)])
     return _Evidence(
         title_equal,
         overlap,
         resemblance=inter / (len(s3) + len(l3) - inter),
         containment=inter / len(s3),
-        coverage=sum(hits) / len(hits),
+        coverage=int(np.count_nonzero(hits)) / len(hits),
         run=_longest_run(hits),
         opening=int(differ[0]) if len(differ) else len(short),
         shorter=len(short),
@@ -823,24 +852,37 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     )
 
 
-def _longest_run(hits: list[bool]) -> int:
-    """Words of the longest verbatim run, from the 8-gram hits of the shorter abstract."""
-    if True not in hits:
+def _shared(a: np.ndarray, b: np.ndarray) -> int:
+    """How many values two sorted arrays of distinct values have in common."""
+    if not len(a) or not len(b):
         return 0
-    best = streak = 0
-    for hit in hits:
-        streak = streak + 1 if hit else 0
-        best = max(best, streak)
-    return best + 7 if best else 0
+    return int(np.count_nonzero(_hits(a, b)))
 
 
-def _spread(hits: list[bool]) -> int:
+def _hits(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of `values` occur in `sorted_set` (sorted distinct values), as booleans."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_set, values)
+    at[at == len(sorted_set)] = 0
+    return sorted_set[at] == values
+
+
+def _longest_run(hits: np.ndarray) -> int:
+    """Words of the longest verbatim run, from the 8-gram hits of the shorter abstract."""
+    if not hits.any():
+        return 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], hits, [False])).view(np.int8)))
+    return int((edges[1::2] - edges[::2]).max()) + 7
+
+
+def _spread(hits: np.ndarray) -> int:
     """Quarters of the shorter abstract with at least a quarter of their 8-grams shared."""
-    if True not in hits:
+    if not hits.any():
         return 0
     quarter = max(1, len(hits) // 4)
     parts = (hits[q * quarter : (q + 1) * quarter if q < 3 else None] for q in range(4))
-    return sum(1 for part in parts if part and 4 * sum(part) >= len(part))
+    return sum(1 for part in parts if len(part) and 4 * int(np.count_nonzero(part)) >= len(part))
 
 
 def _grade(value: float, threshold: float) -> float:
@@ -1008,6 +1050,83 @@ def _veto(a: _Doc, b: _Doc, ev: _Evidence) -> str | None:
         if a.authors and b.authors and not a.authors & b.authors:
             return "not a duplicate: no author in common"
     return None
+
+
+# Looser than each threshold by this much: `_may_link` compares the same figures as the
+# rules, and a margin keeps a float rounding of them from ever making it stricter.
+_SLACK = 1e-9
+
+
+def _may_link(a: _Doc, b: _Doc) -> bool:
+    """Whether `_verdict(a, b)` can link the pair (score >= THRESHOLD, no veto), from the
+    figures that cost no pass over the 8-grams: the titles and the abstracts' 3-gram
+    containment and resemblance, computed exactly as `_evidence` computes them. False
+    only when it cannot, so that a lookup verifies just the candidates that may link.
+
+    Why a False is safe: every rule's score is the lowest grade of its conditions, and a
+    grade (`_grade`, `_grade_count`) reaches 0.5 only when its measurement reaches its
+    threshold. So a rule scores >= THRESHOLD only if each of its conditions holds, and
+    this returns False only when, for every rule, a condition it needs fails:
+    - an abstract missing (shorter < MIN_WORDS): the only rule needs the same title;
+    - containment (< CONTAINMENT; below CONTAINMENT_MIN_WORDS words also title overlap
+      < TITLE_OVERLAP), the same title (needs title_equal and SAME_TITLE_TEXT), the same
+      specific title (needs relation "equal" and `_specific`: kept whenever both hold),
+      extended / subtitle (needs that relation and EXTENDED_TEXT), text reuse (needs
+      REUSE_CONTAINMENT and REUSE_TITLE), the shared passage (needs PASSAGE_TITLE).
+    And a pair that a rule may link is still refused when a veto is certain, as
+    `_veto` would give it (a vetoed verdict scores 0.0): a kind word in one title only;
+    a marker difference without equal unmarked titles, MARKER_ONLY_TEXT and
+    MARKER_ONLY_CONTAINMENT; containment < STRONG_CONTAINMENT with different arXiv ids,
+    different DOIs or disjoint authors. Each comparison is looser by _SLACK.
+    tests/test_dedup_skip.py checks this on real and perturbed pairs."""
+    if (set(a.title) & _KIND_WORDS) ^ (set(b.title) & _KIND_WORDS):
+        return False
+    ta, tb = _content(a.title), _content(b.title)
+    overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
+    title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
+    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
+    if len(small.h) < MIN_WORDS:
+        return title_equal and _no_veto(a, b, 0.0, 0.0)
+    s3, l3 = small.grams3, large.grams3
+    inter = _shared(s3, l3)
+    containment = inter / len(s3)
+    resemblance = inter / (len(s3) + len(l3) - inter)
+    relation = _title_relation(a.title, b.title) if a.title and b.title else ""
+
+    def at_least(value: float, threshold: float) -> bool:
+        return value >= threshold - _SLACK
+
+    possible = (
+        (
+            at_least(containment, CONTAINMENT)
+            and (len(small.h) >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
+        )
+        or (title_equal and at_least(containment, SAME_TITLE_TEXT))
+        or (relation == "equal" and _specific(a.title))
+        or (relation in ("extended", "subtitle") and at_least(containment, EXTENDED_TEXT))
+        or (at_least(containment, REUSE_CONTAINMENT) and at_least(overlap, REUSE_TITLE))
+        or at_least(overlap, PASSAGE_TITLE)
+    )
+    return possible and _no_veto(a, b, resemblance, containment)
+
+
+def _no_veto(a: _Doc, b: _Doc, resemblance: float, containment: float) -> bool:
+    """False when `_veto` surely refuses the pair (see `_may_link`; the kind words are
+    checked there)."""
+    if _markers(a.title) ^ _markers(b.title) and not (
+        resemblance >= MARKER_ONLY_TEXT - _SLACK
+        and containment >= MARKER_ONLY_CONTAINMENT - _SLACK
+        and _content(_unmarked(a.title)) == _content(_unmarked(b.title))
+    ):
+        return False
+    if containment < STRONG_CONTAINMENT - _SLACK:
+        if a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id:
+            return False
+        if a.doi and b.doi and a.doi != b.doi:
+            return False
+        if a.authors and b.authors and not a.authors & b.authors:
+            return False
+    return True
 
 
 def similarity(a: Paper, b: Paper) -> tuple[float, str]:
@@ -1199,21 +1318,79 @@ class _Candidate:
     doc: _Doc
 
 
-def _rank(
-    keys: list[int], hits: dict[int, list[int]], earlier: dict[int, list[int]]
-) -> list[tuple[int, int]]:
-    """The MAX_VERIFY candidates sharing the most keys (weighted), as (number, weight):
-    a stored doc number, or -1 - j for the chunk's earlier item j. On a tie, the first
-    seen first (stored docs by number, then the chunk's items)."""
-    counts: Counter[int] = Counter()
-    for key in keys:
-        weight = _WEIGHTS.get((key >> 32) - 8, 1)
-        for number in hits.get(key, ()):
-            counts[number] += weight
-        for j in earlier.get(key, ()):
-            counts[-1 - j] += weight
-    order = sorted(counts, key=lambda n: (-counts[n], n < 0, abs(n)))
-    return [(n, counts[n]) for n in order[:MAX_VERIFY]]
+def _rank_many(
+    keys: Sequence[list[int]], hits: dict[int, list[int]]
+) -> list[list[tuple[int, int]]]:
+    """For each item of a chunk (its keys, `_key`), the MAX_VERIFY candidates sharing the
+    most keys with it (weighted, `_WEIGHTS`), as (number, weight): a stored doc number
+    (`hits`: the stored docs per key), or -1 - j for an EARLIER item j of the chunk that
+    has the key too. On a tie, the first seen first (stored docs by number, then the
+    chunk's items). In numpy, for the whole chunk at once."""
+    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
+    flat = np.fromiter(chain.from_iterable(keys), np.int64, int(lengths.sum()))
+    item = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
+    weight = np.ones(len(flat), dtype=np.int64)
+    band = (flat >> 32) - 8
+    for b, w in _WEIGHTS.items():
+        weight[band == b] = w
+    # the stored docs of each key: a ragged repeat of the key's hits
+    known = np.fromiter(hits, np.int64, len(hits))
+    sizes = np.fromiter(map(len, hits.values()), np.int64, len(hits))
+    numbers = np.fromiter(chain.from_iterable(hits.values()), np.int64, int(sizes.sum()))
+    starts = np.cumsum(sizes) - sizes
+    order = np.argsort(known)
+    known = known[order]
+    if len(known):
+        at = np.searchsorted(known, flat).clip(max=len(known) - 1)
+        met = known[at] == flat
+        slot = order[at[met]]
+    else:
+        met, slot = np.zeros(len(flat), dtype=bool), np.zeros(0, np.int64)
+    count, first = sizes[slot], starts[slot]
+    offsets = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(count) - count, count
+    )
+    stored_item = np.repeat(item[met], count)
+    stored_weight = np.repeat(weight[met], count)
+    stored_number = numbers[np.repeat(first, count) + offsets]
+    # the chunk's earlier items with the same key: in a group of items sharing a key (in
+    # item order), the r-th meets the r before it
+    by_key = np.lexsort((item, flat))
+    k_sorted, i_sorted, w_sorted = flat[by_key], item[by_key], weight[by_key]
+    group = np.ones(len(k_sorted), dtype=bool)
+    group[1:] = k_sorted[1:] != k_sorted[:-1]
+    group_start = np.maximum.accumulate(np.where(group, np.arange(len(k_sorted)), 0))
+    rank = np.arange(len(k_sorted)) - group_start
+    pair_count = int(rank.sum())
+    later = np.repeat(np.arange(len(k_sorted)), rank)
+    before = (
+        np.repeat(group_start, rank)
+        + np.arange(pair_count, dtype=np.int64)
+        - np.repeat(np.cumsum(rank) - rank, rank)
+    )
+    all_item = np.concatenate([stored_item, i_sorted[later]])
+    all_number = np.concatenate([stored_number, -1 - i_sorted[before]])
+    all_weight = np.concatenate([stored_weight, w_sorted[later]])
+    # the weight of each (item, number), then the best MAX_VERIFY of each item
+    by_pair = np.lexsort((all_number, all_item))
+    all_item, all_number, all_weight = all_item[by_pair], all_number[by_pair], all_weight[by_pair]
+    fresh = np.ones(len(all_item), dtype=bool)
+    fresh[1:] = (all_item[1:] != all_item[:-1]) | (all_number[1:] != all_number[:-1])
+    cuts = np.flatnonzero(fresh)
+    total = np.add.reduceat(all_weight, cuts) if len(cuts) else np.zeros(0, np.int64)
+    p_item, p_number = all_item[cuts], all_number[cuts]
+    best = np.lexsort((np.abs(p_number), p_number < 0, -total, p_item))
+    p_item, p_number, total = p_item[best], p_number[best], total[best]
+    head = np.ones(len(p_item), dtype=bool)
+    head[1:] = p_item[1:] != p_item[:-1]
+    item_start = np.maximum.accumulate(np.where(head, np.arange(len(p_item)), 0))
+    keep = np.arange(len(p_item)) - item_start < MAX_VERIFY
+    out: list[list[tuple[int, int]]] = [[] for _ in keys]
+    for i, n, w in zip(
+        p_item[keep].tolist(), p_number[keep].tolist(), total[keep].tolist(), strict=True
+    ):
+        out[i].append((n, w))
+    return out
 
 
 class DedupIndex:
@@ -1291,12 +1468,7 @@ class DedupIndex:
         added already (its root being the earlier item's match, or the earlier item)."""
         prepared = self._prepare_many([paper for _, paper in items])
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
-        earlier: dict[int, list[int]] = {}  # key -> the chunk's items so far
-        ranked = []
-        for i, (_, _, keys) in enumerate(prepared):
-            ranked.append(_rank(keys, hits, earlier))
-            for key in keys:
-                earlier.setdefault(key, []).append(i)
+        ranked = _rank_many([keys for _, _, keys in prepared], hits)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets
@@ -1335,6 +1507,8 @@ class DedupIndex:
             other_id, root = candidate.paper_id, candidate.root
             if paper_id is not None and paper_id in (other_id, root):
                 continue
+            if not _may_link(doc, candidate.doc):
+                continue  # no rule can link them (most candidates: one full verdict saved)
             score, reason = _verdict(doc, candidate.doc)
             if score >= THRESHOLD and (best is None or score > best[0]):
                 if paper_id is not None and self._refused(paper_id, other_id, root):
