@@ -1314,7 +1314,7 @@ class _Candidate:
     """An indexed paper met by a lookup: stored (`number` its doc) or earlier in the chunk."""
 
     paper_id: str
-    root: str
+    root: str | None  # None for a stored doc until read (`DedupIndex._root`)
     doc: _Doc
 
 
@@ -1504,13 +1504,18 @@ class DedupIndex:
         best_reason = ""
         # stored docs in first-seen order, then the chunk's papers in theirs
         for _, candidate in sorted(candidates, key=lambda c: (c[0] < 0, abs(c[0]))):
-            other_id, root = candidate.paper_id, candidate.root
-            if paper_id is not None and paper_id in (other_id, root):
+            other_id = candidate.paper_id
+            if paper_id is not None and paper_id == other_id:
                 continue
             if not _may_link(doc, candidate.doc):
                 continue  # no rule can link them (most candidates: one full verdict saved)
             score, reason = _verdict(doc, candidate.doc)
             if score >= THRESHOLD and (best is None or score > best[0]):
+                # (the root is read only now: a candidate that does not pass changes
+                # nothing, whatever its root)
+                root = self._root(candidate)
+                if paper_id is not None and paper_id == root:
+                    continue  # a duplicate of this very paper
                 if paper_id is not None and self._refused(paper_id, other_id, root):
                     continue  # the user said these are different works
                 best, best_reason = (score, candidate), reason
@@ -1519,11 +1524,21 @@ class DedupIndex:
         if best is None:
             return None
         score, candidate = best
-        if candidate.root != candidate.paper_id:
+        root = self._root(candidate)
+        if root != candidate.paper_id:
             best_reason += f" (matched {candidate.paper_id})"
-        return DuplicateMatch(
-            canonical_id=candidate.root, reason=best_reason, score=round(score, 4)
-        )
+        return DuplicateMatch(canonical_id=root, reason=best_reason, score=round(score, 4))
+
+    def _root(self, candidate: _Candidate) -> str:
+        """The candidate's cluster root (`papers.duplicate_of`, or itself), read once."""
+        if candidate.root is None:
+            row = None
+            if self._papers_table():
+                row = self.db.execute(
+                    "SELECT duplicate_of FROM papers WHERE id = ?", (candidate.paper_id,)
+                ).fetchone()
+            candidate.root = (row[0] if row else None) or candidate.paper_id
+        return candidate.root
 
     def _lookup(self, keys: set[int]) -> dict[int, list[int]]:
         """Stored doc numbers per key (the newest BUCKET_CAP), in one statement."""
@@ -1535,18 +1550,16 @@ class DedupIndex:
         return {_key(b, k): list(map(int, found.split(","))) for b, k, found in rows if found}
 
     def _candidates(self, numbers: set[int]) -> dict[int, _Candidate]:
-        """Stored docs by number, each with its root (from `papers.duplicate_of`)."""
+        """Stored docs by number; the root of one is read when it passes verification
+        (`_root`: most candidates do not, and reading `papers` for each cost a second
+        B-tree lookup, two at a million papers)."""
         if not numbers:
             return {}
-        root = "p.duplicate_of" if self._papers_table() else "NULL"
-        join = "LEFT JOIN papers p ON p.id = d.paper_id" if root != "NULL" else ""
-        columns = ", ".join(f"d.{c}" for c in _DOC_COLUMNS.split(", "))
         rows = self.db.execute(
-            f"SELECT {columns}, {root} FROM dedup_docs d {join} "
-            "WHERE d.doc IN (SELECT value FROM json_each(?))",
+            f"SELECT {_DOC_COLUMNS} FROM dedup_docs WHERE doc IN (SELECT value FROM json_each(?))",
             (json.dumps(sorted(numbers)),),
         )
-        return {row[0]: _Candidate(row[1], row[8] or row[1], _row_doc(row)) for row in rows}
+        return {row[0]: _Candidate(row[1], None, _row_doc(row)) for row in rows}
 
     def _papers_table(self) -> bool:
         if not self._has_papers:
