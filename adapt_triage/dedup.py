@@ -333,14 +333,23 @@ class _Doc:
     """What verification needs of a paper (built from a Paper or read from a stored row):
     the title tokens, the abstract's token hashes in order (`h`, uint64: every n-gram the
     rules compare is hashed from these, never from text), the hashes of its content stems
-    (`stems`, sorted unique uint16), strong ids and author last names."""
+    (`stems`, sorted unique uint16; a stored doc keeps their stored form, `stempack`, until
+    `stem_hashes` is read), strong ids and author last names."""
 
     title: tuple[str, ...]
     h: np.ndarray
-    stems: np.ndarray
+    stems: np.ndarray | bytes
     arxiv_id: str | None = None
     doi: str | None = None
     authors: frozenset[int] = frozenset()
+
+    @cached_property
+    def stem_hashes(self) -> np.ndarray:
+        """The stem hashes (decoded once, when a rule reads them: only the same-specific-
+        title rule does, and decoding them cost more than the rest of a stored doc)."""
+        if isinstance(self.stems, bytes):
+            return stempack.unpack(self.stems)
+        return self.stems
 
     @cached_property
     def h16(self) -> np.ndarray:
@@ -968,7 +977,7 @@ def _text_rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
     best = max(score for score, _ in rules)
     if ev.relation == "equal" and best < 0.9 and _specific(a.title):
         # (not read when a text rule is sure already: it costs a pass over both texts)
-        vocabulary = _vocabulary_overlap(a.stems, b.stems)
+        vocabulary = _vocabulary_overlap(a.stem_hashes, b.stem_hashes)
         rules.append(
             (
                 _grade(vocabulary, SPECIFIC_VOCABULARY),
@@ -1091,10 +1100,12 @@ def _may_link(a: _Doc, b: _Doc) -> bool:
     inter = _shared(s3, l3)
     containment = inter / len(s3)
     resemblance = inter / (len(s3) + len(l3) - inter)
-    relation = _title_relation(a.title, b.title) if a.title and b.title else ""
 
     def at_least(value: float, threshold: float) -> bool:
         return value >= threshold - _SLACK
+
+    def related(*relations: str) -> bool:  # the title relation, worked out only if asked
+        return bool(a.title and b.title) and _title_relation(a.title, b.title) in relations
 
     possible = (
         (
@@ -1102,10 +1113,11 @@ def _may_link(a: _Doc, b: _Doc) -> bool:
             and (len(small.h) >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
         )
         or (title_equal and at_least(containment, SAME_TITLE_TEXT))
-        or (relation == "equal" and _specific(a.title))
-        or (relation in ("extended", "subtitle") and at_least(containment, EXTENDED_TEXT))
         or (at_least(containment, REUSE_CONTAINMENT) and at_least(overlap, REUSE_TITLE))
         or at_least(overlap, PASSAGE_TITLE)
+        # ("equal" needs the same content words: the same set of them first)
+        or (ta == tb and _specific(a.title) and related("equal"))
+        or (at_least(containment, EXTENDED_TEXT) and related("extended", "subtitle"))
     )
     return possible and _no_veto(a, b, resemblance, containment)
 
@@ -1290,7 +1302,7 @@ def _row_doc(row: Sequence) -> _Doc:
     return _Doc(
         title=tuple(row[5].split()),
         h=_unpack_hashes(row[6]),
-        stems=stempack.unpack(row[7]),
+        stems=bytes(row[7]),
         arxiv_id=_read_id(row[2], row[1], "arxiv:"),
         doi=_read_id(row[3], row[1], "doi:"),
         authors=frozenset(np.frombuffer(row[4], dtype="<u4").tolist()),
@@ -1808,7 +1820,7 @@ def _doc_values(doc: _Doc) -> tuple:
         json.dumps(sorted(doc.authors)),
         " ".join(doc.title),
         _pack_hashes(doc.h),
-        doc.stems.tobytes(),
+        doc.stem_hashes.tobytes(),
     )
 
 
@@ -1830,4 +1842,4 @@ def _stored_stems(doc: _Doc) -> bytes:
     """The stem hashes, kept only for a title of 4 content words or more: they serve only
     the same-specific-title rule, and a specific title has at least 4 (the other title of
     the pair, being "equal", has the same content words)."""
-    return stempack.pack(doc.stems) if len(_content(doc.title)) >= 4 else b""
+    return stempack.pack(doc.stem_hashes) if len(_content(doc.title)) >= 4 else b""
