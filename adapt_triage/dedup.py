@@ -344,6 +344,16 @@ class _Doc:
     authors: frozenset[int] = frozenset()
 
     @cached_property
+    def content(self) -> frozenset[str]:
+        """`_content` of the title (what `_may_link` compares with every candidate's)."""
+        return frozenset(_content(self.title))
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        """The title's kind words (`_KIND_WORDS`)."""
+        return frozenset(self.title) & _KIND_WORDS
+
+    @cached_property
     def stem_hashes(self) -> np.ndarray:
         """The stem hashes (decoded once, when a rule reads them: only the same-specific-
         title rule does, and decoding them cost more than the rest of a stored doc)."""
@@ -868,6 +878,34 @@ def _shared(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.count_nonzero(_hits(a, b)))
 
 
+def _shared_many(values: np.ndarray, others: Sequence[np.ndarray]) -> list[int]:
+    """`_shared(values, other)` for each of `others` (sorted arrays of distinct values),
+    in one search."""
+    if not others:
+        return []
+    lengths = np.array([len(other) for other in others], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    found = np.concatenate(([0], np.cumsum(_hits(np.concatenate(others), values))))
+    return (found[ends] - found[ends - lengths]).tolist()
+
+
+def _grams3_many(docs: Iterable[_Doc]) -> None:
+    """Work out `grams3` of the docs that do not have it yet, vectorised over all of them
+    (the same values as one at a time: a candidate's cost was mostly numpy's per call)."""
+    todo = [doc for doc in docs if "grams3" not in doc.__dict__]
+    if len(todo) < 2:
+        return
+    grams, owner = _windows([doc.h16 for doc in todo], 3, _GRAM3_MUL)
+    order = np.lexsort((grams, owner))
+    grams, owner = grams[order], owner[order]
+    fresh = np.ones(len(grams), dtype=bool)
+    fresh[1:] = (grams[1:] != grams[:-1]) | (owner[1:] != owner[:-1])
+    grams, owner = grams[fresh], owner[fresh]
+    bounds = np.searchsorted(owner, np.arange(len(todo) + 1)).tolist()
+    for i, doc in enumerate(todo):
+        doc.__dict__["grams3"] = grams[bounds[i] : bounds[i + 1]]  # the cached_property's
+
+
 def _hits(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """Which of `values` occur in `sorted_set` (sorted distinct values), as booleans."""
     if not len(sorted_set):
@@ -1066,7 +1104,7 @@ def _veto(a: _Doc, b: _Doc, ev: _Evidence) -> str | None:
 _SLACK = 1e-9
 
 
-def _may_link(a: _Doc, b: _Doc) -> bool:
+def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     """Whether `_verdict(a, b)` can link the pair (score >= THRESHOLD, no veto), from the
     figures that cost no pass over the 8-grams: the titles and the abstracts' 3-gram
     containment and resemblance, computed exactly as `_evidence` computes them. False
@@ -1087,17 +1125,18 @@ def _may_link(a: _Doc, b: _Doc) -> bool:
     a marker difference without equal unmarked titles, MARKER_ONLY_TEXT and
     MARKER_ONLY_CONTAINMENT; containment < STRONG_CONTAINMENT with different arXiv ids,
     different DOIs or disjoint authors. Each comparison is looser by _SLACK.
-    tests/test_dedup_skip.py checks this on real and perturbed pairs."""
-    if (set(a.title) & _KIND_WORDS) ^ (set(b.title) & _KIND_WORDS):
+    tests/test_dedup_skip.py checks this on real and perturbed pairs. `shared`: the
+    number of 3-gram hashes the two have in common when known (`_shared_many`)."""
+    if a.kinds ^ b.kinds:
         return False
-    ta, tb = _content(a.title), _content(b.title)
+    ta, tb = a.content, b.content
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
     if len(small.h) < MIN_WORDS:
         return title_equal and _no_veto(a, b, 0.0, 0.0)
     s3, l3 = small.grams3, large.grams3
-    inter = _shared(s3, l3)
+    inter = _shared(s3, l3) if shared is None else shared
     containment = inter / len(s3)
     resemblance = inter / (len(s3) + len(l3) - inter)
 
@@ -1317,7 +1356,7 @@ def _worth_verifying(weight: int, doc: _Doc, other: _Doc) -> bool:
     key with it (its verbatim runs an anchor every few words, or several bands)."""
     if weight > 1:
         return True
-    ta, tb = _content(doc.title), _content(other.title)
+    ta, tb = doc.content, other.content
     return bool(ta and tb) and len(ta & tb) >= REUSE_TITLE * min(len(ta), len(tb))
 
 
@@ -1482,6 +1521,7 @@ class DedupIndex:
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
         ranked = _rank_many([keys for _, _, keys in prepared], hits)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
+        _grams3_many([doc for _, doc, _ in prepared] + [c.doc for c in stored.values()])
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets
         # some ten thousand stored docs, and holding every one's sets cost ~400 MB.
@@ -1515,11 +1555,13 @@ class DedupIndex:
         best: tuple[float, _Candidate] | None = None
         best_reason = ""
         # stored docs in first-seen order, then the chunk's papers in theirs
-        for _, candidate in sorted(candidates, key=lambda c: (c[0] < 0, abs(c[0]))):
+        ordered = [c for _, c in sorted(candidates, key=lambda c: (c[0] < 0, abs(c[0])))]
+        shared = _shared_many(doc.grams3, [c.doc.grams3 for c in ordered])
+        for candidate, common in zip(ordered, shared, strict=True):
             other_id = candidate.paper_id
             if paper_id is not None and paper_id == other_id:
                 continue
-            if not _may_link(doc, candidate.doc):
+            if not _may_link(doc, candidate.doc, common):
                 continue  # no rule can link them (most candidates: one full verdict saved)
             score, reason = _verdict(doc, candidate.doc)
             if score >= THRESHOLD and (best is None or score > best[0]):

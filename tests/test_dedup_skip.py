@@ -208,3 +208,24 @@ def test_evidence_measures_as_the_set_based_version():
             parts = [hits[q * quarter : (q + 1) * quarter if q < 3 else None] for q in range(4)]
             assert ev.spread == sum(1 for p in parts if p and 4 * sum(p) >= len(p))
     assert np.array_equal(dedup._hits(np.zeros(3, np.uint64), np.zeros(0, np.uint64)), [0, 0, 0])
+
+
+def test_grams3_and_shared_counts_worked_out_for_many_docs_are_the_one_at_a_time_ones():
+    rng = random.Random(8)
+    papers = real_papers(60)
+    texts = [
+        Paper(title="t", abstract=" ".join(p.abstract.split()[: rng.randrange(0, 9)]))
+        for p in papers[:8]
+    ]
+    docs = [_Doc.of(p) for p in papers + texts]  # with empty and short abstracts
+    alone = [_Doc.of(p) for p in papers + texts]
+    dedup._grams3_many(docs)
+    for doc, one in zip(docs, alone, strict=True):
+        assert "grams3" in doc.__dict__
+        assert doc.grams3.dtype == one.grams3.dtype and np.array_equal(doc.grams3, one.grams3)
+    others = [d.grams3 for d in docs]
+    for doc in docs[:10]:
+        assert dedup._shared_many(doc.grams3, others) == [
+            dedup._shared(doc.grams3, other) for other in others
+        ]
+    assert dedup._shared_many(docs[0].grams3, []) == []
