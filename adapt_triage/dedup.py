@@ -946,12 +946,21 @@ def _grade_count(value: float, threshold: float) -> float:
 
 
 def _is_marker(word: str) -> bool:
-    return bool(
-        _NUMBER_RE.fullmatch(word)
-        or word in _ROMAN
-        or word in _GREEK_NAMES
-        or word in _SUCCESSOR_WORDS
-    )
+    # (a title word is asked again and again: by every key and every verification)
+    marker = _MARKERS.get(word)
+    if marker is None:
+        if len(_MARKERS) > _HASHES_MAX:
+            _MARKERS.clear()
+        marker = _MARKERS[word] = bool(
+            _NUMBER_RE.fullmatch(word)
+            or word in _ROMAN
+            or word in _GREEK_NAMES
+            or word in _SUCCESSOR_WORDS
+        )
+    return marker
+
+
+_MARKERS: dict[str, bool] = {}  # word -> _is_marker
 
 
 def _markers(title: Iterable[str]) -> set[str]:
