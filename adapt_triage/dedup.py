@@ -892,18 +892,18 @@ def _shared_many(values: np.ndarray, others: Sequence[np.ndarray]) -> list[int]:
 def _grams3_many(docs: Iterable[_Doc]) -> None:
     """Work out `grams3` of the docs that do not have it yet, vectorised over all of them
     (the same values as one at a time: a candidate's cost was mostly numpy's per call)."""
-    todo = [doc for doc in docs if "grams3" not in doc.__dict__]
+    todo = [doc for doc in dict.fromkeys(docs) if "grams3" not in doc.__dict__]
     if len(todo) < 2:
         return
-    grams, owner = _windows([doc.h16 for doc in todo], 3, _GRAM3_MUL)
-    order = np.lexsort((grams, owner))
-    grams, owner = grams[order], owner[order]
-    fresh = np.ones(len(grams), dtype=bool)
-    fresh[1:] = (grams[1:] != grams[:-1]) | (owner[1:] != owner[:-1])
-    grams, owner = grams[fresh], owner[fresh]
-    bounds = np.searchsorted(owner, np.arange(len(todo) + 1)).tolist()
-    for i, doc in enumerate(todo):
-        doc.__dict__["grams3"] = grams[bounds[i] : bounds[i + 1]]  # the cached_property's
+    for at in range(0, len(todo), _GRAMS_BLOCK):
+        block = todo[at : at + _GRAMS_BLOCK]
+        grams, owner = _windows([doc.h16 for doc in block], 3, _GRAM3_MUL)
+        bounds = np.searchsorted(owner, np.arange(len(block) + 1)).tolist()
+        for i, doc in enumerate(block):  # (the cached_property's slot)
+            doc.__dict__["grams3"] = _sorted_unique(grams[bounds[i] : bounds[i + 1]])
+
+
+_GRAMS_BLOCK = 1_000  # docs hashed at once (bounds the temporary arrays to a few MB)
 
 
 def _hits(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -1530,27 +1530,44 @@ class DedupIndex:
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
         ranked = _rank_many([keys for _, _, keys in prepared], hits)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
-        _grams3_many([doc for _, doc, _ in prepared] + [c.doc for c in stored.values()])
+        # the candidates worth verifying (their titles decide), then the 3-gram sets of
+        # those and of their papers in one pass
+        kept: list[list[tuple[int, _Candidate | None]]] = []
+        for (_, doc, _), picks in zip(prepared, ranked, strict=True):
+            these: list[tuple[int, _Candidate | None]] = []
+            for number, weight in picks:
+                found = stored.get(number) if number > 0 else None
+                if number > 0 and found is None:
+                    continue  # a doc number with no doc (see `remove`)
+                other = found.doc if found is not None else prepared[-number - 1][1]
+                if _worth_verifying(weight, doc, other):
+                    these.append((number, found))
+            kept.append(these)
+        _grams3_many(
+            [doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these]
+            + [c.doc for these in kept for _, c in these if c is not None]
+            + [prepared[-n - 1][1] for these in kept for n, _ in these if n < 0]
+        )
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets
         # some ten thousand stored docs, and holding every one's sets cost ~400 MB.
         last_use = {n: i for i, picks in enumerate(ranked) for n, _ in picks if n > 0}
         results: list[DuplicateMatch | None] = []
-        for i, ((paper_id, _), (_, doc, _), picks) in enumerate(
-            zip(items, prepared, ranked, strict=True)
+        for i, ((paper_id, _), (_, doc, _), picks, these) in enumerate(
+            zip(items, prepared, ranked, kept, strict=True)
         ):
             candidates = []
-            for number, weight in picks:
-                if number > 0:
-                    candidate = stored.get(number)
+            for number, found in these:
+                if found is not None:
+                    candidate = found
                 else:  # an earlier paper of this chunk, linked as find_many said
                     j = -number - 1
                     own = items[j][0] or f"#{j}"
                     earlier_match = results[j]
                     root = earlier_match.canonical_id if earlier_match else own
                     candidate = _Candidate(own, root, prepared[j][1])
-                if candidate is not None and _worth_verifying(weight, doc, candidate.doc):
-                    candidates.append((number, candidate))
+                candidates.append((number, candidate))
+            kept[i] = []
             results.append(self._best(paper_id, doc, candidates))
             for number, _ in picks:
                 if number > 0 and last_use.get(number) == i:
@@ -1561,6 +1578,8 @@ class DedupIndex:
         self, paper_id: str | None, doc: _Doc, candidates: list[tuple[int, _Candidate]]
     ) -> DuplicateMatch | None:
         """The best verified candidate (in first-seen order, a SURE one ends the search)."""
+        if not candidates:
+            return None
         best: tuple[float, _Candidate] | None = None
         best_reason = ""
         # stored docs in first-seen order, then the chunk's papers in theirs
