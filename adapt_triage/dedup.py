@@ -34,7 +34,9 @@ How a paper is checked (cost independent of the number of indexed papers):
    arXiv's "this https URL"), see `similarity` and `_rules`: explicit rules, each with
    its threshold, give a score in [0, 1]; a pair is a duplicate when the score is >=
    THRESHOLD and no veto applies. Titles and abstracts alone decide: a missing author or
-   id never does.
+   id never does. A candidate first meets `_may_link`, a necessary condition of a link
+   from the titles and the 3-gram containment (at 100k stored, of a paper's ~5.8
+   candidates ~0.03 pass it); only one that passes gets the full `_verdict`.
 
 Vetoes (the pair is reported with score 0.0 and the veto as reason):
 - a different kind of work: a title word that only one title has among comment,
