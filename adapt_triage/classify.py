@@ -42,8 +42,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import compress, repeat
-from operator import and_
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from adapt_triage.lexicon import lexicon_phrases
@@ -256,29 +255,6 @@ class LinearModel:
     def __post_init__(self) -> None:
         if not self.vocabulary:
             self.vocabulary = {t: i for i, t in enumerate(self.terms)}
-        self._pair_words: tuple[frozenset[str], frozenset[str]] | None = None
-
-    def _terms(self, doc: Document) -> list[str]:
-        """`analyze(doc)` without the word pairs that no vocabulary term can be (its first
-        word starts no term of two words, or its second ends none): they are dropped at
-        the lookup anyway, and the others keep their order, so the counts and the order of
-        the terms found are the same. (Most of a text's pairs: not joined, not counted.)"""
-        if self.ngram_max != 2:
-            return analyze(doc, self.ngram_max)
-        if self._pair_words is None:
-            pairs = [t.split(" ") for t in self.vocabulary if " " in t]
-            self._pair_words = (
-                frozenset(p[0] for p in pairs if len(p) == 2),
-                frozenset(p[1] for p in pairs if len(p) == 2),
-            )
-        firsts, seconds = self._pair_words
-        text, extra = (doc, ()) if isinstance(doc, str) else doc
-        kept = words(text)
-        wanted = map(and_, map(firsts.__contains__, kept), map(seconds.__contains__, kept[1:]))
-        grams = list(kept)
-        grams.extend(map(" ".join, compress(zip(kept, kept[1:], strict=False), wanted)))
-        grams.extend(extra)
-        return grams
 
     @property
     def topics(self) -> list[str]:
@@ -298,7 +274,7 @@ class LinearModel:
         """(term indices, L2-normalised sublinear TF-IDF weights) of one document."""
         # Count the terms first, then look up each distinct term once (all in C), in the
         # order of their first occurrence.
-        counts = Counter(self._terms(doc))
+        counts = Counter(analyze(doc, self.ngram_max))
         found = np.fromiter(
             map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
         )
