@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from adapt_triage.lexicon import lexicon_phrases
@@ -271,19 +272,17 @@ class LinearModel:
 
     def vectorize(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
         """(term indices, L2-normalised sublinear TF-IDF weights) of one document."""
-        vocabulary = self.vocabulary
-        # Count the terms first (in C), then look up each distinct term once.
-        pairs = [
-            (i, n)
-            for i, n in (
-                (vocabulary.get(t), n) for t, n in Counter(analyze(doc, self.ngram_max)).items()
-            )
-            if i is not None
-        ]
-        if not pairs:
+        # Count the terms first, then look up each distinct term once (all in C), in the
+        # order of their first occurrence.
+        counts = Counter(analyze(doc, self.ngram_max))
+        found = np.fromiter(
+            map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
+        )
+        known = found >= 0
+        if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-        tf = np.fromiter((n for _, n in pairs), dtype=np.float64, count=len(pairs))
+        idx = found[known]
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known]
         values = (1.0 + np.log(tf)) * self.idf[idx]
         norm = math.sqrt(float(values @ values))
         return idx, values / norm if norm else values

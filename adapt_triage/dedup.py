@@ -34,7 +34,9 @@ How a paper is checked (cost independent of the number of indexed papers):
    arXiv's "this https URL"), see `similarity` and `_rules`: explicit rules, each with
    its threshold, give a score in [0, 1]; a pair is a duplicate when the score is >=
    THRESHOLD and no veto applies. Titles and abstracts alone decide: a missing author or
-   id never does.
+   id never does. A candidate first meets `_may_link`, a necessary condition of a link
+   from the titles and the 3-gram containment (at 100k stored, of a paper's ~5.8
+   candidates ~0.03 pass it); only one that passes gets the full `_verdict`.
 
 Vetoes (the pair is reported with score 0.0 and the veto as reason):
 - a different kind of work: a title word that only one title has among comment,
@@ -86,10 +88,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 
 import numpy as np
 import sqlite_utils
@@ -241,9 +243,13 @@ def tokens(text: str | None) -> list[str]:
             text = _SUPERSCRIPT_PLUS_RE.sub(r"\1", text)
     if text.isascii():
         text = text.lower().replace("++", " plusplus ")
-        return _TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
+        if "+" in text:  # (the regex substitution costs a pass over every text)
+            text = _PLUS_RE.sub(" plus ", text)
+        return _TOKEN_RE.findall(text)
     text = unicodedata.normalize("NFKC", text).casefold().replace("++", " plusplus ")
-    return _UNICODE_TOKEN_RE.findall(_PLUS_RE.sub(" plus ", text))
+    if "+" in text:
+        text = _PLUS_RE.sub(" plus ", text)
+    return _UNICODE_TOKEN_RE.findall(text)
 
 
 # Literal words one of which every boilerplate sentence contains (lower case): a sentence
@@ -318,7 +324,8 @@ def title_tokens(title: str | None) -> list[str]:
 
 
 def _last_name(name: str) -> str:
-    name = clean_text(name).lower()
+    # clean_text changes nothing but whitespace (which goes below) of ASCII without markup
+    name = (clean_text(name) if not name.isascii() or _MARKUP_RE.search(name) else name).lower()
     name = name.split(",")[0] if "," in name else (name.split() or [""])[-1]
     return re.sub(r"[^a-z]", "", name)
 
@@ -328,14 +335,33 @@ class _Doc:
     """What verification needs of a paper (built from a Paper or read from a stored row):
     the title tokens, the abstract's token hashes in order (`h`, uint64: every n-gram the
     rules compare is hashed from these, never from text), the hashes of its content stems
-    (`stems`, sorted unique uint16), strong ids and author last names."""
+    (`stems`, sorted unique uint16; a stored doc keeps their stored form, `stempack`, until
+    `stem_hashes` is read), strong ids and author last names."""
 
     title: tuple[str, ...]
     h: np.ndarray
-    stems: np.ndarray
+    stems: np.ndarray | bytes
     arxiv_id: str | None = None
     doi: str | None = None
     authors: frozenset[int] = frozenset()
+
+    @cached_property
+    def content(self) -> frozenset[str]:
+        """`_content` of the title (what `_may_link` compares with every candidate's)."""
+        return frozenset(_content(self.title))
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        """The title's kind words (`_KIND_WORDS`)."""
+        return frozenset(self.title) & _KIND_WORDS
+
+    @cached_property
+    def stem_hashes(self) -> np.ndarray:
+        """The stem hashes (decoded once, when a rule reads them: only the same-specific-
+        title rule does, and decoding them cost more than the rest of a stored doc)."""
+        if isinstance(self.stems, bytes):
+            return stempack.unpack(self.stems)
+        return self.stems
 
     @cached_property
     def h16(self) -> np.ndarray:
@@ -347,18 +373,20 @@ class _Doc:
         return self.h & np.uint64(0xFFFF)
 
     @cached_property
-    def grams3(self) -> frozenset[int]:
-        """The abstract's 3-gram hashes (resemblance and containment)."""
-        return frozenset(_gram_hashes(self.h16, 3, _GRAM3_MUL).tolist())
+    def grams3(self) -> np.ndarray:
+        """The abstract's distinct 3-gram hashes, sorted (resemblance and containment: a
+        set only ever intersected, `_shared`)."""
+        return _sorted_unique(_gram_hashes(self.h16, 3, _GRAM3_MUL))
 
     @cached_property
-    def grams8(self) -> list[int]:
+    def grams8(self) -> np.ndarray:
         """The abstract's 8-gram hashes in order (verbatim runs)."""
-        return _gram_hashes(self.h16, 8, _GRAM8_MUL).tolist()
+        return _gram_hashes(self.h16, 8, _GRAM8_MUL)
 
     @cached_property
-    def grams8_set(self) -> frozenset[int]:
-        return frozenset(self.grams8)
+    def grams8_set(self) -> np.ndarray:
+        """The distinct 8-gram hashes, sorted (`_hits` looks grams up in it)."""
+        return _sorted_unique(self.grams8)
 
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
@@ -411,10 +439,24 @@ def _token_hashes(words: Sequence[str]) -> np.ndarray:
         return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
+_STEM_HASHES: dict[str, int] = {}  # word -> the 16-bit hash of its stem, -1 if not content
+
+
 def _stem_hashes(words: Sequence[str]) -> np.ndarray:
     """Sorted unique 16-bit hashes of the content stems of an abstract (`_vocabulary`): a
-    chance collision among an abstract's ~100 stems moves an overlap by ~0.2%."""
-    return _sorted_unique(_token_hashes(list(_vocabulary(words))).astype(np.uint16))
+    chance collision among an abstract's ~100 stems moves an overlap by ~0.2%. (Each
+    distinct word's stem hash is worked out once, then read from a dict.)"""
+    distinct = set(words)
+    try:
+        values = np.fromiter(map(_STEM_HASHES.__getitem__, distinct), np.int64, len(distinct))
+    except KeyError:
+        if len(_STEM_HASHES) > _HASHES_MAX:
+            _STEM_HASHES.clear()
+        for word in distinct.difference(_STEM_HASHES):
+            content = _vocabulary([word])
+            _STEM_HASHES[word] = _token_hash(content.pop()) & 0xFFFF if content else -1
+        values = np.fromiter(map(_STEM_HASHES.__getitem__, distinct), np.int64, len(distinct))
+    return _sorted_unique(values[values >= 0].astype(np.uint16))
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -685,9 +727,18 @@ def _keys(doc: _Doc) -> list[tuple[int, int]]:
 
 
 def _key_pairs(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int]]:
-    """The sorted (key, doc) rows of documents' keys, for one executemany."""
-    pairs = {(key, n) for ks, n in zip(keys, numbers, strict=True) for key in ks}
-    return sorted((_stored(key), n) for key, n in pairs)
+    """The sorted distinct (stored key, doc) rows of documents' keys, for one executemany
+    (numpy: a chunk has some 30,000)."""
+    keys = list(keys)
+    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
+    flat = np.fromiter(chain.from_iterable(keys), np.int64, int(lengths.sum()))
+    docs = np.repeat(np.fromiter(numbers, np.int64, len(keys)), lengths)
+    stored = (flat & 0xFFFFFFFF) - 0x80000000
+    order = np.lexsort((docs, stored))
+    stored, docs = stored[order], docs[order]
+    fresh = np.ones(len(stored), dtype=bool)
+    fresh[1:] = (stored[1:] != stored[:-1]) | (docs[1:] != docs[:-1])
+    return list(zip(stored[fresh].tolist(), docs[fresh].tolist(), strict=True))
 
 
 def _key_rows(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int, int]]:
@@ -805,16 +856,15 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
     s3, l3 = small.grams3, large.grams3
-    inter = len(s3 & l3)
-    l8 = large.grams8_set
-    hits = [g in l8 for g in small.grams8]
+    inter = _shared(s3, l3)
+    hits = _hits(small.grams8, large.grams8_set)
     differ = np.flatnonzero(short != long_[: len(short)])
     return _Evidence(
         title_equal,
         overlap,
         resemblance=inter / (len(s3) + len(l3) - inter),
         containment=inter / len(s3),
-        coverage=sum(hits) / len(hits),
+        coverage=int(np.count_nonzero(hits)) / len(hits),
         run=_longest_run(hits),
         opening=int(differ[0]) if len(differ) else len(short),
         shorter=len(short),
@@ -823,24 +873,65 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     )
 
 
-def _longest_run(hits: list[bool]) -> int:
-    """Words of the longest verbatim run, from the 8-gram hits of the shorter abstract."""
-    if True not in hits:
+def _shared(a: np.ndarray, b: np.ndarray) -> int:
+    """How many values two sorted arrays of distinct values have in common."""
+    if not len(a) or not len(b):
         return 0
-    best = streak = 0
-    for hit in hits:
-        streak = streak + 1 if hit else 0
-        best = max(best, streak)
-    return best + 7 if best else 0
+    return int(np.count_nonzero(_hits(a, b)))
 
 
-def _spread(hits: list[bool]) -> int:
+def _shared_many(values: np.ndarray, others: Sequence[np.ndarray]) -> list[int]:
+    """`_shared(values, other)` for each of `others` (sorted arrays of distinct values),
+    in one search."""
+    if not others:
+        return []
+    lengths = np.array([len(other) for other in others], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    found = np.concatenate(([0], np.cumsum(_hits(np.concatenate(others), values))))
+    return (found[ends] - found[ends - lengths]).tolist()
+
+
+def _grams3_many(docs: Iterable[_Doc]) -> None:
+    """Work out `grams3` of the docs that do not have it yet, vectorised over all of them
+    (the same values as one at a time: a candidate's cost was mostly numpy's per call)."""
+    todo = [doc for doc in dict.fromkeys(docs) if "grams3" not in doc.__dict__]
+    if len(todo) < 2:
+        return
+    for at in range(0, len(todo), _GRAMS_BLOCK):
+        block = todo[at : at + _GRAMS_BLOCK]
+        grams, owner = _windows([doc.h16 for doc in block], 3, _GRAM3_MUL)
+        bounds = np.searchsorted(owner, np.arange(len(block) + 1)).tolist()
+        for i, doc in enumerate(block):  # (the cached_property's slot)
+            doc.__dict__["grams3"] = _sorted_unique(grams[bounds[i] : bounds[i + 1]])
+
+
+_GRAMS_BLOCK = 1_000  # docs hashed at once (bounds the temporary arrays to a few MB)
+
+
+def _hits(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of `values` occur in `sorted_set` (sorted distinct values), as booleans."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_set, values)
+    at[at == len(sorted_set)] = 0
+    return sorted_set[at] == values
+
+
+def _longest_run(hits: np.ndarray) -> int:
+    """Words of the longest verbatim run, from the 8-gram hits of the shorter abstract."""
+    if not hits.any():
+        return 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], hits, [False])).view(np.int8)))
+    return int((edges[1::2] - edges[::2]).max()) + 7
+
+
+def _spread(hits: np.ndarray) -> int:
     """Quarters of the shorter abstract with at least a quarter of their 8-grams shared."""
-    if True not in hits:
+    if not hits.any():
         return 0
     quarter = max(1, len(hits) // 4)
     parts = (hits[q * quarter : (q + 1) * quarter if q < 3 else None] for q in range(4))
-    return sum(1 for part in parts if part and 4 * sum(part) >= len(part))
+    return sum(1 for part in parts if len(part) and 4 * int(np.count_nonzero(part)) >= len(part))
 
 
 def _grade(value: float, threshold: float) -> float:
@@ -857,12 +948,21 @@ def _grade_count(value: float, threshold: float) -> float:
 
 
 def _is_marker(word: str) -> bool:
-    return bool(
-        _NUMBER_RE.fullmatch(word)
-        or word in _ROMAN
-        or word in _GREEK_NAMES
-        or word in _SUCCESSOR_WORDS
-    )
+    # (a title word is asked again and again: by every key and every verification)
+    marker = _MARKERS.get(word)
+    if marker is None:
+        if len(_MARKERS) > _HASHES_MAX:
+            _MARKERS.clear()
+        marker = _MARKERS[word] = bool(
+            _NUMBER_RE.fullmatch(word)
+            or word in _ROMAN
+            or word in _GREEK_NAMES
+            or word in _SUCCESSOR_WORDS
+        )
+    return marker
+
+
+_MARKERS: dict[str, bool] = {}  # word -> _is_marker
 
 
 def _markers(title: Iterable[str]) -> set[str]:
@@ -926,7 +1026,7 @@ def _text_rules(ev: _Evidence, a: _Doc, b: _Doc) -> list[tuple[float, str]]:
     best = max(score for score, _ in rules)
     if ev.relation == "equal" and best < 0.9 and _specific(a.title):
         # (not read when a text rule is sure already: it costs a pass over both texts)
-        vocabulary = _vocabulary_overlap(a.stems, b.stems)
+        vocabulary = _vocabulary_overlap(a.stem_hashes, b.stem_hashes)
         rules.append(
             (
                 _grade(vocabulary, SPECIFIC_VOCABULARY),
@@ -1008,6 +1108,87 @@ def _veto(a: _Doc, b: _Doc, ev: _Evidence) -> str | None:
         if a.authors and b.authors and not a.authors & b.authors:
             return "not a duplicate: no author in common"
     return None
+
+
+# Looser than each threshold by this much: `_may_link` compares the same figures as the
+# rules, and a margin keeps a float rounding of them from ever making it stricter.
+_SLACK = 1e-9
+
+
+def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
+    """Whether `_verdict(a, b)` can link the pair (score >= THRESHOLD, no veto), from the
+    figures that cost no pass over the 8-grams: the titles and the abstracts' 3-gram
+    containment and resemblance, computed exactly as `_evidence` computes them. False
+    only when it cannot, so that a lookup verifies just the candidates that may link.
+
+    Why a False is safe: every rule's score is the lowest grade of its conditions, and a
+    grade (`_grade`, `_grade_count`) reaches 0.5 only when its measurement reaches its
+    threshold. So a rule scores >= THRESHOLD only if each of its conditions holds, and
+    this returns False only when, for every rule, a condition it needs fails:
+    - an abstract missing (shorter < MIN_WORDS): the only rule needs the same title;
+    - containment (< CONTAINMENT; below CONTAINMENT_MIN_WORDS words also title overlap
+      < TITLE_OVERLAP), the same title (needs title_equal and SAME_TITLE_TEXT), the same
+      specific title (needs relation "equal" and `_specific`: kept whenever both hold),
+      extended / subtitle (needs that relation and EXTENDED_TEXT), text reuse (needs
+      REUSE_CONTAINMENT and REUSE_TITLE), the shared passage (needs PASSAGE_TITLE).
+    And a pair that a rule may link is still refused when a veto is certain, as
+    `_veto` would give it (a vetoed verdict scores 0.0): a kind word in one title only;
+    a marker difference without equal unmarked titles, MARKER_ONLY_TEXT and
+    MARKER_ONLY_CONTAINMENT; containment < STRONG_CONTAINMENT with different arXiv ids,
+    different DOIs or disjoint authors. Each comparison is looser by _SLACK.
+    tests/test_dedup_skip.py checks this on real and perturbed pairs. `shared`: the
+    number of 3-gram hashes the two have in common when known (`_shared_many`)."""
+    if a.kinds ^ b.kinds:
+        return False
+    ta, tb = a.content, b.content
+    overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
+    title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
+    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
+    if len(small.h) < MIN_WORDS:
+        return title_equal and _no_veto(a, b, 0.0, 0.0)
+    s3, l3 = small.grams3, large.grams3
+    inter = _shared(s3, l3) if shared is None else shared
+    containment = inter / len(s3)
+    resemblance = inter / (len(s3) + len(l3) - inter)
+
+    def at_least(value: float, threshold: float) -> bool:
+        return value >= threshold - _SLACK
+
+    def related(*relations: str) -> bool:  # the title relation, worked out only if asked
+        return bool(a.title and b.title) and _title_relation(a.title, b.title) in relations
+
+    possible = (
+        (
+            at_least(containment, CONTAINMENT)
+            and (len(small.h) >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
+        )
+        or (title_equal and at_least(containment, SAME_TITLE_TEXT))
+        or (at_least(containment, REUSE_CONTAINMENT) and at_least(overlap, REUSE_TITLE))
+        or at_least(overlap, PASSAGE_TITLE)
+        # ("equal" needs the same content words: the same set of them first)
+        or (ta == tb and _specific(a.title) and related("equal"))
+        or (at_least(containment, EXTENDED_TEXT) and related("extended", "subtitle"))
+    )
+    return possible and _no_veto(a, b, resemblance, containment)
+
+
+def _no_veto(a: _Doc, b: _Doc, resemblance: float, containment: float) -> bool:
+    """False when `_veto` surely refuses the pair (see `_may_link`; the kind words are
+    checked there)."""
+    if _markers(a.title) ^ _markers(b.title) and not (
+        resemblance >= MARKER_ONLY_TEXT - _SLACK
+        and containment >= MARKER_ONLY_CONTAINMENT - _SLACK
+        and _content(_unmarked(a.title)) == _content(_unmarked(b.title))
+    ):
+        return False
+    if containment < STRONG_CONTAINMENT - _SLACK:
+        if a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id:
+            return False
+        if a.doi and b.doi and a.doi != b.doi:
+            return False
+        if a.authors and b.authors and not a.authors & b.authors:
+            return False
+    return True
 
 
 def similarity(a: Paper, b: Paper) -> tuple[float, str]:
@@ -1171,7 +1352,7 @@ def _row_doc(row: Sequence) -> _Doc:
     return _Doc(
         title=tuple(row[5].split()),
         h=_unpack_hashes(row[6]),
-        stems=stempack.unpack(row[7]),
+        stems=bytes(row[7]),
         arxiv_id=_read_id(row[2], row[1], "arxiv:"),
         doi=_read_id(row[3], row[1], "doi:"),
         authors=frozenset(np.frombuffer(row[4], dtype="<u4").tolist()),
@@ -1186,7 +1367,7 @@ def _worth_verifying(weight: int, doc: _Doc, other: _Doc) -> bool:
     key with it (its verbatim runs an anchor every few words, or several bands)."""
     if weight > 1:
         return True
-    ta, tb = _content(doc.title), _content(other.title)
+    ta, tb = doc.content, other.content
     return bool(ta and tb) and len(ta & tb) >= REUSE_TITLE * min(len(ta), len(tb))
 
 
@@ -1195,25 +1376,83 @@ class _Candidate:
     """An indexed paper met by a lookup: stored (`number` its doc) or earlier in the chunk."""
 
     paper_id: str
-    root: str
+    root: str | None  # None for a stored doc until read (`DedupIndex._root`)
     doc: _Doc
 
 
-def _rank(
-    keys: list[int], hits: dict[int, list[int]], earlier: dict[int, list[int]]
-) -> list[tuple[int, int]]:
-    """The MAX_VERIFY candidates sharing the most keys (weighted), as (number, weight):
-    a stored doc number, or -1 - j for the chunk's earlier item j. On a tie, the first
-    seen first (stored docs by number, then the chunk's items)."""
-    counts: Counter[int] = Counter()
-    for key in keys:
-        weight = _WEIGHTS.get((key >> 32) - 8, 1)
-        for number in hits.get(key, ()):
-            counts[number] += weight
-        for j in earlier.get(key, ()):
-            counts[-1 - j] += weight
-    order = sorted(counts, key=lambda n: (-counts[n], n < 0, abs(n)))
-    return [(n, counts[n]) for n in order[:MAX_VERIFY]]
+def _rank_many(
+    keys: Sequence[list[int]], hits: dict[int, list[int]]
+) -> list[list[tuple[int, int]]]:
+    """For each item of a chunk (its keys, `_key`), the MAX_VERIFY candidates sharing the
+    most keys with it (weighted, `_WEIGHTS`), as (number, weight): a stored doc number
+    (`hits`: the stored docs per key), or -1 - j for an EARLIER item j of the chunk that
+    has the key too. On a tie, the first seen first (stored docs by number, then the
+    chunk's items). In numpy, for the whole chunk at once."""
+    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
+    flat = np.fromiter(chain.from_iterable(keys), np.int64, int(lengths.sum()))
+    item = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
+    weight = np.ones(len(flat), dtype=np.int64)
+    band = (flat >> 32) - 8
+    for b, w in _WEIGHTS.items():
+        weight[band == b] = w
+    # the stored docs of each key: a ragged repeat of the key's hits
+    known = np.fromiter(hits, np.int64, len(hits))
+    sizes = np.fromiter(map(len, hits.values()), np.int64, len(hits))
+    numbers = np.fromiter(chain.from_iterable(hits.values()), np.int64, int(sizes.sum()))
+    starts = np.cumsum(sizes) - sizes
+    order = np.argsort(known)
+    known = known[order]
+    if len(known):
+        at = np.searchsorted(known, flat).clip(max=len(known) - 1)
+        met = known[at] == flat
+        slot = order[at[met]]
+    else:
+        met, slot = np.zeros(len(flat), dtype=bool), np.zeros(0, np.int64)
+    count, first = sizes[slot], starts[slot]
+    offsets = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(count) - count, count
+    )
+    stored_item = np.repeat(item[met], count)
+    stored_weight = np.repeat(weight[met], count)
+    stored_number = numbers[np.repeat(first, count) + offsets]
+    # the chunk's earlier items with the same key: in a group of items sharing a key (in
+    # item order), the r-th meets the r before it
+    by_key = np.lexsort((item, flat))
+    k_sorted, i_sorted, w_sorted = flat[by_key], item[by_key], weight[by_key]
+    group = np.ones(len(k_sorted), dtype=bool)
+    group[1:] = k_sorted[1:] != k_sorted[:-1]
+    group_start = np.maximum.accumulate(np.where(group, np.arange(len(k_sorted)), 0))
+    rank = np.arange(len(k_sorted)) - group_start
+    pair_count = int(rank.sum())
+    later = np.repeat(np.arange(len(k_sorted)), rank)
+    before = (
+        np.repeat(group_start, rank)
+        + np.arange(pair_count, dtype=np.int64)
+        - np.repeat(np.cumsum(rank) - rank, rank)
+    )
+    all_item = np.concatenate([stored_item, i_sorted[later]])
+    all_number = np.concatenate([stored_number, -1 - i_sorted[before]])
+    all_weight = np.concatenate([stored_weight, w_sorted[later]])
+    # the weight of each (item, number), then the best MAX_VERIFY of each item
+    by_pair = np.lexsort((all_number, all_item))
+    all_item, all_number, all_weight = all_item[by_pair], all_number[by_pair], all_weight[by_pair]
+    fresh = np.ones(len(all_item), dtype=bool)
+    fresh[1:] = (all_item[1:] != all_item[:-1]) | (all_number[1:] != all_number[:-1])
+    cuts = np.flatnonzero(fresh)
+    total = np.add.reduceat(all_weight, cuts) if len(cuts) else np.zeros(0, np.int64)
+    p_item, p_number = all_item[cuts], all_number[cuts]
+    best = np.lexsort((np.abs(p_number), p_number < 0, -total, p_item))
+    p_item, p_number, total = p_item[best], p_number[best], total[best]
+    head = np.ones(len(p_item), dtype=bool)
+    head[1:] = p_item[1:] != p_item[:-1]
+    item_start = np.maximum.accumulate(np.where(head, np.arange(len(p_item)), 0))
+    keep = np.arange(len(p_item)) - item_start < MAX_VERIFY
+    out: list[list[tuple[int, int]]] = [[] for _ in keys]
+    for i, n, w in zip(
+        p_item[keep].tolist(), p_number[keep].tolist(), total[keep].tolist(), strict=True
+    ):
+        out[i].append((n, w))
+    return out
 
 
 class DedupIndex:
@@ -1301,33 +1540,46 @@ class DedupIndex:
         added already (its root being the earlier item's match, or the earlier item)."""
         prepared = self._prepare_many([paper for _, paper in items])
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
-        earlier: dict[int, list[int]] = {}  # key -> the chunk's items so far
-        ranked = []
-        for i, (_, _, keys) in enumerate(prepared):
-            ranked.append(_rank(keys, hits, earlier))
-            for key in keys:
-                earlier.setdefault(key, []).append(i)
+        ranked = _rank_many([keys for _, _, keys in prepared], hits)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
+        # the candidates worth verifying (their titles decide), then the 3-gram sets of
+        # those and of their papers in one pass
+        kept: list[list[tuple[int, _Candidate | None]]] = []
+        for (_, doc, _), picks in zip(prepared, ranked, strict=True):
+            these: list[tuple[int, _Candidate | None]] = []
+            for number, weight in picks:
+                found = stored.get(number) if number > 0 else None
+                if number > 0 and found is None:
+                    continue  # a doc number with no doc (see `remove`)
+                other = found.doc if found is not None else prepared[-number - 1][1]
+                if _worth_verifying(weight, doc, other):
+                    these.append((number, found))
+            kept.append(these)
+        _grams3_many(
+            [doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these]
+            + [c.doc for these in kept for _, c in these if c is not None]
+            + [prepared[-n - 1][1] for these in kept for n, _ in these if n < 0]
+        )
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets
         # some ten thousand stored docs, and holding every one's sets cost ~400 MB.
         last_use = {n: i for i, picks in enumerate(ranked) for n, _ in picks if n > 0}
         results: list[DuplicateMatch | None] = []
-        for i, ((paper_id, _), (_, doc, _), picks) in enumerate(
-            zip(items, prepared, ranked, strict=True)
+        for i, ((paper_id, _), (_, doc, _), picks, these) in enumerate(
+            zip(items, prepared, ranked, kept, strict=True)
         ):
             candidates = []
-            for number, weight in picks:
-                if number > 0:
-                    candidate = stored.get(number)
+            for number, found in these:
+                if found is not None:
+                    candidate = found
                 else:  # an earlier paper of this chunk, linked as find_many said
                     j = -number - 1
                     own = items[j][0] or f"#{j}"
                     earlier_match = results[j]
                     root = earlier_match.canonical_id if earlier_match else own
                     candidate = _Candidate(own, root, prepared[j][1])
-                if candidate is not None and _worth_verifying(weight, doc, candidate.doc):
-                    candidates.append((number, candidate))
+                candidates.append((number, candidate))
+            kept[i] = []
             results.append(self._best(paper_id, doc, candidates))
             for number, _ in picks:
                 if number > 0 and last_use.get(number) == i:
@@ -1338,15 +1590,26 @@ class DedupIndex:
         self, paper_id: str | None, doc: _Doc, candidates: list[tuple[int, _Candidate]]
     ) -> DuplicateMatch | None:
         """The best verified candidate (in first-seen order, a SURE one ends the search)."""
+        if not candidates:
+            return None
         best: tuple[float, _Candidate] | None = None
         best_reason = ""
         # stored docs in first-seen order, then the chunk's papers in theirs
-        for _, candidate in sorted(candidates, key=lambda c: (c[0] < 0, abs(c[0]))):
-            other_id, root = candidate.paper_id, candidate.root
-            if paper_id is not None and paper_id in (other_id, root):
+        ordered = [c for _, c in sorted(candidates, key=lambda c: (c[0] < 0, abs(c[0])))]
+        shared = _shared_many(doc.grams3, [c.doc.grams3 for c in ordered])
+        for candidate, common in zip(ordered, shared, strict=True):
+            other_id = candidate.paper_id
+            if paper_id is not None and paper_id == other_id:
                 continue
+            if not _may_link(doc, candidate.doc, common):
+                continue  # no rule can link them (most candidates: one full verdict saved)
             score, reason = _verdict(doc, candidate.doc)
             if score >= THRESHOLD and (best is None or score > best[0]):
+                # (the root is read only now: a candidate that does not pass changes
+                # nothing, whatever its root)
+                root = self._root(candidate)
+                if paper_id is not None and paper_id == root:
+                    continue  # a duplicate of this very paper
                 if paper_id is not None and self._refused(paper_id, other_id, root):
                     continue  # the user said these are different works
                 best, best_reason = (score, candidate), reason
@@ -1355,11 +1618,21 @@ class DedupIndex:
         if best is None:
             return None
         score, candidate = best
-        if candidate.root != candidate.paper_id:
+        root = self._root(candidate)
+        if root != candidate.paper_id:
             best_reason += f" (matched {candidate.paper_id})"
-        return DuplicateMatch(
-            canonical_id=candidate.root, reason=best_reason, score=round(score, 4)
-        )
+        return DuplicateMatch(canonical_id=root, reason=best_reason, score=round(score, 4))
+
+    def _root(self, candidate: _Candidate) -> str:
+        """The candidate's cluster root (`papers.duplicate_of`, or itself), read once."""
+        if candidate.root is None:
+            row = None
+            if self._papers_table():
+                row = self.db.execute(
+                    "SELECT duplicate_of FROM papers WHERE id = ?", (candidate.paper_id,)
+                ).fetchone()
+            candidate.root = (row[0] if row else None) or candidate.paper_id
+        return candidate.root
 
     def _lookup(self, keys: set[int]) -> dict[int, list[int]]:
         """Stored doc numbers per key (the newest BUCKET_CAP), in one statement."""
@@ -1371,18 +1644,16 @@ class DedupIndex:
         return {_key(b, k): list(map(int, found.split(","))) for b, k, found in rows if found}
 
     def _candidates(self, numbers: set[int]) -> dict[int, _Candidate]:
-        """Stored docs by number, each with its root (from `papers.duplicate_of`)."""
+        """Stored docs by number; the root of one is read when it passes verification
+        (`_root`: most candidates do not, and reading `papers` for each cost a second
+        B-tree lookup, two at a million papers)."""
         if not numbers:
             return {}
-        root = "p.duplicate_of" if self._papers_table() else "NULL"
-        join = "LEFT JOIN papers p ON p.id = d.paper_id" if root != "NULL" else ""
-        columns = ", ".join(f"d.{c}" for c in _DOC_COLUMNS.split(", "))
         rows = self.db.execute(
-            f"SELECT {columns}, {root} FROM dedup_docs d {join} "
-            "WHERE d.doc IN (SELECT value FROM json_each(?))",
+            f"SELECT {_DOC_COLUMNS} FROM dedup_docs WHERE doc IN (SELECT value FROM json_each(?))",
             (json.dumps(sorted(numbers)),),
         )
-        return {row[0]: _Candidate(row[1], row[8] or row[1], _row_doc(row)) for row in rows}
+        return {row[0]: _Candidate(row[1], None, _row_doc(row)) for row in rows}
 
     def _papers_table(self) -> bool:
         if not self._has_papers:
@@ -1631,7 +1902,7 @@ def _doc_values(doc: _Doc) -> tuple:
         json.dumps(sorted(doc.authors)),
         " ".join(doc.title),
         _pack_hashes(doc.h),
-        doc.stems.tobytes(),
+        doc.stem_hashes.tobytes(),
     )
 
 
@@ -1653,4 +1924,4 @@ def _stored_stems(doc: _Doc) -> bytes:
     """The stem hashes, kept only for a title of 4 content words or more: they serve only
     the same-specific-title rule, and a specific title has at least 4 (the other title of
     the pair, being "equal", has the same content words)."""
-    return stempack.pack(doc.stems) if len(_content(doc.title)) >= 4 else b""
+    return stempack.pack(doc.stem_hashes) if len(_content(doc.title)) >= 4 else b""

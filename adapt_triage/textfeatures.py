@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import filterfalse
 
 from adapt_triage.paper import clean_text
 
@@ -51,10 +52,20 @@ STOP_WORDS = frozenset(
 )
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
-_TOKEN_RE = re.compile(r"(?u)\b[^\W\d_]\w*\b")
+# Words of two characters or more, letter first (one-letter words are dropped: a run of
+# word characters shorter than two never matches, the rest match as with \w*).
+_TOKEN_RE = re.compile(r"(?u)\b[^\W\d_]\w+\b")
 # One spelling for the field's compounds, so "finetuning", "fine-tuning" and "fine tuning"
 # are one feature.
 _COMPOUNDS = re.compile(r"\b(fine|pre|post)[- ]?(tun|train)", re.IGNORECASE)
+# What a match of _COMPOUNDS contains, in lower case: ASCII text with none of these has
+# no match (the substitution, a slow pass over every text, is skipped).
+_COMPOUND_SPELLINGS = tuple(
+    f"{first}{sep}{second}"
+    for first in ("fine", "pre", "post")
+    for sep in ("", "-", " ")
+    for second in ("tun", "train")
+)
 
 # A document: (text, extra terms). Extra terms are added as they are (never split or joined).
 Document = tuple[str, tuple[str, ...]]
@@ -70,11 +81,14 @@ def clean(text: str) -> str:
             text = html.unescape(text)
         if "<" in text:
             text = _TAG_RE.sub(" ", text)
+        low = text.lower()
+        if not any(spelling in low for spelling in _COMPOUND_SPELLINGS):
+            return text
     return _COMPOUNDS.sub(r"\1\2", text)
 
 
 def words(text: str) -> list[str]:
-    return [t for t in _TOKEN_RE.findall(text.lower()) if len(t) > 1 and t not in STOP_WORDS]
+    return list(filterfalse(STOP_WORDS.__contains__, _TOKEN_RE.findall(text.lower())))
 
 
 def document(

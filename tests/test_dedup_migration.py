@@ -148,7 +148,10 @@ def test_m005_docs_stored_with_raw_stems_read_as_before_and_new_ones_are_coded(
     its docs read back the same stems, and find the same duplicates, as docs stored now
     (coded, smaller); the store records m005, so an older adapt-triage refuses the file."""
     items = papers()
-    raw_stems = lambda doc: doc.stems.tobytes() if len(dedup._content(doc.title)) >= 4 else b""  # noqa: E731
+
+    def raw_stems(doc):
+        return doc.stem_hashes.tobytes() if len(dedup._content(doc.title)) >= 4 else b""
+
     with monkeypatch.context() as before:
         before.setattr(dedup, "_stored_stems", raw_stems)
         old = sqlite_utils.Database(tmp_path / "old.db")
@@ -166,8 +169,9 @@ def test_m005_docs_stored_with_raw_stems_read_as_before_and_new_ones_are_coded(
     numbers = set(range(1, len(items) + 1))
     docs_old, docs_new = reread_old._candidates(numbers), reread_new._candidates(numbers)
     for n in numbers:
-        assert docs_old[n].doc.stems.dtype == docs_new[n].doc.stems.dtype == np.uint16
-        assert np.array_equal(docs_old[n].doc.stems, docs_new[n].doc.stems)
+        old_doc, new_doc = docs_old[n].doc, docs_new[n].doc
+        assert old_doc.stem_hashes.dtype == new_doc.stem_hashes.dtype == np.uint16
+        assert np.array_equal(old_doc.stem_hashes, new_doc.stem_hashes)
     thesis = pair()[1]
     assert reread_old.find(thesis, "B") == reread_new.find(thesis, "B")
     assert reread_old.find(thesis, "B").canonical_id == "A"
