@@ -39,7 +39,7 @@ def test_the_readme_has_the_two_setup_commands_on_its_first_screen():
     assert "make test" in "\n".join(first_screen)
 
 
-def test_every_readme_example_runs(tmp_path):
+def test_every_readme_example_runs(tmp_path, shared):  # the arXiv API answers come from shared
     if shutil.which("jq") is None:
         pytest.skip("jq is not installed")
     work = tmp_path / "work"
