@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from adapt_triage.paper import Paper, title_key
@@ -43,6 +44,15 @@ class FakeDedup:
     def add(self, paper_id: str, paper: Paper, canonical_id: str | None = None) -> None:
         self.added.append((paper_id, canonical_id))
         self.by_title.setdefault(title_key(paper.title), paper_id)
+
+
+def query(db, sql: str, params: tuple = ()) -> list[tuple]:
+    """The rows of one statement on the file `db`, through a plain sqlite3 connection."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def arxiv(n: int, version: int | None = 1, **kw) -> Paper:

@@ -12,6 +12,7 @@ import pytest
 from conftest import FIXTURES
 from helpers import jsonl, run
 from sqlite_utils import Database
+from store_support import query
 
 from adapt_triage import scorepack
 from adapt_triage.classify import default_model_version
@@ -20,14 +21,6 @@ from adapt_triage.store import Store, migrate
 from adapt_triage.store.db import CACHE_KIB, PAGE_SIZE
 
 DAY1 = FIXTURES / "cli" / "arxiv_cs_lg_day1.xml"
-
-
-def query(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_new_database_gets_large_pages_wal_and_a_cache_sized_in_bytes(tmp_path):

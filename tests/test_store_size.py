@@ -10,6 +10,7 @@ import sqlite_utils
 from conftest import FIXTURES
 from helpers import jsonl, run
 from sqlite_utils import Database
+from store_support import query
 
 from adapt_triage import dedup, hashpack
 from adapt_triage.paper import Paper
@@ -32,14 +33,6 @@ QUERIES = (
     "Lovelace",
     "{title authors}:learning",
 )
-
-
-def query(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def search_answers(db) -> dict[tuple[str, str], list[str]]:
