@@ -726,12 +726,17 @@ def _keys(doc: _Doc) -> list[tuple[int, int]]:
     return [_unkey(key) for key in _keys_many([doc])[0]]
 
 
+def _flatten(lists: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(the length of each list, all their values in order), as int64 arrays."""
+    lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+    return lengths, np.fromiter(chain.from_iterable(lists), np.int64, int(lengths.sum()))
+
+
 def _key_pairs(keys: Iterable[list[int]], numbers: Iterable[int]) -> list[tuple[int, int]]:
     """The sorted distinct (stored key, doc) rows of documents' keys, for one executemany
     (numpy: a chunk has some 30,000)."""
     keys = list(keys)
-    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
-    flat = np.fromiter(chain.from_iterable(keys), np.int64, int(lengths.sum()))
+    lengths, flat = _flatten(keys)
     docs = np.repeat(np.fromiter(numbers, np.int64, len(keys)), lengths)
     stored = (flat & 0xFFFFFFFF) - 0x80000000
     order = np.lexsort((docs, stored))
@@ -1388,8 +1393,7 @@ def _rank_many(
     (`hits`: the stored docs per key), or -1 - j for an EARLIER item j of the chunk that
     has the key too. On a tie, the first seen first (stored docs by number, then the
     chunk's items). In numpy, for the whole chunk at once."""
-    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
-    flat = np.fromiter(chain.from_iterable(keys), np.int64, int(lengths.sum()))
+    lengths, flat = _flatten(keys)
     item = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
     weight = np.ones(len(flat), dtype=np.int64)
     band = (flat >> 32) - 8
@@ -1397,8 +1401,7 @@ def _rank_many(
         weight[band == b] = w
     # the stored docs of each key: a ragged repeat of the key's hits
     known = np.fromiter(hits, np.int64, len(hits))
-    sizes = np.fromiter(map(len, hits.values()), np.int64, len(hits))
-    numbers = np.fromiter(chain.from_iterable(hits.values()), np.int64, int(sizes.sum()))
+    sizes, numbers = _flatten(list(hits.values()))
     starts = np.cumsum(sizes) - sizes
     order = np.argsort(known)
     known = known[order]
