@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from typing import TYPE_CHECKING, Any
 
 from adapt_triage.lexicon import lexicon_phrases
@@ -243,6 +243,10 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 # The word id of a stop word in `_TermLookup.word_id`: removed before phrases are formed, as
 # `textfeatures.words` removes it.
 _STOP = -2
+# Fewer documents than this are vectorised the straightforward way (`_vectorize_terms`)
+# until a larger batch has made the model's `_TermLookup`: a command that classifies a few
+# papers does not pay for it.
+_FEW_DOCUMENTS = 64
 
 
 @dataclass(frozen=True)
@@ -259,25 +263,23 @@ class _TermLookup:
 
     @classmethod
     def of(cls, vocabulary: dict[str, int]) -> _TermLookup:
-        word_id: dict[str, int] = {}
-        singles: list[tuple[str, int]] = []
-        pairs: list[tuple[str, str, int]] = []
-        for term, index in vocabulary.items():
-            parts = term.split(" ")
-            if len(parts) == 1:
-                singles.append((term, int(index)))
-            elif len(parts) == 2:
-                pairs.append((parts[0], parts[1], int(index)))
-            else:
-                continue
-            for part in parts:
-                word_id.setdefault(part, len(word_id))
+        # All in C (one pass of map/join/split each): this runs once per model, in every
+        # command that predicts.
+        terms = list(vocabulary)
+        index = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        spaces = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms))
+        single, pair = spaces == 0, spaces == 1
+        names = list(compress(terms, single.tolist()))
+        n_single = len(names)
+        # the words of the two-word terms, first and second alternating
+        names += " ".join(compress(terms, pair.tolist())).split(" ") if pair.any() else []
+        word_id = dict(zip(dict.fromkeys(names), range(len(names)), strict=False))
         n_words = len(word_id)
+        ids = np.fromiter(map(word_id.__getitem__, names), dtype=np.int64, count=len(names))
         unigram = np.full(n_words, -1, dtype=np.int64)
-        for term, index in singles:
-            unigram[word_id[term]] = index
-        codes = np.array([word_id[a] * n_words + word_id[b] for a, b, _ in pairs], dtype=np.int64)
-        bigram = np.array([index for _, _, index in pairs], dtype=np.int64)
+        unigram[ids[:n_single]] = index[single]
+        codes = ids[n_single::2] * n_words + ids[n_single + 1 :: 2]
+        bigram = index[pair]
         order = np.argsort(codes, kind="stable")
         # a stop word never reaches a term (`words` drops it), whatever the vocabulary holds
         word_id.update(dict.fromkeys(STOP_WORDS, _STOP))
@@ -357,7 +359,15 @@ class LinearModel:
         phrase is the code id1 * n_words + id2, looked up in the sorted codes of the
         vocabulary's phrases, and the distinct terms are counted in numpy, ordered by their
         first occurrence (words before phrases before extras, as `analyze` lists them)."""
-        if self.ngram_max != 2 or any(":" not in e for _, extra in docs for e in extra):
+        lookup = self._term_lookup
+        if lookup is None or lookup.vocabulary is not self.vocabulary:
+            # building the lookup costs about as much as the strings of ~100 documents
+            lookup = self._lookup() if len(docs) >= _FEW_DOCUMENTS else None
+        if (
+            lookup is None
+            or self.ngram_max != 2
+            or any(":" not in e for _, extra in docs for e in extra)
+        ):
             rows = [self._vectorize_terms(doc) for doc in docs]
             lengths = np.array([len(r[0]) for r in rows], dtype=np.int64)
             if not rows:
@@ -367,7 +377,6 @@ class LinearModel:
                 np.concatenate([r[1] for r in rows]),
                 lengths,
             )
-        lookup = self._lookup()
         n_docs = len(docs)
         # -- words: ids (or -1 for a word of no term), stop words removed
         tokens = [_TOKEN_RE.findall(text.lower()) for text, _ in docs]

@@ -58,6 +58,7 @@ def reference_logits(model: LinearModel, papers) -> tuple[np.ndarray, np.ndarray
 
 
 def assert_same_rows(model: LinearModel, docs: list[Document]) -> None:
+    model._lookup()  # the integer path, for any number of documents from now on
     idx, values, lengths = model._rows(docs)
     assert len(lengths) == len(docs)
     end = 0
@@ -163,3 +164,16 @@ def test_fresh_and_cached_models_of_any_ngram_max(tmp_path, ngram_max):
         assert_same_rows(model, docs)
     if ngram_max == 3:
         assert any(t.count(" ") == 2 for t in fresh.model_.terms)  # the old path is used
+
+
+def test_a_few_documents_do_not_build_the_lookup_a_batch_does(tmp_path):
+    examples = load_seed()[:80]
+    model = TriageClassifier(calibrate=False).fit(examples).model_
+    papers = _papers()[:200]
+    few = model.logits(papers[:3])
+    assert model._term_lookup is None
+    many = model.logits(papers)
+    assert model._term_lookup is not None
+    assert few[0].tobytes() == many[0][:3].tobytes() and few[1].tobytes() == many[1][:3].tobytes()
+    want = reference_logits(model, papers)
+    assert many[0].tobytes() == want[0].tobytes() and many[1].tobytes() == want[1].tobytes()
