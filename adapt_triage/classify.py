@@ -247,6 +247,8 @@ _STOP = -2
 # until a larger batch has made the model's `_TermLookup`: a command that classifies a few
 # papers does not pay for it.
 _FEW_DOCUMENTS = 64
+# Documents vectorised together (their words, as strings and ids, are held at once).
+_BATCH_DOCUMENTS = 256
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,20 @@ class LinearModel:
         return idx, values / norm if norm else values
 
     def _rows(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows of `vectorize` for many documents at once, concatenated: (term indices,
+        """The rows of `vectorize` for many documents, concatenated: (term indices, weights,
+        row lengths), made `_BATCH_DOCUMENTS` at a time (a row depends on its document
+        alone), so that memory stays small whatever the number of documents."""
+        if len(docs) <= _BATCH_DOCUMENTS:
+            return self._rows_batch(docs)
+        parts = [
+            self._rows_batch(docs[start : start + _BATCH_DOCUMENTS])
+            for start in range(0, len(docs), _BATCH_DOCUMENTS)
+        ]
+        idx, values, lengths = zip(*parts, strict=True)
+        return np.concatenate(idx), np.concatenate(values), np.concatenate(lengths)
+
+    def _rows_batch(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of `vectorize` for a batch of documents, concatenated: (term indices,
         weights, row lengths). Equal to calling `_vectorize_terms` on each, to the bit.
 
         No n-gram string is built: every word gets an integer id once per document batch
