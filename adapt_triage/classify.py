@@ -42,14 +42,22 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import repeat
+from itertools import chain, compress, repeat
 from typing import TYPE_CHECKING, Any
 
 from adapt_triage.lexicon import lexicon_phrases
 from adapt_triage.paper import Paper, clean_text, title_key
 from adapt_triage.stored import StoredPaper
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
-from adapt_triage.textfeatures import Document, analyze, analyzer, document, words
+from adapt_triage.textfeatures import (
+    _TOKEN_RE,
+    STOP_WORDS,
+    Document,
+    analyze,
+    analyzer,
+    document,
+    words,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -232,6 +240,54 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
+# The word id of a stop word in `_TermLookup.word_id`: removed before phrases are formed, as
+# `textfeatures.words` removes it.
+_STOP = -2
+# Fewer documents than this are vectorised the straightforward way (`_vectorize_terms`)
+# until a larger batch has made the model's `_TermLookup`: a command that classifies a few
+# papers does not pay for it.
+_FEW_DOCUMENTS = 64
+# Documents vectorised together (their words, as strings and ids, are held at once).
+_BATCH_DOCUMENTS = 256
+
+
+@dataclass(frozen=True)
+class _TermLookup:
+    """A vocabulary as integers, for `LinearModel._rows`: an id for every word of a word or
+    two-word term, the term index of each word, and the sorted codes of the two-word terms."""
+
+    vocabulary: dict[str, int]  # the vocabulary this was built from
+    word_id: dict[str, int]  # word -> id; stop words -> _STOP
+    n_words: int
+    unigram: np.ndarray  # (n_words,): term index of the word, or -1
+    codes: np.ndarray  # sorted id1 * n_words + id2 of every two-word term
+    bigram: np.ndarray  # term index of each code
+
+    @classmethod
+    def of(cls, vocabulary: dict[str, int]) -> _TermLookup:
+        # All in C (one pass of map/join/split each): this runs once per model, in every
+        # command that predicts.
+        terms = list(vocabulary)
+        index = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        spaces = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms))
+        single, pair = spaces == 0, spaces == 1
+        names = list(compress(terms, single.tolist()))
+        n_single = len(names)
+        # the words of the two-word terms, first and second alternating
+        names += " ".join(compress(terms, pair.tolist())).split(" ") if pair.any() else []
+        word_id = dict(zip(dict.fromkeys(names), range(len(names)), strict=False))
+        n_words = len(word_id)
+        ids = np.fromiter(map(word_id.__getitem__, names), dtype=np.int64, count=len(names))
+        unigram = np.full(n_words, -1, dtype=np.int64)
+        unigram[ids[:n_single]] = index[single]
+        codes = ids[n_single::2] * n_words + ids[n_single + 1 :: 2]
+        bigram = index[pair]
+        order = np.argsort(codes, kind="stable")
+        # a stop word never reaches a term (`words` drops it), whatever the vocabulary holds
+        word_id.update(dict.fromkeys(STOP_WORDS, _STOP))
+        return cls(vocabulary, word_id, n_words, unigram, codes[order], bigram[order])
+
+
 @dataclass
 class LinearModel:
     """A fitted triage model as numpy arrays: vocabulary, idf, the gate and the category
@@ -251,6 +307,8 @@ class LinearModel:
     title_weight: int = 2
     ngram_max: int = 2
     vocabulary: dict[str, int] = field(default_factory=dict, repr=False)
+    # built from `vocabulary` when the model first vectorises (see `_rows`)
+    _term_lookup: _TermLookup | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.vocabulary:
@@ -271,9 +329,16 @@ class LinearModel:
         )
 
     def vectorize(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
-        """(term indices, L2-normalised sublinear TF-IDF weights) of one document."""
-        # Count the terms first, then look up each distinct term once (all in C), in the
-        # order of their first occurrence.
+        """(term indices, L2-normalised sublinear TF-IDF weights) of one document: its
+        distinct known terms in the order of their first occurrence (words, then two-word
+        phrases, then extras, as `analyze` yields them)."""
+        idx, values, _ = self._rows([doc])
+        return idx, values
+
+    def _vectorize_terms(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
+        """`vectorize` the straightforward way: count the strings of `analyze`, then look up
+        each distinct term once. Used when the integer path does not apply (`ngram_max` other
+        than 2, or an extra term that could read as a word or a phrase)."""
         counts = Counter(analyze(doc, self.ngram_max))
         found = np.fromiter(
             map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
@@ -287,18 +352,133 @@ class LinearModel:
         norm = math.sqrt(float(values @ values))
         return idx, values / norm if norm else values
 
+    def _rows(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of `vectorize` for many documents, concatenated: (term indices, weights,
+        row lengths), made `_BATCH_DOCUMENTS` at a time (a row depends on its document
+        alone), so that memory stays small whatever the number of documents."""
+        if len(docs) <= _BATCH_DOCUMENTS:
+            return self._rows_batch(docs)
+        parts = [
+            self._rows_batch(docs[start : start + _BATCH_DOCUMENTS])
+            for start in range(0, len(docs), _BATCH_DOCUMENTS)
+        ]
+        idx, values, lengths = zip(*parts, strict=True)
+        return np.concatenate(idx), np.concatenate(values), np.concatenate(lengths)
+
+    def _rows_batch(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of `vectorize` for a batch of documents, concatenated: (term indices,
+        weights, row lengths). Equal to calling `_vectorize_terms` on each, to the bit.
+
+        No n-gram string is built: every word gets an integer id once per document batch
+        (a dict lookup; stop words and words of no vocabulary term are marked), a two-word
+        phrase is the code id1 * n_words + id2, looked up in the sorted codes of the
+        vocabulary's phrases, and the distinct terms are counted in numpy, ordered by their
+        first occurrence (words before phrases before extras, as `analyze` lists them)."""
+        lookup = self._term_lookup
+        if lookup is None or lookup.vocabulary is not self.vocabulary:
+            # building the lookup costs about as much as the strings of ~100 documents
+            lookup = self._lookup() if len(docs) >= _FEW_DOCUMENTS else None
+        if (
+            lookup is None
+            or self.ngram_max != 2
+            or any(":" not in e for _, extra in docs for e in extra)
+        ):
+            rows = [self._vectorize_terms(doc) for doc in docs]
+            lengths = np.array([len(r[0]) for r in rows], dtype=np.int64)
+            if not rows:
+                return np.zeros(0, dtype=np.int64), np.zeros(0), lengths
+            return (
+                np.concatenate([r[0] for r in rows]),
+                np.concatenate([r[1] for r in rows]),
+                lengths,
+            )
+        n_docs = len(docs)
+        # -- words: ids (or -1 for a word of no term), stop words removed
+        tokens = [_TOKEN_RE.findall(text.lower()) for text, _ in docs]
+        counts = np.fromiter(map(len, tokens), dtype=np.int64, count=n_docs)
+        ids = np.fromiter(
+            map(lookup.word_id.get, chain.from_iterable(tokens), repeat(-1)),
+            dtype=np.int64,
+            count=int(counts.sum()),
+        )
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), counts)
+        kept = ids != _STOP
+        ids, doc_of = ids[kept], doc_of[kept]
+        n_kept = np.bincount(doc_of, minlength=n_docs)
+        first = np.cumsum(n_kept) - n_kept  # each document's first kept word
+        local = np.arange(len(ids), dtype=np.int64) - np.repeat(first, n_kept)
+        width = 2 * int(n_kept.max(initial=0)) + max((len(e) for _, e in docs), default=0) + 1
+        # -- unigrams: at their position; bigrams: after every word of their document
+        known = ids >= 0
+        uni = np.full(len(ids), -1, dtype=np.int64)
+        uni[known] = lookup.unigram[ids[known]]
+        parts = [(uni, doc_of, local)]
+        if len(ids) > 1 and len(lookup.codes):
+            pair = (doc_of[1:] == doc_of[:-1]) & known[1:] & known[:-1]
+            code = ids[:-1][pair] * lookup.n_words + ids[1:][pair]
+            at = np.minimum(np.searchsorted(lookup.codes, code), len(lookup.codes) - 1)
+            hit = lookup.codes[at] == code
+            bi_doc = doc_of[:-1][pair][hit]
+            parts.append((lookup.bigram[at[hit]], bi_doc, local[:-1][pair][hit] + n_kept[bi_doc]))
+        # -- extras: after the bigrams, looked up by name
+        kept_counts = n_kept.tolist()
+        extras = [
+            (self.vocabulary.get(term, -1), d, 2 * kept_counts[d] + j)
+            for d, (_, extra) in enumerate(docs)
+            if extra
+            for j, term in enumerate(extra)
+        ]
+        if extras:
+            columns = np.array(extras, dtype=np.int64).T
+            parts.append((columns[0], columns[1], columns[2]))
+        term = np.concatenate([p[0] for p in parts])
+        doc = np.concatenate([p[1] for p in parts])
+        rank = doc * width + np.concatenate([p[2] for p in parts])
+        found = term >= 0
+        term, doc, rank = term[found], doc[found], rank[found]
+        # -- distinct (document, term): count, and order by first occurrence. A term index
+        # comes from one part only (words, phrases and extras are different terms), where
+        # its entries are in the order of their position: a stable sort by (document, term)
+        # leaves each group's first occurrence first.
+        key = doc * len(self.idf) + term
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.diff(key, prepend=-1))
+        tf = np.diff(np.append(starts, len(key))).astype(np.float64)
+        first_at = order[starts]
+        by_first = np.argsort(rank[first_at], kind="stable")
+        idx = term[first_at][by_first]
+        tf = tf[by_first]
+        lengths = np.bincount(doc[first_at], minlength=n_docs)
+        values = (1.0 + np.log(tf)) * self.idf[idx]
+        # the norm of each row as `vectorize` computes it (a dot product per row)
+        norms = np.ones(n_docs)
+        end = 0
+        for d, length in enumerate(lengths.tolist()):
+            if length:
+                row = values[end : end + length]
+                end += length
+                norm = math.sqrt(float(row @ row))
+                if norm:
+                    norms[d] = norm
+        return idx, values / np.repeat(norms, lengths), lengths
+
+    def _lookup(self) -> _TermLookup:
+        lookup = self._term_lookup
+        if lookup is None or lookup.vocabulary is not self.vocabulary:
+            lookup = self._term_lookup = _TermLookup.of(self.vocabulary)
+        return lookup
+
     def logits(self, papers: Sequence[PaperLike]) -> tuple[np.ndarray, np.ndarray]:
         """Raw gate logits (n,) and category logits (n, n_topics), for all papers at once:
         the documents' sparse rows are concatenated and summed per row (`np.add.reduceat`)."""
         n = len(papers)
         gate = np.zeros(n)
         cats = np.zeros((n, self.coef.shape[0]))
-        rows = [self.vectorize(self.document(paper)) for paper in papers]
-        filled = [r for r, (idx, _) in enumerate(rows) if len(idx)]
-        if filled:
-            idx = np.concatenate([rows[r][0] for r in filled])
-            values = np.concatenate([rows[r][1] for r in filled])
-            starts = np.cumsum([0] + [len(rows[r][0]) for r in filled[:-1]])
+        idx, values, lengths = self._rows([self.document(paper) for paper in papers])
+        filled = np.flatnonzero(lengths)
+        if len(filled):
+            starts = (np.cumsum(lengths) - lengths)[filled]
             gate[filled] = np.add.reduceat(self.gate_coef[idx] * values, starts)
             cats[filled] = np.add.reduceat(self.coef[:, idx] * values, starts, axis=1).T
         return gate + self.gate_intercept, cats + self.intercept

@@ -102,3 +102,76 @@ def test_wrong_types_are_errors():
         "t.jsonl: line 1: title is not a string",
         "t.jsonl: line 2: abstract is not a string",
     ]
+
+
+def _jsonl(objects) -> bytes:
+    return "".join(json.dumps(o) + "\n" for o in objects).encode()
+
+
+def test_the_first_pass_checks_lines_and_papers_are_made_once(monkeypatch):
+    # The check pass decides good/bad/warning without making a paper; each good line is
+    # made into a paper once, when the papers are iterated (as the store does).
+    from adapt_triage.sources import jsonl
+
+    made = []
+    real = jsonl.paper_from_object
+
+    def counting(obj, source):
+        made.append(obj.get("id") if isinstance(obj, dict) else None)
+        return real(obj, source)
+
+    monkeypatch.setattr(jsonl, "paper_from_object", counting)
+    lines = [{"id": f"p{i}", "title": f"Paper {i}", "abstract": "Text."} for i in range(50)]
+    result = parse_bytes(_jsonl([*lines, {"title": ""}]), source="in.jsonl")
+    assert made == [] and len(result.papers) == 50
+    assert [p.input_id for p in result.papers] == [f"p{i}" for i in range(50)]
+    assert made == [f"p{i}" for i in range(50)]
+
+
+def test_check_object_decides_as_paper_from_object_at_every_limit():
+    from adapt_triage.sources.common import MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS
+    from adapt_triage.sources.jsonl import check_object, paper_from_object
+
+    titles = [None, "", " \n", 3, ["t"], "T", "T" * MAX_TITLE_CHARS, "T" * (MAX_TITLE_CHARS + 1)]
+    titles += [" T" * MAX_TITLE_CHARS, "T  " * (MAX_TITLE_CHARS // 2), "T" * 4 * MAX_TITLE_CHARS]
+    titles += ["T" * (4 * MAX_TITLE_CHARS + 1)]
+    abstracts = [None, "", " ", 7, {"a": 1}, "A", "A" * MAX_ABSTRACT_CHARS]
+    abstracts += ["A" * (MAX_ABSTRACT_CHARS + 1), "A  " * (MAX_ABSTRACT_CHARS // 2 + 1)]
+    abstracts += [" \t" * MAX_ABSTRACT_CHARS, "A" * (4 * MAX_ABSTRACT_CHARS + 1)]
+    objects: list[object] = [None, 1, "text", [], [{"title": "T"}]]
+    for title in titles:
+        for abstract in abstracts:
+            objects.append({"title": title, "abstract": abstract})
+            objects.append({"title": title, "abstract": "", "summary": abstract})
+            objects.append({"title": title, "summary": abstract, "authors": 5, "id": True})
+    reasons = set()
+    for obj in objects:
+        paper, problem = paper_from_object(obj, "src")
+        assert check_object(obj) == (paper is not None, problem), obj
+        reasons.add(problem)
+    # every kind of refusal and the warning were met
+    assert len(reasons) >= 9
+
+
+def test_jsonl_errors_and_warnings_at_the_size_limits():
+    from adapt_triage.sources.common import MAX_TITLE_CHARS
+
+    spaced = "T   " * (MAX_TITLE_CHARS // 3)  # over the limit until collapsed: kept
+    long = "T" * (MAX_TITLE_CHARS + 1)
+    data = _jsonl(
+        [
+            {"title": spaced, "abstract": "x"},
+            {"title": long, "abstract": "x"},
+            {"title": "Only a title"},
+            {"title": "Fine", "abstract": "y" * 400_001},
+        ]
+    )
+    result = parse_bytes(data, source="in.jsonl")
+    assert [p.title for p in result.papers] == [" ".join(spaced.split()), "Only a title"]
+    assert result.errors == [
+        "in.jsonl: line 2: title of 2,001 characters, more than 2,000; refused",
+        "in.jsonl: line 4: abstract of 400,001 characters, more than 100,000; refused",
+    ]
+    assert result.warnings == [
+        "in.jsonl: line 3: no abstract (or summary); classified on the title alone"
+    ]

@@ -35,27 +35,60 @@ from .common import (
 NO_ABSTRACT = "no abstract (or summary); classified on the title alone"
 
 
+def _refusal(obj: Any) -> tuple[str | None, str, str | None]:
+    """(why the object is not a paper, or None; its title; its abstract or summary): the
+    checks made before a paper is built."""
+    reason = None
+    title = obj.get("title") if isinstance(obj, dict) else None
+    abstract = None
+    if not isinstance(obj, dict):
+        reason = f"not a JSON object ({type(obj).__name__})"
+    elif title is None or (isinstance(title, str) and not title.strip()):
+        reason = "missing or empty title"
+    elif not isinstance(title, str):
+        reason = "title is not a string"
+    elif len(title) > 4 * MAX_TITLE_CHARS:  # not worth collapsing: refused either way
+        reason = f"title of {len(title):,} characters, more than {MAX_TITLE_CHARS:,}; refused"
+    else:
+        abstract = obj.get("abstract")
+        if abstract is None or abstract == "":
+            abstract = obj.get("summary")
+        if abstract is not None and not isinstance(abstract, str):
+            reason = "abstract is not a string"
+        elif abstract is not None and len(abstract) > 4 * MAX_ABSTRACT_CHARS:
+            reason = (
+                f"abstract of {len(abstract):,} characters, more than "
+                f"{MAX_ABSTRACT_CHARS:,}; refused"
+            )
+    if reason is not None:
+        return reason, "", None
+    assert isinstance(title, str)
+    return None, title, abstract
+
+
+def check_object(obj: Any) -> tuple[bool, str | None]:
+    """What `paper_from_object` would decide about `obj`, without making the paper: (is a
+    paper, the reason it is not or its warning). The first pass over a large input needs no
+    more; the paper is made when it is stored."""
+    refused, title, abstract = _refusal(obj)
+    if refused:
+        return False, refused
+    # Collapsing whitespace only shortens a text: one within the limit stays within it.
+    if len(title) > MAX_TITLE_CHARS or len(abstract or "") > MAX_ABSTRACT_CHARS:
+        too_big = oversize_problem(
+            Paper(title=collapse_whitespace(title), abstract=collapse_whitespace(abstract or ""))
+        )
+        if too_big:
+            return False, too_big
+    return True, None if abstract and abstract.strip() else NO_ABSTRACT
+
+
 def paper_from_object(obj: Any, source: str) -> tuple[Paper | None, str | None]:
     """A Paper from one JSON object, or the reason it is not one. A paper without an
     abstract comes back with the reason NO_ABSTRACT (a warning, not an error)."""
-    if not isinstance(obj, dict):
-        return None, f"not a JSON object ({type(obj).__name__})"
-    title = obj.get("title")
-    if title is None or (isinstance(title, str) and not title.strip()):
-        return None, "missing or empty title"
-    if not isinstance(title, str):
-        return None, "title is not a string"
-    if len(title) > 4 * MAX_TITLE_CHARS:  # not worth collapsing: refused either way
-        return None, f"title of {len(title):,} characters, more than {MAX_TITLE_CHARS:,}; refused"
-    abstract = obj.get("abstract")
-    if abstract is None or abstract == "":
-        abstract = obj.get("summary")
-    if abstract is not None and not isinstance(abstract, str):
-        return None, "abstract is not a string"
-    if abstract is not None and len(abstract) > 4 * MAX_ABSTRACT_CHARS:
-        return None, (
-            f"abstract of {len(abstract):,} characters, more than {MAX_ABSTRACT_CHARS:,}; refused"
-        )
+    refused, title, abstract = _refusal(obj)
+    if refused:
+        return None, refused
     warning = None if abstract and abstract.strip() else NO_ABSTRACT
 
     paper = Paper(
@@ -124,6 +157,17 @@ def _take(
     if problem:
         warnings.add(where, problem)
     papers.append(paper)
+
+
+def _check(obj: Any, where: str, errors: ProblemLog, warnings: ProblemLog) -> bool:
+    """`_take` for a first pass: whether `obj` is a paper, its error or warning logged at
+    `where` exactly as `_take` logs them, but no paper made."""
+    ok, problem = check_object(obj)
+    if not ok:
+        errors.add(where, problem or "not a paper")
+    elif problem:
+        warnings.add(where, problem)
+    return ok
 
 
 def _decode_error(exc: json.JSONDecodeError) -> str:
@@ -249,7 +293,6 @@ def parse_json_array(data: bytes, source: str) -> ParseResult:
     error_log = ProblemLog(source, errors, "items")
     warning_log = ProblemLog(source, warnings, "items")
     spans = array("q")
-    scratch: list[Paper] = []
     index = text.index("[") + 1
     count = 0
     size = len(text)
@@ -276,9 +319,7 @@ def parse_json_array(data: bytes, source: str) -> ParseResult:
             except RecursionError:
                 return broken(start, "nested too deeply")
             count += 1
-            _take(obj, f"item {count}", scratch, error_log, warning_log, source)
-            if scratch:
-                scratch.clear()
+            if _check(obj, f"item {count}", error_log, warning_log):
                 spans.append(start)
             index = skip(index)
             if index < size and text[index] == ",":
@@ -333,7 +374,6 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
     warning_log = ProblemLog(source, warnings)
     spans = array("q")
     count = 0
-    scratch: list[Paper] = []
     for number, start, end in _lines(data):
         start = max(start, offset)
         raw = data[start:end]
@@ -344,9 +384,7 @@ def parse_jsonl(data: bytes, source: str) -> ParseResult:
         if problem:
             error_log.add(f"line {number}", problem)
             continue
-        _take(obj, f"line {number}", scratch, error_log, warning_log, source)
-        if scratch:
-            scratch.clear()
+        if _check(obj, f"line {number}", error_log, warning_log):
             spans.extend((start, end))
     error_log.close()
     warning_log.close()
