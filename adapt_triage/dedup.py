@@ -307,7 +307,9 @@ def abstract_tokens(abstract: str | None) -> list[str]:
     text = _PREFIX_RE.sub("", abstract or "", count=1)
     words = tokens(text)
     if _may_have_boilerplate(words, text):
-        words = tokens(strip_boilerplate(text))
+        stripped = strip_boilerplate(text)
+        if stripped != text:  # (most candidates have nothing to strip)
+            words = tokens(stripped)
     return words[:MAX_WORDS]
 
 
@@ -333,13 +335,14 @@ def _last_name(name: str) -> str:
 @dataclass(frozen=True, eq=False)
 class _Doc:
     """What verification needs of a paper (built from a Paper or read from a stored row):
-    the title tokens, the abstract's token hashes in order (`h`, uint64: every n-gram the
-    rules compare is hashed from these, never from text), the hashes of its content stems
+    the title tokens, the abstract's token hashes in order (`h`, uint64, or for a stored doc
+    their stored form until `hashes` is read: every n-gram the rules compare is hashed
+    from these, never from text), the hashes of its content stems
     (`stems`, sorted unique uint16; a stored doc keeps their stored form, `stempack`, until
     `stem_hashes` is read), strong ids and author last names."""
 
     title: tuple[str, ...]
-    h: np.ndarray
+    h: np.ndarray | bytes
     stems: np.ndarray | bytes
     arxiv_id: str | None = None
     doi: str | None = None
@@ -364,13 +367,30 @@ class _Doc:
         return self.stems
 
     @cached_property
+    def hashes(self) -> np.ndarray:
+        """The token hashes (uint64). A stored doc keeps their stored form (`hashpack`) in
+        `h` until they are read: a lookup reads some ten candidates a paper and verifies
+        a few, those whose titles pass `_worth_verifying`, and decoding the rest's hashes
+        was the largest cost of reading a candidate."""
+        if isinstance(self.h, bytes):
+            return _unpack_hashes(self.h)
+        return self.h
+
+    @cached_property
+    def size(self) -> int:
+        """The abstract's number of tokens (`len(hashes)`; a stored blob says it)."""
+        return hashpack.count(self.h) if isinstance(self.h, bytes) else len(self.h)
+
+    @cached_property
     def h16(self) -> np.ndarray:
         """The low 16 bits of the token hashes: what is stored, and what verification
         reads. Two different words share them with p = 2**-16, and only a gram whose
         every word matches counts: an 8-gram or a 3-gram differing in one word still
         matches with p = 2**-16 (one in 65,536 near-matching grams, ~0.002% of a
         containment), grams differing in more words far less often."""
-        return self.h & np.uint64(0xFFFF)
+        if isinstance(self.h, bytes):
+            return self.hashes  # stored: the low 16 bits already
+        return self.hashes & np.uint64(0xFFFF)
 
     @cached_property
     def grams3(self) -> np.ndarray:
@@ -390,7 +410,9 @@ class _Doc:
 
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
-        authors = _author_hashes(n for n in (_last_name(str(a)) for a in paper.authors or ()) if n)
+        authors = frozenset(
+            h for h in map(_author_key, map(str, paper.authors or ())) if h is not None
+        )
         words = abstract_tokens(paper.abstract)
         return cls(
             title=tuple(title_tokens(paper.title)),
@@ -700,10 +722,10 @@ _BAND_KEYS = ((np.arange(BANDS, dtype=np.int64) + 8) << 32) | (
 def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
     """The keys (`_key`) of several documents at once: LSH bands over title + abstract,
     anchors of the abstract, title keys. Each key once per document."""
-    texts = [np.concatenate([_token_hashes(_plain(d.title)), d.h]) for d in docs]
+    texts = [np.concatenate([_token_hashes(_plain(d.title)), d.hashes]) for d in docs]
     bands = _band_bucket_rows(_signatures(texts)) if docs else np.zeros((0, BANDS), np.int64)
     band_keys = (_BAND_KEYS | (bands & _OTHER_MASK)).tolist()
-    marks = _anchors_many([d.h for d in docs])
+    marks = _anchors_many([d.hashes for d in docs])
     anchor_keys = (
         _ANCHOR_KEY | (np.concatenate([np.zeros(0, np.int64), *marks]) & _ANCHOR_MASK)
     ).tolist()
@@ -856,7 +878,7 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
-    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
+    small, large = (a, b) if a.size <= b.size else (b, a)
     short, long_ = small.h16, large.h16
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
@@ -1148,8 +1170,8 @@ def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     ta, tb = a.content, b.content
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
-    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
-    if len(small.h) < MIN_WORDS:
+    small, large = (a, b) if a.size <= b.size else (b, a)
+    if small.size < MIN_WORDS:
         return title_equal and _no_veto(a, b, 0.0, 0.0)
     s3, l3 = small.grams3, large.grams3
     inter = _shared(s3, l3) if shared is None else shared
@@ -1165,7 +1187,7 @@ def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     possible = (
         (
             at_least(containment, CONTAINMENT)
-            and (len(small.h) >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
+            and (small.size >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
         )
         or (title_equal and at_least(containment, SAME_TITLE_TEXT))
         or (at_least(containment, REUSE_CONTAINMENT) and at_least(overlap, REUSE_TITLE))
@@ -1332,6 +1354,22 @@ def _unpack_hashes(blob: bytes) -> np.ndarray:
     return hashpack.unpack(blob).astype(np.uint64)
 
 
+_AUTHOR_KEYS: dict[str, int | None] = {}  # author as given -> `_author_hashes` of its last name
+
+
+def _author_key(author: str) -> int | None:
+    """The hash `_author_hashes` gives the author's last name, None without one (worked out
+    once per distinct author string: authors recur from paper to paper)."""
+    try:
+        return _AUTHOR_KEYS[author]
+    except KeyError:
+        if len(_AUTHOR_KEYS) > _HASHES_MAX:
+            _AUTHOR_KEYS.clear()
+        name = _last_name(author)
+        key = _AUTHOR_KEYS[author] = _token_hash(name) & 0xFFFFFFFF if name else None
+        return key
+
+
 def _author_hashes(names: Iterable[str]) -> frozenset[int]:
     """Author last names as 32-bit hashes (the veto only asks whether two lists meet: a
     chance collision among ~10 x 10 names, p ~ 2e-8, waives one veto)."""
@@ -1356,7 +1394,7 @@ def _row_doc(row: Sequence) -> _Doc:
     """A `_Doc` from a `dedup_docs` row selected with _DOC_COLUMNS."""
     return _Doc(
         title=tuple(row[5].split()),
-        h=_unpack_hashes(row[6]),
+        h=bytes(row[6]),
         stems=bytes(row[7]),
         arxiv_id=_read_id(row[2], row[1], "arxiv:"),
         doi=_read_id(row[3], row[1], "doi:"),
@@ -1871,7 +1909,7 @@ class DedupIndex:
             self.db.conn.executemany(
                 "UPDATE dedup_docs SET hashes = ?, stems = ? WHERE doc = ?",
                 [
-                    (_pack16(d.h), _stored_stems(d), row[0])
+                    (_pack16(d.hashes), _stored_stems(d), row[0])
                     for row, d in zip(chunk, docs, strict=True)
                 ],
             )
@@ -1904,7 +1942,7 @@ def _doc_values(doc: _Doc) -> tuple:
         doc.doi,
         json.dumps(sorted(doc.authors)),
         " ".join(doc.title),
-        _pack_hashes(doc.h),
+        _pack_hashes(doc.hashes),
         doc.stem_hashes.tobytes(),
     )
 
@@ -1918,7 +1956,7 @@ def _doc_row(number: int, paper_id: str, doc: _Doc) -> tuple:
         _stored_id(doc.doi, paper_id, "doi:"),
         _pack_authors(doc.authors),
         " ".join(doc.title),
-        _pack16(doc.h),
+        _pack16(doc.hashes),
         _stored_stems(doc),
     )
 

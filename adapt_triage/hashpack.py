@@ -310,6 +310,13 @@ def pack(h16: np.ndarray) -> bytes:
     return blob + b"\0" * (1 - len(blob) % 2)
 
 
+def count(blob: bytes) -> int:
+    """The number of token hashes in a blob `pack` made (either form), without decoding."""
+    if len(blob) % 2 == 0:
+        return len(blob) // 2
+    return int.from_bytes(blob[1:3], "little")
+
+
 def unpack(blob: bytes) -> np.ndarray:
     """The uint16 token hashes of a blob `pack` made (either form), in order."""
     if len(blob) % 2 == 0:

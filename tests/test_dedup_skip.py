@@ -188,8 +188,8 @@ def test_evidence_measures_as_the_set_based_version():
         for variant in variants(paper, papers[20 + i], rng)[::3]:
             a, b = _Doc.of(paper), _Doc.of(variant)
             ev = dedup._evidence(a, b)
-            small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
-            if len(small.h) < dedup.MIN_WORDS:
+            small, large = (a, b) if a.size <= b.size else (b, a)
+            if small.size < dedup.MIN_WORDS:
                 continue
             s3 = set(dedup._gram_hashes(small.h16, 3, dedup._GRAM3_MUL).tolist())
             l3 = set(dedup._gram_hashes(large.h16, 3, dedup._GRAM3_MUL).tolist())
