@@ -1167,16 +1167,61 @@ def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     number of 3-gram hashes the two have in common when known (`_shared_many`)."""
     if a.kinds ^ b.kinds:
         return False
+    small, large = (a, b) if a.size <= b.size else (b, a)
+    if small.size < MIN_WORDS:
+        return _may_link_at(a, b, small, 0.0, 0.0)
+    s3, l3 = small.grams3, large.grams3
+    inter = _shared(s3, l3) if shared is None else shared
+    return _may_link_at(a, b, small, inter / len(s3), inter / (len(s3) + len(l3) - inter))
+
+
+def _may_link_bound(a: _Doc, b: _Doc, present_in_a: np.ndarray) -> bool:
+    """`_may_link(a, b)` with the 3-gram figures replaced by upper bounds that need no
+    3-gram of `b`: False only when `_may_link` is False (each of its tests on containment
+    and resemblance passes more often the larger they are, and resemblance <= containment).
+    `present_in_a`: a boolean per 16-bit token hash, True for the tokens of `a`.
+
+    The bound, from the windows of three tokens of `b` (its 3-grams, each hashed from its
+    three 16-bit token hashes): a 3-gram the two share has all three tokens in `a`, so the
+    shared ones number at most the W windows of `b` whose tokens are all in `a`; and when
+    `b` is the shorter, a window with a token not in `a` is a 3-gram of `b` not shared,
+    and there are at least ceil(m / 3) distinct such 3-grams for the m distinct tokens of
+    `b` not in `a` (a 3-gram holds 3), so containment <= W / (W + ceil(m / 3)). (Up to a
+    collision of two 64-bit 3-gram hashes, which the rules themselves take as equal.)
+    At a million stored papers, nine in ten candidates met through two LSH bands are
+    unrelated papers whose bound stays under every threshold: their 3-grams are never
+    built."""
+    if a.kinds ^ b.kinds:
+        return False
+    small = a if a.size <= b.size else b
+    if small.size < MIN_WORDS:
+        return _may_link_at(a, b, small, 0.0, 0.0)
+    tokens = b.h16
+    present = present_in_a[tokens]
+    windows = int(np.count_nonzero(present[:-2] & present[1:-1] & present[2:]))
+    if small is a:
+        bound = min(1.0, windows / len(a.grams3))
+    else:
+        missing = len(_sorted_unique(tokens[~present]))
+        bound = windows / (windows + -(-missing // 3)) if windows else 0.0
+    return _may_link_at(a, b, small, bound, bound)
+
+
+def _present(doc: _Doc) -> np.ndarray:
+    """A boolean per 16-bit token hash: True for those of `doc` (`_may_link_bound`)."""
+    present = np.zeros(1 << 16, dtype=bool)
+    present[doc.h16] = True
+    return present
+
+
+def _may_link_at(a: _Doc, b: _Doc, small: _Doc, containment: float, resemblance: float) -> bool:
+    """`_may_link` given the 3-gram containment and resemblance (or upper bounds of them);
+    `small` is the one of `a` and `b` with the shorter abstract."""
     ta, tb = a.content, b.content
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
-    small, large = (a, b) if a.size <= b.size else (b, a)
     if small.size < MIN_WORDS:
         return title_equal and _no_veto(a, b, 0.0, 0.0)
-    s3, l3 = small.grams3, large.grams3
-    inter = _shared(s3, l3) if shared is None else shared
-    containment = inter / len(s3)
-    resemblance = inter / (len(s3) + len(l3) - inter)
 
     def at_least(value: float, threshold: float) -> bool:
         return value >= threshold - _SLACK
@@ -1583,24 +1628,27 @@ class DedupIndex:
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
         ranked = _rank_many([keys for _, _, keys in prepared], hits)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
-        # the candidates worth verifying (their titles decide), then the 3-gram sets of
-        # those and of their papers in one pass
-        kept: list[list[tuple[int, _Candidate | None]]] = []
+        # the candidates worth verifying (their titles decide) ...
+        kept: list[list[tuple[int, _Candidate | None, _Doc]]] = []
         for (_, doc, _), picks in zip(prepared, ranked, strict=True):
-            these: list[tuple[int, _Candidate | None]] = []
+            these: list[tuple[int, _Candidate | None, _Doc]] = []
             for number, weight in picks:
                 found = stored.get(number) if number > 0 else None
                 if number > 0 and found is None:
                     continue  # a doc number with no doc (see `remove`)
                 other = found.doc if found is not None else prepared[-number - 1][1]
                 if _worth_verifying(weight, doc, other):
-                    these.append((number, found))
+                    these.append((number, found, other))
             kept.append(these)
-        _grams3_many(
-            [doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these]
-            + [c.doc for these in kept for _, c in these if c is not None]
-            + [prepared[-n - 1][1] for these in kept for n, _ in these if n < 0]
-        )
+        # ... of those, the ones upper bounds of their 3-gram figures do not rule out
+        # (`_may_link_bound`: it needs the 3-grams of the paper only), and then the 3-gram
+        # sets of what is left, in one pass
+        _grams3_many([doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these])
+        for (_, doc, _), these in zip(prepared, kept, strict=True):
+            if these:
+                present = _present(doc)
+                these[:] = [t for t in these if _may_link_bound(doc, t[2], present)]
+        _grams3_many([other for these in kept for _, _, other in these])
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets
         # some ten thousand stored docs, and holding every one's sets cost ~400 MB.
@@ -1610,7 +1658,7 @@ class DedupIndex:
             zip(items, prepared, ranked, kept, strict=True)
         ):
             candidates = []
-            for number, found in these:
+            for number, found, _ in these:
                 if found is not None:
                     candidate = found
                 else:  # an earlier paper of this chunk, linked as find_many said

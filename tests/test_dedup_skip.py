@@ -1,7 +1,8 @@
 """The shortcuts of a dedup lookup change nothing it decides:
 
 - `_may_link` (the pre-filter before a full verdict) says no only for pairs that
-  `_verdict` would not link, over real pairs, their perturbations (truncated, edited,
+  `_verdict` would not link, and `_may_link_bound` (before it) only for pairs `_may_link`
+  says no to, over real pairs, their perturbations (truncated, edited,
   retitled, a version marker, a kind word, other ids or authors, two texts spliced) and
   unrelated real papers sharing title words;
 - `_rank_many` (the chunk's candidates ranked in numpy) ranks as the per-paper ranking it
@@ -119,9 +120,15 @@ def test_may_link_says_no_only_to_pairs_the_rules_do_not_link():
         may = _may_link(_Doc.of(a), _Doc.of(b))
         assert may or not linked, (a.title, b.title, _verdict(da, db_))
         tally[f"{'may' if may else 'skip'}/{'linked' if linked else 'not'}"] += 1
+        # the bound that runs before it, from the 3-grams of `a` only, is looser still
+        fresh = _Doc.of(a)
+        bound = dedup._may_link_bound(fresh, _Doc.of(b), dedup._present(fresh))
+        assert bound or not may, (a.title, b.title)
+        tally[f"bound-{'may' if bound else 'skip'}"] += 1
     # the set has teeth: many links, and pairs the filter lets through that do not link
     assert tally["may/linked"] >= 1000 and tally["may/not"] >= 100, tally
     assert tally["skip/not"] >= 3000, tally
+    assert tally["bound-skip"] >= 2000 and tally["bound-may"] >= tally["may/linked"], tally
 
 
 def _rank_reference(
