@@ -1195,7 +1195,7 @@ def _may_link_bound(a: _Doc, b: _Doc, present_in_a: np.ndarray) -> bool:
         return False
     small = a if a.size <= b.size else b
     if small.size < MIN_WORDS:
-        return _may_link_at(a, b, small, 0.0, 0.0)
+        return _may_link_given(a, b, small, 0.0)
     tokens = b.h16
     present = present_in_a[tokens]
     windows = int(np.count_nonzero(present[:-2] & present[1:-1] & present[2:]))
@@ -1204,7 +1204,67 @@ def _may_link_bound(a: _Doc, b: _Doc, present_in_a: np.ndarray) -> bool:
     else:
         missing = len(_sorted_unique(tokens[~present]))
         bound = windows / (windows + -(-missing // 3)) if windows else 0.0
+    return _may_link_given(a, b, small, bound)
+
+
+def _may_link_given(a: _Doc, b: _Doc, small: _Doc, bound: float) -> bool:
+    """`_may_link_bound` given the bound (`_containment_bounds`)."""
+    if a.kinds ^ b.kinds:
+        return False
+    # (most candidates: two arXiv papers, which only that containment links)
+    if bound < STRONG_CONTAINMENT - _SLACK and a.arxiv_id and b.arxiv_id:
+        return a.arxiv_id == b.arxiv_id and _may_link_at(a, b, small, bound, bound)
     return _may_link_at(a, b, small, bound, bound)
+
+
+def _containment_bounds(pairs: Sequence[tuple[_Doc, _Doc]]) -> list[float]:
+    """The bound `_may_link_bound` works out for each pair (a, b), for all pairs at once
+    in numpy (a pair at a time cost ~30 us, mostly numpy's per call). A pair with an
+    abstract under MIN_WORDS gets 0.0 (no rule reads a bound for it). The token bitmaps
+    of the `a`s are made _BOUND_OWNERS at a time (64 KB each)."""
+    out = [0.0] * len(pairs)
+    by_owner: dict[int, list[int]] = {}
+    for i, (a, b) in enumerate(pairs):
+        if min(a.size, b.size) >= MIN_WORDS:
+            by_owner.setdefault(id(a), []).append(i)
+    groups = list(by_owner.values())
+    for at in range(0, len(groups), _BOUND_OWNERS):
+        block = groups[at : at + _BOUND_OWNERS]
+        own = [pairs[group[0]][0].h16 for group in block]
+        present = np.zeros((len(block), 1 << 16), dtype=bool)
+        present[_repeat_rows(own), np.concatenate(own).astype(np.int64)] = True
+        these = [i for group in block for i in group]
+        rows = np.repeat(np.arange(len(block)), [len(group) for group in block])
+        tokens = [pairs[i][1].h16 for i in these]
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        flat = np.concatenate(tokens).astype(np.int64)
+        hit = present[np.repeat(rows, lengths), flat]
+        # the windows of three tokens all in `a` (one starts up to 3 tokens before the end)
+        window = np.zeros(len(flat), dtype=bool)
+        window[:-2] = hit[:-2] & hit[1:-1] & hit[2:]
+        ends = np.cumsum(lengths)
+        window[ends - 1] = window[ends - 2] = False
+        windows = np.add.reduceat(window, ends - lengths, dtype=np.int64).tolist()
+        # the distinct tokens of `b` not in `a`
+        pair_of = np.repeat(np.arange(len(these), dtype=np.int64), lengths)
+        gone = np.unique((pair_of[~hit] << 16) | flat[~hit]) >> 16
+        missing = np.bincount(gone, minlength=len(these)).tolist()
+        for j, i in enumerate(these):
+            a, b = pairs[i]
+            w = windows[j]
+            if a.size <= b.size:
+                out[i] = min(1.0, w / len(a.grams3))
+            else:
+                out[i] = w / (w + -(-missing[j] // 3)) if w else 0.0
+    return out
+
+
+_BOUND_OWNERS = 64  # token bitmaps held at once (4 MB)
+
+
+def _repeat_rows(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The row number of each element of the arrays laid end to end."""
+    return np.repeat(np.arange(len(arrays)), [len(x) for x in arrays])
 
 
 def _present(doc: _Doc) -> np.ndarray:
@@ -1413,6 +1473,16 @@ def _author_key(author: str) -> int | None:
         name = _last_name(author)
         key = _AUTHOR_KEYS[author] = _token_hash(name) & 0xFFFFFFFF if name else None
         return key
+
+
+def _decode_many(docs: Iterable[_Doc]) -> None:
+    """Decode the stored token hashes of the docs that hold them undecoded, all at once
+    (`hashpack.unpack_many`)."""
+    todo = [d for d in dict.fromkeys(docs) if "hashes" not in d.__dict__]
+    blobs = [(d, d.h) for d in todo if isinstance(d.h, bytes)]
+    values = hashpack.unpack_many([blob for _, blob in blobs], np.uint64)
+    for (doc, _), hashes in zip(blobs, values, strict=True):
+        doc.__dict__["hashes"] = hashes  # (the cached_property's slot)
 
 
 def _author_hashes(names: Iterable[str]) -> frozenset[int]:
@@ -1644,10 +1714,21 @@ class DedupIndex:
         # (`_may_link_bound`: it needs the 3-grams of the paper only), and then the 3-gram
         # sets of what is left, in one pass
         _grams3_many([doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these])
+        _decode_many([other for these in kept for _, _, other in these])
+        pairs = [
+            (doc, other)
+            for (_, doc, _), these in zip(prepared, kept, strict=True)
+            for _, _, other in these
+        ]
+        bounds = _containment_bounds(pairs)
+        at = 0
         for (_, doc, _), these in zip(prepared, kept, strict=True):
-            if these:
-                present = _present(doc)
-                these[:] = [t for t in these if _may_link_bound(doc, t[2], present)]
+            limits, at = bounds[at : at + len(these)], at + len(these)
+            these[:] = [
+                t
+                for t, bound in zip(these, limits, strict=True)
+                if _may_link_given(doc, t[2], doc if doc.size <= t[2].size else t[2], bound)
+            ]
         _grams3_many([other for these in kept for _, _, other in these])
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets

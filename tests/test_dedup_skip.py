@@ -114,6 +114,7 @@ def test_may_link_says_no_only_to_pairs_the_rules_do_not_link():
     for group in by_word.values():
         pairs += [(a, b) for a in group[:6] for b in group[:6] if a is not b]
     tally: Counter[str] = Counter()
+    fresh_pairs = []
     for a, b in pairs:
         da, db_ = _Doc.of(a), _Doc.of(b)
         linked = _verdict(da, db_)[0] >= THRESHOLD
@@ -122,9 +123,16 @@ def test_may_link_says_no_only_to_pairs_the_rules_do_not_link():
         tally[f"{'may' if may else 'skip'}/{'linked' if linked else 'not'}"] += 1
         # the bound that runs before it, from the 3-grams of `a` only, is looser still
         fresh = _Doc.of(a)
-        bound = dedup._may_link_bound(fresh, _Doc.of(b), dedup._present(fresh))
+        other = _Doc.of(b)
+        bound = dedup._may_link_bound(fresh, other, dedup._present(fresh))
         assert bound or not may, (a.title, b.title)
         tally[f"bound-{'may' if bound else 'skip'}"] += 1
+        fresh_pairs.append((fresh, other, bound))
+    # the bounds worked out for all pairs at once (as a lookup does) decide the same
+    limits = dedup._containment_bounds([(x, y) for x, y, _ in fresh_pairs])
+    for (x, y, bound), limit in zip(fresh_pairs, limits, strict=True):
+        small = x if x.size <= y.size else y
+        assert dedup._may_link_given(x, y, small, limit) == bound
     # the set has teeth: many links, and pairs the filter lets through that do not link
     assert tally["may/linked"] >= 1000 and tally["may/not"] >= 100, tally
     assert tally["skip/not"] >= 3000, tally
