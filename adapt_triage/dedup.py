@@ -1231,24 +1231,29 @@ def _containment_bounds(pairs: Sequence[tuple[_Doc, _Doc]]) -> list[float]:
     for at in range(0, len(groups), _BOUND_OWNERS):
         block = groups[at : at + _BOUND_OWNERS]
         own = [pairs[group[0]][0].h16 for group in block]
-        present = np.zeros((len(block), 1 << 16), dtype=bool)
-        present[_repeat_rows(own), np.concatenate(own).astype(np.int64)] = True
+        present = np.zeros(len(block) << 16, dtype=bool)  # a row of 2**16 per `a`
+        present[(_repeat_rows(own) << 16) | np.concatenate(own).astype(np.int64)] = True
         these = [i for group in block for i in group]
         rows = np.repeat(np.arange(len(block)), [len(group) for group in block])
         tokens = [pairs[i][1].h16 for i in these]
         lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
         flat = np.concatenate(tokens).astype(np.int64)
-        hit = present[np.repeat(rows, lengths), flat]
+        hit = present[(np.repeat(rows, lengths) << 16) | flat]
         # the windows of three tokens all in `a` (one starts up to 3 tokens before the end)
         window = np.zeros(len(flat), dtype=bool)
         window[:-2] = hit[:-2] & hit[1:-1] & hit[2:]
         ends = np.cumsum(lengths)
         window[ends - 1] = window[ends - 2] = False
         windows = np.add.reduceat(window, ends - lengths, dtype=np.int64).tolist()
-        # the distinct tokens of `b` not in `a`
+        # the distinct tokens of `b` not in `a`, where `b` is the shorter (a sort, not
+        # np.unique: its hashing cost twice as much)
+        shorter = np.fromiter((pairs[i][1].size < pairs[i][0].size for i in these), bool)
         pair_of = np.repeat(np.arange(len(these), dtype=np.int64), lengths)
-        gone = np.unique((pair_of[~hit] << 16) | flat[~hit]) >> 16
-        missing = np.bincount(gone, minlength=len(these)).tolist()
+        wanted = ~hit & np.repeat(shorter, lengths)
+        gone = np.sort((pair_of[wanted] << 16) | flat[wanted])
+        first = np.ones(len(gone), dtype=bool)
+        first[1:] = gone[1:] != gone[:-1]
+        missing = np.bincount(gone[first] >> 16, minlength=len(these)).tolist()
         for j, i in enumerate(these):
             a, b = pairs[i]
             w = windows[j]
