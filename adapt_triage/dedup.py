@@ -307,7 +307,9 @@ def abstract_tokens(abstract: str | None) -> list[str]:
     text = _PREFIX_RE.sub("", abstract or "", count=1)
     words = tokens(text)
     if _may_have_boilerplate(words, text):
-        words = tokens(strip_boilerplate(text))
+        stripped = strip_boilerplate(text)
+        if stripped != text:  # (most candidates have nothing to strip)
+            words = tokens(stripped)
     return words[:MAX_WORDS]
 
 
@@ -333,13 +335,14 @@ def _last_name(name: str) -> str:
 @dataclass(frozen=True, eq=False)
 class _Doc:
     """What verification needs of a paper (built from a Paper or read from a stored row):
-    the title tokens, the abstract's token hashes in order (`h`, uint64: every n-gram the
-    rules compare is hashed from these, never from text), the hashes of its content stems
+    the title tokens, the abstract's token hashes in order (`h`, uint64, or for a stored doc
+    their stored form until `hashes` is read: every n-gram the rules compare is hashed
+    from these, never from text), the hashes of its content stems
     (`stems`, sorted unique uint16; a stored doc keeps their stored form, `stempack`, until
     `stem_hashes` is read), strong ids and author last names."""
 
     title: tuple[str, ...]
-    h: np.ndarray
+    h: np.ndarray | bytes
     stems: np.ndarray | bytes
     arxiv_id: str | None = None
     doi: str | None = None
@@ -364,13 +367,30 @@ class _Doc:
         return self.stems
 
     @cached_property
+    def hashes(self) -> np.ndarray:
+        """The token hashes (uint64). A stored doc keeps their stored form (`hashpack`) in
+        `h` until they are read: a lookup reads some ten candidates a paper and verifies
+        a few, those whose titles pass `_worth_verifying`, and decoding the rest's hashes
+        was the largest cost of reading a candidate."""
+        if isinstance(self.h, bytes):
+            return _unpack_hashes(self.h)
+        return self.h
+
+    @cached_property
+    def size(self) -> int:
+        """The abstract's number of tokens (`len(hashes)`; a stored blob says it)."""
+        return hashpack.count(self.h) if isinstance(self.h, bytes) else len(self.h)
+
+    @cached_property
     def h16(self) -> np.ndarray:
         """The low 16 bits of the token hashes: what is stored, and what verification
         reads. Two different words share them with p = 2**-16, and only a gram whose
         every word matches counts: an 8-gram or a 3-gram differing in one word still
         matches with p = 2**-16 (one in 65,536 near-matching grams, ~0.002% of a
         containment), grams differing in more words far less often."""
-        return self.h & np.uint64(0xFFFF)
+        if isinstance(self.h, bytes):
+            return self.hashes  # stored: the low 16 bits already
+        return self.hashes & np.uint64(0xFFFF)
 
     @cached_property
     def grams3(self) -> np.ndarray:
@@ -390,7 +410,9 @@ class _Doc:
 
     @classmethod
     def of(cls, paper: Paper) -> _Doc:
-        authors = _author_hashes(n for n in (_last_name(str(a)) for a in paper.authors or ()) if n)
+        authors = frozenset(
+            h for h in map(_author_key, map(str, paper.authors or ())) if h is not None
+        )
         words = abstract_tokens(paper.abstract)
         return cls(
             title=tuple(title_tokens(paper.title)),
@@ -700,10 +722,10 @@ _BAND_KEYS = ((np.arange(BANDS, dtype=np.int64) + 8) << 32) | (
 def _keys_many(docs: Sequence[_Doc]) -> list[list[int]]:
     """The keys (`_key`) of several documents at once: LSH bands over title + abstract,
     anchors of the abstract, title keys. Each key once per document."""
-    texts = [np.concatenate([_token_hashes(_plain(d.title)), d.h]) for d in docs]
+    texts = [np.concatenate([_token_hashes(_plain(d.title)), d.hashes]) for d in docs]
     bands = _band_bucket_rows(_signatures(texts)) if docs else np.zeros((0, BANDS), np.int64)
     band_keys = (_BAND_KEYS | (bands & _OTHER_MASK)).tolist()
-    marks = _anchors_many([d.h for d in docs])
+    marks = _anchors_many([d.hashes for d in docs])
     anchor_keys = (
         _ANCHOR_KEY | (np.concatenate([np.zeros(0, np.int64), *marks]) & _ANCHOR_MASK)
     ).tolist()
@@ -856,7 +878,7 @@ def _evidence(a: _Doc, b: _Doc) -> _Evidence:
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
     relation = _title_relation(a.title, b.title) if a.title and b.title else ""
-    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
+    small, large = (a, b) if a.size <= b.size else (b, a)
     short, long_ = small.h16, large.h16
     if len(short) < MIN_WORDS:
         return _Evidence(title_equal, overlap, 0.0, 0.0, 0.0, 0, 0, len(short), relation=relation)
@@ -1145,16 +1167,126 @@ def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     number of 3-gram hashes the two have in common when known (`_shared_many`)."""
     if a.kinds ^ b.kinds:
         return False
+    small, large = (a, b) if a.size <= b.size else (b, a)
+    if small.size < MIN_WORDS:
+        return _may_link_at(a, b, small, 0.0, 0.0)
+    s3, l3 = small.grams3, large.grams3
+    inter = _shared(s3, l3) if shared is None else shared
+    return _may_link_at(a, b, small, inter / len(s3), inter / (len(s3) + len(l3) - inter))
+
+
+def _may_link_bound(a: _Doc, b: _Doc, present_in_a: np.ndarray) -> bool:
+    """`_may_link(a, b)` with the 3-gram figures replaced by upper bounds that need no
+    3-gram of `b`: False only when `_may_link` is False (each of its tests on containment
+    and resemblance passes more often the larger they are, and resemblance <= containment).
+    `present_in_a`: a boolean per 16-bit token hash, True for the tokens of `a`.
+
+    The bound, from the windows of three tokens of `b` (its 3-grams, each hashed from its
+    three 16-bit token hashes): a 3-gram the two share has all three tokens in `a`, so the
+    shared ones number at most the W windows of `b` whose tokens are all in `a`; and when
+    `b` is the shorter, a window with a token not in `a` is a 3-gram of `b` not shared,
+    and there are at least ceil(m / 3) distinct such 3-grams for the m distinct tokens of
+    `b` not in `a` (a 3-gram holds 3), so containment <= W / (W + ceil(m / 3)). (Up to a
+    collision of two 64-bit 3-gram hashes, which the rules themselves take as equal.)
+    At a million stored papers, nine in ten candidates met through two LSH bands are
+    unrelated papers whose bound stays under every threshold: their 3-grams are never
+    built."""
+    if a.kinds ^ b.kinds:
+        return False
+    small = a if a.size <= b.size else b
+    if small.size < MIN_WORDS:
+        return _may_link_given(a, b, small, 0.0)
+    tokens = b.h16
+    present = present_in_a[tokens]
+    windows = int(np.count_nonzero(present[:-2] & present[1:-1] & present[2:]))
+    if small is a:
+        bound = min(1.0, windows / len(a.grams3))
+    else:
+        missing = len(_sorted_unique(tokens[~present]))
+        bound = windows / (windows + -(-missing // 3)) if windows else 0.0
+    return _may_link_given(a, b, small, bound)
+
+
+def _may_link_given(a: _Doc, b: _Doc, small: _Doc, bound: float) -> bool:
+    """`_may_link_bound` given the bound (`_containment_bounds`)."""
+    if a.kinds ^ b.kinds:
+        return False
+    # (most candidates: two arXiv papers, which only that containment links)
+    if bound < STRONG_CONTAINMENT - _SLACK and a.arxiv_id and b.arxiv_id:
+        return a.arxiv_id == b.arxiv_id and _may_link_at(a, b, small, bound, bound)
+    return _may_link_at(a, b, small, bound, bound)
+
+
+def _containment_bounds(pairs: Sequence[tuple[_Doc, _Doc]]) -> list[float]:
+    """The bound `_may_link_bound` works out for each pair (a, b), for all pairs at once
+    in numpy (a pair at a time cost ~30 us, mostly numpy's per call). A pair with an
+    abstract under MIN_WORDS gets 0.0 (no rule reads a bound for it). The token bitmaps
+    of the `a`s are made _BOUND_OWNERS at a time (64 KB each)."""
+    out = [0.0] * len(pairs)
+    by_owner: dict[int, list[int]] = {}
+    for i, (a, b) in enumerate(pairs):
+        if min(a.size, b.size) >= MIN_WORDS:
+            by_owner.setdefault(id(a), []).append(i)
+    groups = list(by_owner.values())
+    for at in range(0, len(groups), _BOUND_OWNERS):
+        block = groups[at : at + _BOUND_OWNERS]
+        own = [pairs[group[0]][0].h16 for group in block]
+        present = np.zeros(len(block) << 16, dtype=bool)  # a row of 2**16 per `a`
+        present[(_repeat_rows(own) << 16) | np.concatenate(own).astype(np.int64)] = True
+        these = [i for group in block for i in group]
+        rows = np.repeat(np.arange(len(block)), [len(group) for group in block])
+        tokens = [pairs[i][1].h16 for i in these]
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        flat = np.concatenate(tokens).astype(np.int64)
+        hit = present[(np.repeat(rows, lengths) << 16) | flat]
+        # the windows of three tokens all in `a` (one starts up to 3 tokens before the end)
+        window = np.zeros(len(flat), dtype=bool)
+        window[:-2] = hit[:-2] & hit[1:-1] & hit[2:]
+        ends = np.cumsum(lengths)
+        window[ends - 1] = window[ends - 2] = False
+        windows = np.add.reduceat(window, ends - lengths, dtype=np.int64).tolist()
+        # the distinct tokens of `b` not in `a`, where `b` is the shorter (a sort, not
+        # np.unique: its hashing cost twice as much)
+        shorter = np.fromiter((pairs[i][1].size < pairs[i][0].size for i in these), bool)
+        pair_of = np.repeat(np.arange(len(these), dtype=np.int64), lengths)
+        wanted = ~hit & np.repeat(shorter, lengths)
+        gone = np.sort((pair_of[wanted] << 16) | flat[wanted])
+        first = np.ones(len(gone), dtype=bool)
+        first[1:] = gone[1:] != gone[:-1]
+        missing = np.bincount(gone[first] >> 16, minlength=len(these)).tolist()
+        for j, i in enumerate(these):
+            a, b = pairs[i]
+            w = windows[j]
+            if a.size <= b.size:
+                out[i] = min(1.0, w / len(a.grams3))
+            else:
+                out[i] = w / (w + -(-missing[j] // 3)) if w else 0.0
+    return out
+
+
+_BOUND_OWNERS = 64  # token bitmaps held at once (4 MB)
+
+
+def _repeat_rows(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The row number of each element of the arrays laid end to end."""
+    return np.repeat(np.arange(len(arrays)), [len(x) for x in arrays])
+
+
+def _present(doc: _Doc) -> np.ndarray:
+    """A boolean per 16-bit token hash: True for those of `doc` (`_may_link_bound`)."""
+    present = np.zeros(1 << 16, dtype=bool)
+    present[doc.h16] = True
+    return present
+
+
+def _may_link_at(a: _Doc, b: _Doc, small: _Doc, containment: float, resemblance: float) -> bool:
+    """`_may_link` given the 3-gram containment and resemblance (or upper bounds of them);
+    `small` is the one of `a` and `b` with the shorter abstract."""
     ta, tb = a.content, b.content
     overlap = len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
     title_equal = bool(a.title) and _plain(a.title) == _plain(b.title)
-    small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
-    if len(small.h) < MIN_WORDS:
+    if small.size < MIN_WORDS:
         return title_equal and _no_veto(a, b, 0.0, 0.0)
-    s3, l3 = small.grams3, large.grams3
-    inter = _shared(s3, l3) if shared is None else shared
-    containment = inter / len(s3)
-    resemblance = inter / (len(s3) + len(l3) - inter)
 
     def at_least(value: float, threshold: float) -> bool:
         return value >= threshold - _SLACK
@@ -1165,7 +1297,7 @@ def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     possible = (
         (
             at_least(containment, CONTAINMENT)
-            and (len(small.h) >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
+            and (small.size >= CONTAINMENT_MIN_WORDS or at_least(overlap, TITLE_OVERLAP))
         )
         or (title_equal and at_least(containment, SAME_TITLE_TEXT))
         or (at_least(containment, REUSE_CONTAINMENT) and at_least(overlap, REUSE_TITLE))
@@ -1332,6 +1464,32 @@ def _unpack_hashes(blob: bytes) -> np.ndarray:
     return hashpack.unpack(blob).astype(np.uint64)
 
 
+_AUTHOR_KEYS: dict[str, int | None] = {}  # author as given -> `_author_hashes` of its last name
+
+
+def _author_key(author: str) -> int | None:
+    """The hash `_author_hashes` gives the author's last name, None without one (worked out
+    once per distinct author string: authors recur from paper to paper)."""
+    try:
+        return _AUTHOR_KEYS[author]
+    except KeyError:
+        if len(_AUTHOR_KEYS) > _HASHES_MAX:
+            _AUTHOR_KEYS.clear()
+        name = _last_name(author)
+        key = _AUTHOR_KEYS[author] = _token_hash(name) & 0xFFFFFFFF if name else None
+        return key
+
+
+def _decode_many(docs: Iterable[_Doc]) -> None:
+    """Decode the stored token hashes of the docs that hold them undecoded, all at once
+    (`hashpack.unpack_many`)."""
+    todo = [d for d in dict.fromkeys(docs) if "hashes" not in d.__dict__]
+    blobs = [(d, d.h) for d in todo if isinstance(d.h, bytes)]
+    values = hashpack.unpack_many([blob for _, blob in blobs], np.uint64)
+    for (doc, _), hashes in zip(blobs, values, strict=True):
+        doc.__dict__["hashes"] = hashes  # (the cached_property's slot)
+
+
 def _author_hashes(names: Iterable[str]) -> frozenset[int]:
     """Author last names as 32-bit hashes (the veto only asks whether two lists meet: a
     chance collision among ~10 x 10 names, p ~ 2e-8, waives one veto)."""
@@ -1356,7 +1514,7 @@ def _row_doc(row: Sequence) -> _Doc:
     """A `_Doc` from a `dedup_docs` row selected with _DOC_COLUMNS."""
     return _Doc(
         title=tuple(row[5].split()),
-        h=_unpack_hashes(row[6]),
+        h=bytes(row[6]),
         stems=bytes(row[7]),
         arxiv_id=_read_id(row[2], row[1], "arxiv:"),
         doi=_read_id(row[3], row[1], "doi:"),
@@ -1545,24 +1703,38 @@ class DedupIndex:
         hits = self._lookup({key for _, _, keys in prepared for key in keys})
         ranked = _rank_many([keys for _, _, keys in prepared], hits)
         stored = self._candidates({n for picks in ranked for n, _ in picks if n > 0})
-        # the candidates worth verifying (their titles decide), then the 3-gram sets of
-        # those and of their papers in one pass
-        kept: list[list[tuple[int, _Candidate | None]]] = []
+        # the candidates worth verifying (their titles decide) ...
+        kept: list[list[tuple[int, _Candidate | None, _Doc]]] = []
         for (_, doc, _), picks in zip(prepared, ranked, strict=True):
-            these: list[tuple[int, _Candidate | None]] = []
+            these: list[tuple[int, _Candidate | None, _Doc]] = []
             for number, weight in picks:
                 found = stored.get(number) if number > 0 else None
                 if number > 0 and found is None:
                     continue  # a doc number with no doc (see `remove`)
                 other = found.doc if found is not None else prepared[-number - 1][1]
                 if _worth_verifying(weight, doc, other):
-                    these.append((number, found))
+                    these.append((number, found, other))
             kept.append(these)
-        _grams3_many(
-            [doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these]
-            + [c.doc for these in kept for _, c in these if c is not None]
-            + [prepared[-n - 1][1] for these in kept for n, _ in these if n < 0]
-        )
+        # ... of those, the ones upper bounds of their 3-gram figures do not rule out
+        # (`_may_link_bound`: it needs the 3-grams of the paper only), and then the 3-gram
+        # sets of what is left, in one pass
+        _grams3_many([doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these])
+        _decode_many([other for these in kept for _, _, other in these])
+        pairs = [
+            (doc, other)
+            for (_, doc, _), these in zip(prepared, kept, strict=True)
+            for _, _, other in these
+        ]
+        bounds = _containment_bounds(pairs)
+        at = 0
+        for (_, doc, _), these in zip(prepared, kept, strict=True):
+            limits, at = bounds[at : at + len(these)], at + len(these)
+            these[:] = [
+                t
+                for t, bound in zip(these, limits, strict=True)
+                if _may_link_given(doc, t[2], doc if doc.size <= t[2].size else t[2], bound)
+            ]
+        _grams3_many([other for these in kept for _, _, other in these])
         # A stored doc is let go after the last paper of the chunk that verifies it, with
         # the n-gram sets verification cached on it: at a million papers a chunk meets
         # some ten thousand stored docs, and holding every one's sets cost ~400 MB.
@@ -1572,7 +1744,7 @@ class DedupIndex:
             zip(items, prepared, ranked, kept, strict=True)
         ):
             candidates = []
-            for number, found in these:
+            for number, found, _ in these:
                 if found is not None:
                     candidate = found
                 else:  # an earlier paper of this chunk, linked as find_many said
@@ -1871,7 +2043,7 @@ class DedupIndex:
             self.db.conn.executemany(
                 "UPDATE dedup_docs SET hashes = ?, stems = ? WHERE doc = ?",
                 [
-                    (_pack16(d.h), _stored_stems(d), row[0])
+                    (_pack16(d.hashes), _stored_stems(d), row[0])
                     for row, d in zip(chunk, docs, strict=True)
                 ],
             )
@@ -1904,7 +2076,7 @@ def _doc_values(doc: _Doc) -> tuple:
         doc.doi,
         json.dumps(sorted(doc.authors)),
         " ".join(doc.title),
-        _pack_hashes(doc.h),
+        _pack_hashes(doc.hashes),
         doc.stem_hashes.tobytes(),
     )
 
@@ -1918,7 +2090,7 @@ def _doc_row(number: int, paper_id: str, doc: _Doc) -> tuple:
         _stored_id(doc.doi, paper_id, "doi:"),
         _pack_authors(doc.authors),
         " ".join(doc.title),
-        _pack16(doc.h),
+        _pack16(doc.hashes),
         _stored_stems(doc),
     )
 

@@ -1,7 +1,8 @@
 """The shortcuts of a dedup lookup change nothing it decides:
 
 - `_may_link` (the pre-filter before a full verdict) says no only for pairs that
-  `_verdict` would not link, over real pairs, their perturbations (truncated, edited,
+  `_verdict` would not link, and `_may_link_bound` (before it) only for pairs `_may_link`
+  says no to, over real pairs, their perturbations (truncated, edited,
   retitled, a version marker, a kind word, other ids or authors, two texts spliced) and
   unrelated real papers sharing title words;
 - `_rank_many` (the chunk's candidates ranked in numpy) ranks as the per-paper ranking it
@@ -113,15 +114,29 @@ def test_may_link_says_no_only_to_pairs_the_rules_do_not_link():
     for group in by_word.values():
         pairs += [(a, b) for a in group[:6] for b in group[:6] if a is not b]
     tally: Counter[str] = Counter()
+    fresh_pairs = []
     for a, b in pairs:
         da, db_ = _Doc.of(a), _Doc.of(b)
         linked = _verdict(da, db_)[0] >= THRESHOLD
         may = _may_link(_Doc.of(a), _Doc.of(b))
         assert may or not linked, (a.title, b.title, _verdict(da, db_))
         tally[f"{'may' if may else 'skip'}/{'linked' if linked else 'not'}"] += 1
+        # the bound that runs before it, from the 3-grams of `a` only, is looser still
+        fresh = _Doc.of(a)
+        other = _Doc.of(b)
+        bound = dedup._may_link_bound(fresh, other, dedup._present(fresh))
+        assert bound or not may, (a.title, b.title)
+        tally[f"bound-{'may' if bound else 'skip'}"] += 1
+        fresh_pairs.append((fresh, other, bound))
+    # the bounds worked out for all pairs at once (as a lookup does) decide the same
+    limits = dedup._containment_bounds([(x, y) for x, y, _ in fresh_pairs])
+    for (x, y, bound), limit in zip(fresh_pairs, limits, strict=True):
+        small = x if x.size <= y.size else y
+        assert dedup._may_link_given(x, y, small, limit) == bound
     # the set has teeth: many links, and pairs the filter lets through that do not link
     assert tally["may/linked"] >= 1000 and tally["may/not"] >= 100, tally
     assert tally["skip/not"] >= 3000, tally
+    assert tally["bound-skip"] >= 2000 and tally["bound-may"] >= tally["may/linked"], tally
 
 
 def _rank_reference(
@@ -188,8 +203,8 @@ def test_evidence_measures_as_the_set_based_version():
         for variant in variants(paper, papers[20 + i], rng)[::3]:
             a, b = _Doc.of(paper), _Doc.of(variant)
             ev = dedup._evidence(a, b)
-            small, large = (a, b) if len(a.h) <= len(b.h) else (b, a)
-            if len(small.h) < dedup.MIN_WORDS:
+            small, large = (a, b) if a.size <= b.size else (b, a)
+            if small.size < dedup.MIN_WORDS:
                 continue
             s3 = set(dedup._gram_hashes(small.h16, 3, dedup._GRAM3_MUL).tolist())
             l3 = set(dedup._gram_hashes(large.h16, 3, dedup._GRAM3_MUL).tolist())
