@@ -18,8 +18,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Both cores of CI's 2-core machine (pytest-xdist, two worker processes, each its own
+# session). --dist loadfile runs each test module whole on one worker, in file order, so a
+# module-scoped fixture (a history built once, the SIGKILL trials on one database) is built
+# once, as serially. Serially: make test PYTEST_ARGS="-p no:xdist"
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).lock $(DEMO_DB).checked

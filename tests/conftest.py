@@ -98,7 +98,30 @@ def eval_run(tmp_path_factory, model_cache_dir) -> EvalRun:
     data), run once for the session through the real CLI in-process, which takes about a
     minute. The report object is recorded on its way out, so that test_evaluate checks the
     very report the command printed, and test_cli_eval's table test prints it again instead
-    of computing it a second time."""
+    of computing it a second time.
+
+    Under pytest-xdist each worker is its own session, and test_cli_eval and test_evaluate
+    may run on different workers: the first worker to need it computes it and leaves it
+    (pickled) for the others of the same run, which wait for it behind a file lock."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run_id is None:  # not under xdist
+        return _compute_eval_run(tmp_path_factory, model_cache_dir)
+    import fcntl
+    import pickle
+
+    shared = tmp_path_factory.getbasetemp().parent  # the run's, beside every worker's own
+    path = shared / f"eval-run-{run_id}.pickle"
+    with (shared / f"eval-run-{run_id}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        made = _compute_eval_run(tmp_path_factory, model_cache_dir)
+        path.with_suffix(".tmp").write_bytes(pickle.dumps(made))
+        path.with_suffix(".tmp").replace(path)
+        return made
+
+
+def _compute_eval_run(tmp_path_factory, model_cache_dir) -> EvalRun:
     from helpers import run
 
     from adapt_triage import realday_eval
