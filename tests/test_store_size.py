@@ -154,8 +154,8 @@ def test_dedup_m006_docs_stored_with_raw_hashes_read_as_before_and_new_ones_are_
     numbers = set(range(1, len(items) + 1))
     docs_old, docs_new = reread_old._candidates(numbers), reread_new._candidates(numbers)
     for n in numbers:
-        assert docs_old[n].doc.h.dtype == docs_new[n].doc.h.dtype == np.uint64
-        assert np.array_equal(docs_old[n].doc.h, docs_new[n].doc.h)
+        assert docs_old[n].doc.hashes.dtype == docs_new[n].doc.hashes.dtype == np.uint64
+        assert np.array_equal(docs_old[n].doc.hashes, docs_new[n].doc.hashes)
     for _, paper in items:
         copy = Paper(title=paper.title.upper(), abstract=paper.abstract)
         assert reread_old.find(copy, "x") == reread_new.find(copy, "x")
