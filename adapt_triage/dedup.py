@@ -1485,9 +1485,13 @@ def _decode_many(docs: Iterable[_Doc]) -> None:
     (`hashpack.unpack_many`)."""
     todo = [d for d in dict.fromkeys(docs) if "hashes" not in d.__dict__]
     blobs = [(d, d.h) for d in todo if isinstance(d.h, bytes)]
-    values = hashpack.unpack_many([blob for _, blob in blobs], np.uint64)
-    for (doc, _), hashes in zip(blobs, values, strict=True):
-        doc.__dict__["hashes"] = hashes  # (the cached_property's slot)
+    # _GRAMS_BLOCK at a time: a doc's hashes are a view of its block's array, which lives
+    # as long as one of them (a lookup at a million papers meets some ten thousand)
+    for at in range(0, len(blobs), _GRAMS_BLOCK):
+        block = blobs[at : at + _GRAMS_BLOCK]
+        values = hashpack.unpack_many([blob for _, blob in block], np.uint64)
+        for (doc, _), hashes in zip(block, values, strict=True):
+            doc.__dict__["hashes"] = hashes  # (the cached_property's slot)
 
 
 def _author_hashes(names: Iterable[str]) -> frozenset[int]:
