@@ -49,15 +49,7 @@ from adapt_triage.lexicon import lexicon_phrases
 from adapt_triage.paper import Paper, clean_text, title_key
 from adapt_triage.stored import StoredPaper
 from adapt_triage.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SLUGS, OFF_TOPIC, category_order
-from adapt_triage.textfeatures import (
-    _TOKEN_RE,
-    STOP_WORDS,
-    Document,
-    analyze,
-    analyzer,
-    document,
-    words,
-)
+from adapt_triage.textfeatures import Document, analyze, analyzer, document, words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -240,9 +232,6 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
-# The word id of a stop word in `_TermLookup.word_id`: removed before phrases are formed, as
-# `textfeatures.words` removes it.
-_STOP = -2
 # Fewer documents than this are vectorised the straightforward way (`_vectorize_terms`)
 # until a larger batch has made the model's `_TermLookup`: a command that classifies a few
 # papers does not pay for it.
@@ -257,7 +246,7 @@ class _TermLookup:
     two-word term, the term index of each word, and the sorted codes of the two-word terms."""
 
     vocabulary: dict[str, int]  # the vocabulary this was built from
-    word_id: dict[str, int]  # word -> id; stop words -> _STOP
+    word_id: dict[str, int]  # word -> id
     n_words: int
     unigram: np.ndarray  # (n_words,): term index of the word, or -1
     codes: np.ndarray  # sorted id1 * n_words + id2 of every two-word term
@@ -283,8 +272,6 @@ class _TermLookup:
         codes = ids[n_single::2] * n_words + ids[n_single + 1 :: 2]
         bigram = index[pair]
         order = np.argsort(codes, kind="stable")
-        # a stop word never reaches a term (`words` drops it), whatever the vocabulary holds
-        word_id.update(dict.fromkeys(STOP_WORDS, _STOP))
         return cls(vocabulary, word_id, n_words, unigram, codes[order], bigram[order])
 
 
@@ -393,18 +380,15 @@ class LinearModel:
                 lengths,
             )
         n_docs = len(docs)
-        # -- words: ids (or -1 for a word of no term), stop words removed
-        tokens = [_TOKEN_RE.findall(text.lower()) for text, _ in docs]
-        counts = np.fromiter(map(len, tokens), dtype=np.int64, count=n_docs)
+        # -- words (`textfeatures.words`: stop words removed): ids, or -1 for a word of no term
+        tokens = [words(text) for text, _ in docs]
+        n_kept = np.fromiter(map(len, tokens), dtype=np.int64, count=n_docs)
         ids = np.fromiter(
             map(lookup.word_id.get, chain.from_iterable(tokens), repeat(-1)),
             dtype=np.int64,
-            count=int(counts.sum()),
+            count=int(n_kept.sum()),
         )
-        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), counts)
-        kept = ids != _STOP
-        ids, doc_of = ids[kept], doc_of[kept]
-        n_kept = np.bincount(doc_of, minlength=n_docs)
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), n_kept)
         first = np.cumsum(n_kept) - n_kept  # each document's first kept word
         local = np.arange(len(ids), dtype=np.int64) - np.repeat(first, n_kept)
         width = 2 * int(n_kept.max(initial=0)) + max((len(e) for _, e in docs), default=0) + 1
