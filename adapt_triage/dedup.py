@@ -1175,11 +1175,24 @@ def _may_link(a: _Doc, b: _Doc, shared: int | None = None) -> bool:
     return _may_link_at(a, b, small, inter / len(s3), inter / (len(s3) + len(l3) - inter))
 
 
-def _may_link_bound(a: _Doc, b: _Doc, present_in_a: np.ndarray) -> bool:
-    """`_may_link(a, b)` with the 3-gram figures replaced by upper bounds that need no
-    3-gram of `b`: False only when `_may_link` is False (each of its tests on containment
-    and resemblance passes more often the larger they are, and resemblance <= containment).
-    `present_in_a`: a boolean per 16-bit token hash, True for the tokens of `a`.
+def _may_link_given(a: _Doc, b: _Doc, small: _Doc, bound: float) -> bool:
+    """`_may_link(a, b)` with the 3-gram figures replaced by `bound`, an upper bound of
+    them (`_containment_bounds`): False only when `_may_link` is False (each of its tests on
+    containment and resemblance passes more often the larger they are, and resemblance <=
+    containment)."""
+    if a.kinds ^ b.kinds:
+        return False
+    # (most candidates: two arXiv papers, which only that containment links)
+    if bound < STRONG_CONTAINMENT - _SLACK and a.arxiv_id and b.arxiv_id:
+        return a.arxiv_id == b.arxiv_id and _may_link_at(a, b, small, bound, bound)
+    return _may_link_at(a, b, small, bound, bound)
+
+
+def _containment_bounds(pairs: Sequence[tuple[_Doc, _Doc]]) -> list[float]:
+    """An upper bound of the 3-gram containment of each pair (a, b) that needs no 3-gram
+    of `b`, for all pairs at once in numpy (a pair at a time cost ~30 us, mostly numpy's
+    per call). A pair with an abstract under MIN_WORDS gets 0.0 (no rule reads a bound for
+    it). The token bitmaps of the `a`s are made _BOUND_OWNERS at a time (64 KB each).
 
     The bound, from the windows of three tokens of `b` (its 3-grams, each hashed from its
     three 16-bit token hashes): a 3-gram the two share has all three tokens in `a`, so the
@@ -1190,38 +1203,7 @@ def _may_link_bound(a: _Doc, b: _Doc, present_in_a: np.ndarray) -> bool:
     collision of two 64-bit 3-gram hashes, which the rules themselves take as equal.)
     At a million stored papers, nine in ten candidates met through two LSH bands are
     unrelated papers whose bound stays under every threshold: their 3-grams are never
-    built."""
-    if a.kinds ^ b.kinds:
-        return False
-    small = a if a.size <= b.size else b
-    if small.size < MIN_WORDS:
-        return _may_link_given(a, b, small, 0.0)
-    tokens = b.h16
-    present = present_in_a[tokens]
-    windows = int(np.count_nonzero(present[:-2] & present[1:-1] & present[2:]))
-    if small is a:
-        bound = min(1.0, windows / len(a.grams3))
-    else:
-        missing = len(_sorted_unique(tokens[~present]))
-        bound = windows / (windows + -(-missing // 3)) if windows else 0.0
-    return _may_link_given(a, b, small, bound)
-
-
-def _may_link_given(a: _Doc, b: _Doc, small: _Doc, bound: float) -> bool:
-    """`_may_link_bound` given the bound (`_containment_bounds`)."""
-    if a.kinds ^ b.kinds:
-        return False
-    # (most candidates: two arXiv papers, which only that containment links)
-    if bound < STRONG_CONTAINMENT - _SLACK and a.arxiv_id and b.arxiv_id:
-        return a.arxiv_id == b.arxiv_id and _may_link_at(a, b, small, bound, bound)
-    return _may_link_at(a, b, small, bound, bound)
-
-
-def _containment_bounds(pairs: Sequence[tuple[_Doc, _Doc]]) -> list[float]:
-    """The bound `_may_link_bound` works out for each pair (a, b), for all pairs at once
-    in numpy (a pair at a time cost ~30 us, mostly numpy's per call). A pair with an
-    abstract under MIN_WORDS gets 0.0 (no rule reads a bound for it). The token bitmaps
-    of the `a`s are made _BOUND_OWNERS at a time (64 KB each)."""
+    built. tests/test_dedup_skip.py holds this to a pair-at-a-time version."""
     out = [0.0] * len(pairs)
     by_owner: dict[int, list[int]] = {}
     for i, (a, b) in enumerate(pairs):
@@ -1270,13 +1252,6 @@ _BOUND_OWNERS = 64  # token bitmaps held at once (4 MB)
 def _repeat_rows(arrays: Sequence[np.ndarray]) -> np.ndarray:
     """The row number of each element of the arrays laid end to end."""
     return np.repeat(np.arange(len(arrays)), [len(x) for x in arrays])
-
-
-def _present(doc: _Doc) -> np.ndarray:
-    """A boolean per 16-bit token hash: True for those of `doc` (`_may_link_bound`)."""
-    present = np.zeros(1 << 16, dtype=bool)
-    present[doc.h16] = True
-    return present
 
 
 def _may_link_at(a: _Doc, b: _Doc, small: _Doc, containment: float, resemblance: float) -> bool:
@@ -1724,7 +1699,7 @@ class DedupIndex:
                     these.append((number, found, other))
             kept.append(these)
         # ... of those, the ones upper bounds of their 3-gram figures do not rule out
-        # (`_may_link_bound`: it needs the 3-grams of the paper only), and then the 3-gram
+        # (`_containment_bounds`: they need the 3-grams of the paper only), and then the 3-gram
         # sets of what is left, in one pass
         _grams3_many([doc for (_, doc, _), these in zip(prepared, kept, strict=True) if these])
         _decode_many([other for these in kept for _, _, other in these])
