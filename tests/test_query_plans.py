@@ -215,3 +215,31 @@ def test_a_new_paper_and_a_later_day_keep_the_plans(store):
     found = plans(store, lambda: store.list_papers(category="lora", limit=3))
     assert_bounded(found)
     assert [p.id for p in store.list_papers(category="lora", limit=1)] == ["arxiv:2401.00020"]
+
+
+def test_folding_a_new_version_reads_only_the_staged_papers(store):
+    """A day's fold into the history walks the staged rows and looks the stored papers up by
+    id: the statements that keep a paper's old version before it changes planned a walk
+    of every stored paper's id (0.15 s of a day's batch at a million papers)."""
+    with statements(store) as seen:
+        store.ingest_source(
+            "c",
+            [arxiv(1, version=2, abstract="A second version that says more about adapters.")],
+            dedup=FakeDedup(),
+            now=T2,
+        )
+    # (the source_keys inserts are left out: their plans list the foreign-key checks of a
+    # parent row, which run only when a child row is missing its parent)
+    folded = [
+        sql
+        for sql in seen
+        if re.match(r"\s*(INSERT|UPDATE)\b.*\btemp\.stage_papers\b", sql, re.I | re.S)
+        and "source_keys (source)" not in sql
+    ]
+    assert any("main.versions" in sql for sql in folded), "no version was kept"
+    for sql in folded:
+        for line in (r[3] for r in store.db.conn.execute("EXPLAIN QUERY PLAN " + sql)):
+            scan = _SCAN_RE.match(line)
+            if scan:  # only the staged rows are walked; stored ones are searched by key
+                assert scan.group(1) in {"s", "v", "temp"}, f"{line!r} in {sql}"
+    assert store.get_paper("arxiv:2401.00001").version == 2

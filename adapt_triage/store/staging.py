@@ -319,7 +319,9 @@ def _keep_arrival_versions(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO main.versions (paper_id, version, updated, announce_type) "
         "SELECT p.id, coalesce(p.version, 0), p.updated, p.announce_type "
-        "FROM main.papers p JOIN temp.stage_papers s ON s.id = p.id "
+        # CROSS JOIN: the staged rows drive the join (the planner would otherwise walk every
+        # stored paper's id, 0.15 s of a day's batch at a million papers)
+        "FROM temp.stage_papers s CROSS JOIN main.papers p ON p.id = s.id "
         f"WHERE s._op = 'update' AND ({changed}) ORDER BY p.id"
     )
 
