@@ -9,6 +9,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlite_utils
 
@@ -217,6 +218,22 @@ def test_a_full_bucket_is_visible_and_hides_no_true_pair(db):
     ]
     newest = sorted(range(1, len(rows) + 1), reverse=True)[: dedup.BUCKET_CAP]
     assert [int(h) for h in hits.split(",")] == newest
+    # the lookup's arrays are the statement's per-key lists (a full bucket among them)
+    found = {
+        dedup._key(band, key): [int(n) for n in h.split(",")]
+        for band, key, h in db.execute(
+            dedup._LOOKUP, (json.dumps(dedup._key_values(keys)), dedup.BUCKET_CAP)
+        )
+        if h
+    }
+    known, sizes, numbers = index._lookup(set(dedup._key_values(keys)))
+    assert len(found) > 1 and max(sizes) == dedup.BUCKET_CAP
+    ends = np.cumsum(sizes).tolist()
+    arrays = {
+        k: numbers[end - n : end].tolist()
+        for k, n, end in zip(known.tolist(), sizes.tolist(), ends, strict=True)
+    }
+    assert arrays == found
 
 
 @pytest.mark.parametrize(
